@@ -1,0 +1,73 @@
+"""Runner: ``python -m benchmarks NAME [NAME ...] [--quick]`` or ``--list``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def available() -> list[str]:
+    """Names of all benchmarks (module names with '_' shown as '-')."""
+    here = Path(__file__).resolve().parent
+    return sorted(
+        m.name.replace("_", "-")
+        for m in pkgutil.iter_modules([str(here)])
+        if not m.name.startswith("_")
+    )
+
+
+def run_one(name: str, quick: bool) -> dict:
+    module = importlib.import_module(f"benchmarks.{name.replace('-', '_')}")
+    t0 = time.perf_counter()
+    figures = dict(module.run(quick=quick))
+    figures.setdefault("mode", "quick" if quick else "full")
+    figures.setdefault("wall_s", round(time.perf_counter() - t0, 2))
+    return figures
+
+
+def print_table(name: str, figures: dict) -> None:
+    width = max(len(k) for k in figures)
+    print(f"\n{name}")
+    print("-" * (width + 20))
+    for key, value in figures.items():
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {shown}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("names", nargs="*", help="benchmark names (see --list)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small version that finishes within minutes"
+    )
+    parser.add_argument("--list", action="store_true", help="list the benchmarks")
+    args = parser.parse_args(argv)
+    names = available()
+    if args.list or not args.names:
+        print("\n".join(names))
+        return 0
+    unknown = [n for n in args.names if n not in names]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; available: {', '.join(names)}", file=sys.stderr)
+        return 2
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    for name in args.names:
+        figures = run_one(name, args.quick)
+        print_table(name, figures)
+        out = RESULTS_DIR / f"{name}.json"
+        tmp = out.with_name(out.name + ".partial")
+        tmp.write_text(json.dumps(figures, indent=2, default=float) + "\n")
+        tmp.replace(out)
+        print(f"-> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The ``galaxy-xai`` command line: parses arguments and calls public functions.
+
+Each capability registers its own subcommands from a small ``commands`` module
+(``galaxy_xai.<capability>.commands``) with two functions::
+
+    def add_parser(subparsers) -> None      # adds its subcommand(s)
+    # and each parser sets ``func=<handler>`` via ``set_defaults``
+
+Handlers take the parsed ``argparse.Namespace`` and return an exit status (0 or None
+for success). Heavy imports (torch, galsim) happen inside handlers, so ``--help`` is
+fast. The package's base error is caught here only: one line on stderr, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from galaxy_xai import __version__
+from galaxy_xai.errors import GalaxyXAIError
+
+__all__ = ["build_parser", "main"]
+
+# Capabilities whose ``commands`` module adds subcommands, in --help order.
+COMMAND_MODULES = (
+    "galaxy_xai.demo_commands",
+    "galaxy_xai.data.commands",
+    "galaxy_xai.simulate.commands",
+    "galaxy_xai.train.commands",
+    "galaxy_xai.explain.commands",
+    "galaxy_xai.bars.commands",
+    "galaxy_xai.distill.commands",
+    "galaxy_xai.report.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every capability's subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="galaxy-xai",
+        description="Explainable deep learning of galaxy morphology: simulate, train, "
+        "explain, measure bars, distill, report.",
+    )
+    parser.add_argument("--version", action="version", version=f"galaxy-xai {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # capability not built yet
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``galaxy-xai`` script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.no_progress:
+        from galaxy_xai.progress import set_progress_enabled
+
+        set_progress_enabled(False)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        status = func(args)
+    except GalaxyXAIError as exc:
+        print(f"galaxy-xai {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            f"galaxy-xai {args.command}: interrupted; finished outputs are kept, rerun to resume",
+            file=sys.stderr,
+        )
+        return 130
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

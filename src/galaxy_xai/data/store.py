@@ -1,0 +1,590 @@
+"""The galaxy-xai dataset store: one chunked HDF5 file of images plus their catalogue.
+
+Layout (``format_version`` 1)::
+
+    /images            (N, C, H, W) uint8 (scaled to [0, 1] on read) or float32,
+                       chunked one image per chunk, lzf-compressed
+    /catalog/<column>  one 1-D dataset per catalogue column, N rows, same order as
+                       /images; strings stored as UTF-8
+    attrs:
+      format           "galaxy-xai-dataset"
+      format_version   1
+      columns          JSON list: catalogue column order
+      metadata         JSON object: kind ("import" | "simulation" | ...), source format,
+                       preprocessing (size, crop, channels, stretch), provenance
+                       (source paths, command, package version, time), label_names
+                       (class names of the integer ``label`` column, if any),
+                       pixel_scale_arcsec (if common to all images) and anything else
+                       the writer records.
+
+Every catalogue has an ``id`` column (string, unique). ``label`` (int class index),
+``pixel_scale_arcsec`` (float, NaN where unknown) and ``source_file`` are conventional.
+
+Writing goes through :class:`DatasetWriter`, which writes to ``<path>.partial`` and
+renames when every row is written, so an interrupted job never leaves a file that
+looks finished; with ``resume=True`` it reopens the partial file and reports which rows
+are still missing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
+from galaxy_xai.io import partial_path
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "DatasetWriter",
+    "GalaxyDataset",
+    "TorchGalaxyDataset",
+    "open_dataset",
+    "write_dataset",
+]
+
+FORMAT_NAME = "galaxy-xai-dataset"
+FORMAT_VERSION = 1
+_STORAGE_DTYPES = {"uint8": np.uint8, "float32": np.float32}
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _to_json(obj: Any) -> str:
+    return json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+
+
+# --------------------------------------------------------------------------- writing
+class DatasetWriter:
+    """Write N images and their catalogue rows into a dataset file, in any order.
+
+    Parameters
+    ----------
+    path
+        Final output path (``.h5``). Written as ``<path>.partial`` until complete.
+    n_images
+        Total number of rows the finished file will hold.
+    image_shape
+        ``(C, H, W)`` of every image.
+    storage_dtype
+        ``"uint8"`` for 8-bit sources (JPEG-like, stored exactly, read back as float32
+        in [0, 1]) or ``"float32"`` for linear data (FITS counts, simulations).
+    metadata
+        JSON-serialisable mapping saved as the ``metadata`` attribute (see module doc).
+    resume
+        Reopen an existing partial file instead of starting afresh. Its ``n_images``,
+        ``image_shape``, ``storage_dtype`` and ``fingerprint`` must match.
+    fingerprint
+        A string identifying the job's inputs and settings (e.g. a hash of the
+        config); a partial file with another fingerprint is not resumed.
+
+    Examples
+    --------
+    >>> with DatasetWriter("x.h5", n_images=2, image_shape=(1, 8, 8)) as w:  # doctest: +SKIP
+    ...     w.write(0, images, catalog_rows)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        n_images: int,
+        image_shape: Sequence[int],
+        storage_dtype: str = "float32",
+        metadata: dict[str, Any] | None = None,
+        resume: bool = False,
+        fingerprint: str = "",
+    ) -> None:
+        if n_images < 0:
+            raise ParameterError("n_images", n_images, "must be >= 0")
+        if len(image_shape) != 3 or min(image_shape) < 1:
+            raise ParameterError("image_shape", tuple(image_shape), "must be (C, H, W), all >= 1")
+        if storage_dtype not in _STORAGE_DTYPES:
+            raise ParameterError(
+                "storage_dtype", storage_dtype, f"must be one of {sorted(_STORAGE_DTYPES)}"
+            )
+        self.path = Path(path)
+        self.partial = partial_path(self.path)
+        self.n_images = int(n_images)
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.storage_dtype = storage_dtype
+        self.metadata = dict(metadata or {})
+        self.fingerprint = fingerprint
+        self._rows: dict[int, dict[str, Any]] = {}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume and self.partial.exists() and self._compatible_partial():
+            self._h5 = h5py.File(self.partial, "a")
+            self._load_pending_rows()
+        else:
+            self.partial.unlink(missing_ok=True)
+            self._h5 = h5py.File(self.partial, "w")
+            self._create_layout()
+
+    # layout -------------------------------------------------------------------------
+    def _create_layout(self) -> None:
+        h5 = self._h5
+        chunks = (1, *self.image_shape) if self.n_images else None
+        h5.create_dataset(
+            "images",
+            shape=(self.n_images, *self.image_shape),
+            dtype=_STORAGE_DTYPES[self.storage_dtype],
+            chunks=chunks,
+            compression="lzf" if self.n_images else None,
+        )
+        h5.create_dataset("_written", shape=(self.n_images,), dtype=bool)
+        h5.create_group("_pending_rows")
+        h5.attrs["format"] = FORMAT_NAME
+        h5.attrs["format_version"] = FORMAT_VERSION
+        h5.attrs["storage_dtype"] = self.storage_dtype
+        h5.attrs["fingerprint"] = self.fingerprint
+        h5.attrs["started"] = _now()
+
+    def _compatible_partial(self) -> bool:
+        try:
+            with h5py.File(self.partial, "r") as h5:
+                return (
+                    h5.attrs.get("format") == FORMAT_NAME
+                    and "_written" in h5
+                    and tuple(h5["images"].shape) == (self.n_images, *self.image_shape)
+                    and h5.attrs.get("storage_dtype") == self.storage_dtype
+                    and h5.attrs.get("fingerprint", "") == self.fingerprint
+                )
+        except OSError:
+            return False
+
+    def _load_pending_rows(self) -> None:
+        for name, ds in self._h5["_pending_rows"].items():
+            start = int(name)
+            for offset, row in enumerate(json.loads(ds[()].decode())):
+                self._rows[start + offset] = row
+
+    # state --------------------------------------------------------------------------
+    @property
+    def written(self) -> np.ndarray:
+        """Boolean mask (N,) of rows already written (True after a resume too)."""
+        return np.asarray(self._h5["_written"][:], dtype=bool)
+
+    def missing_indices(self) -> np.ndarray:
+        """Indices of rows not yet written (all of them for a fresh file)."""
+        return np.flatnonzero(~self.written)
+
+    # writing ------------------------------------------------------------------------
+    def write(
+        self, start: int, images: np.ndarray, rows: pd.DataFrame | Sequence[dict[str, Any]]
+    ) -> None:
+        """Write a contiguous block of images and catalogue rows starting at ``start``.
+
+        Parameters
+        ----------
+        start
+            Row index of the first image of the block.
+        images
+            ``(B, C, H, W)`` array; float values for uint8 storage must lie in [0, 1]
+            (or be uint8 already).
+        rows
+            ``B`` catalogue rows (DataFrame or list of dicts), one per image.
+        """
+        images = np.asarray(images)
+        records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else list(rows)
+        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape:
+            raise DataFormatError(
+                f"images for rows {start}..: shape {images.shape} does not match (B, {self.image_shape})"
+            )
+        if len(records) != len(images):
+            raise DataFormatError(f"{len(images)} images but {len(records)} catalogue rows")
+        stop = start + len(images)
+        if start < 0 or stop > self.n_images:
+            raise ParameterError("start", start, f"block {start}:{stop} outside 0:{self.n_images}")
+        if not np.all(np.isfinite(images)):
+            bad = int(np.flatnonzero(~np.isfinite(images.reshape(len(images), -1)).all(1))[0])
+            raise DataFormatError(
+                f"row {start + bad} (id {records[bad].get('id')!r}): NaN or infinite pixels"
+            )
+        self._h5["images"][start:stop] = self._encode(images)
+        payload = json.dumps([{k: _plain(v) for k, v in r.items()} for r in records])
+        grp = self._h5["_pending_rows"]
+        if str(start) in grp:
+            del grp[str(start)]
+        grp.create_dataset(str(start), data=np.bytes_(payload.encode()))
+        self._h5["_written"][start:stop] = True
+        for i, row in enumerate(records):
+            self._rows[start + i] = row
+        self._h5.flush()
+
+    def _encode(self, images: np.ndarray) -> np.ndarray:
+        if self.storage_dtype == "float32":
+            return images.astype(np.float32, copy=False)
+        if images.dtype == np.uint8:
+            return images
+        return np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
+
+    def close(self) -> Path:
+        """Finish the file: write the catalogue and rename to the final path.
+
+        Raises
+        ------
+        DataFormatError
+            If rows are missing or ids are duplicated; the partial file is kept.
+        """
+        missing = self.missing_indices()
+        if len(missing):
+            self._h5.flush()
+            raise DataFormatError(
+                f"'{self.path}': {len(missing)} of {self.n_images} rows were never written "
+                f"(first: {missing[:5].tolist()}); partial output kept at '{self.partial}'"
+            )
+        catalog = pd.DataFrame([self._rows[i] for i in range(self.n_images)])
+        if self.n_images and "id" not in catalog.columns:
+            raise DataFormatError(f"'{self.path}': catalogue rows have no 'id' column")
+        if self.n_images:
+            catalog["id"] = catalog["id"].astype(str)
+            dup = catalog["id"][catalog["id"].duplicated()]
+            if len(dup):
+                raise DataFormatError(
+                    f"'{self.path}': duplicate id(s) {dup.head(5).tolist()} at row(s) {dup.index[:5].tolist()}"
+                )
+        _write_catalog(self._h5, catalog)
+        del self._h5["_pending_rows"]
+        del self._h5["_written"]
+        meta = dict(self.metadata)
+        meta.setdefault("created", _now())
+        self._h5.attrs["metadata"] = _to_json(meta)
+        self._h5.close()
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Close the partial file without finishing it (kept for a later resume)."""
+        if self._h5.id.valid:
+            self._h5.close()
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None  # JSON has no NaN; restored as NaN in float columns
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _write_catalog(h5: h5py.File, catalog: pd.DataFrame) -> None:
+    grp = h5.require_group("catalog")
+    for col in catalog.columns:
+        series = catalog[col]
+        if pd.api.types.is_bool_dtype(series):
+            data = series.to_numpy(dtype=bool)
+        elif pd.api.types.is_integer_dtype(series):
+            data = series.to_numpy(dtype=np.int64)
+        elif pd.api.types.is_numeric_dtype(series):
+            data = series.to_numpy(dtype=np.float64)
+        else:
+            values = [
+                "" if v is None or (isinstance(v, float) and v != v) else str(v) for v in series
+            ]
+            data = np.array(values, dtype=h5py.string_dtype("utf-8"))
+        grp.create_dataset(str(col), data=data)
+    h5.attrs["columns"] = json.dumps([str(c) for c in catalog.columns])
+
+
+def write_dataset(
+    path: str | os.PathLike[str],
+    images: np.ndarray,
+    catalog: pd.DataFrame,
+    *,
+    storage_dtype: str = "float32",
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write an in-memory ``(N, C, H, W)`` array and its catalogue in one call."""
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise ParameterError("images", images.shape, "must be (N, C, H, W)")
+    with DatasetWriter(
+        path,
+        n_images=len(images),
+        image_shape=images.shape[1:],
+        storage_dtype=storage_dtype,
+        metadata=metadata,
+    ) as writer:
+        if len(images):
+            writer.write(0, images, catalog.reset_index(drop=True))
+    return Path(path)
+
+
+# --------------------------------------------------------------------------- reading
+class ImageArray:
+    """Lazy ``(N, C, H, W)`` float32 view of the ``/images`` dataset.
+
+    Indexing with an int, slice, or integer array reads only those images.
+    """
+
+    def __init__(self, dataset: h5py.Dataset) -> None:
+        self._ds = dataset
+        self._scale = 1.0 / 255.0 if dataset.dtype == np.uint8 else None
+        self.shape: tuple[int, ...] = tuple(dataset.shape)
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, np.ndarray | list) and not isinstance(key, slice):
+            idx = np.asarray(key)
+            if idx.dtype == bool:
+                idx = np.flatnonzero(idx)
+            idx = idx.astype(np.int64)
+            if idx.size == 0:
+                return np.zeros((0, *self.shape[1:]), np.float32)
+            order = np.argsort(idx)
+            uniq, inverse = np.unique(idx[order], return_inverse=True)
+            block = self._ds[uniq]
+            out = np.empty((len(idx), *self.shape[1:]), dtype=block.dtype)
+            out[order] = block[inverse]
+        else:
+            out = self._ds[key]
+        out = np.asarray(out)
+        if self._scale is not None:
+            return out.astype(np.float32) * np.float32(self._scale)
+        return out.astype(np.float32, copy=False)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self[:]
+        return arr if dtype is None else arr.astype(dtype)
+
+
+class GalaxyDataset:
+    """An opened dataset file: lazy ``images`` and an in-memory ``catalog``.
+
+    Attributes
+    ----------
+    path : Path
+    images : ImageArray
+        ``(N, C, H, W)`` float32, read lazily.
+    catalog : pandas.DataFrame
+        One row per image, same order; always has an ``id`` column (str).
+    metadata : dict
+        Preprocessing, provenance, label names and anything the writer recorded.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            hint = (
+                " (an unfinished '.partial' file exists: the job was interrupted)"
+                if partial_path(self.path).exists()
+                else ""
+            )
+            raise DataMissingError(f"dataset '{self.path}' does not exist{hint}")
+        try:
+            self._h5 = h5py.File(self.path, "r")
+        except OSError as exc:
+            raise DataFormatError(
+                f"dataset '{self.path}' is not a readable HDF5 file: {exc}"
+            ) from exc
+        if self._h5.attrs.get("format") != FORMAT_NAME or "images" not in self._h5:
+            self._h5.close()
+            raise DataFormatError(
+                f"'{self.path}' is not a galaxy-xai dataset (write one with 'galaxy-xai data import' or 'galaxy-xai simulate')"
+            )
+        self.images = ImageArray(self._h5["images"])
+        self.metadata: dict[str, Any] = json.loads(self._h5.attrs.get("metadata", "{}"))
+        self.catalog = _read_catalog(self._h5)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of every image."""
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def label_names(self) -> list[str] | None:
+        """Class names of the integer ``label`` column, or None."""
+        names = self.metadata.get("label_names")
+        return list(names) if names else None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def close(self) -> None:
+        if self._h5.id.valid:
+            self._h5.close()
+
+    def __enter__(self) -> GalaxyDataset:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"GalaxyDataset('{self.path}', n={len(self)}, image_shape={self.image_shape})"
+
+    def torch_dataset(
+        self,
+        target: str | Sequence[str] | None = "label",
+        *,
+        indices: Iterable[int] | None = None,
+        target_dtype: str = "auto",
+    ) -> TorchGalaxyDataset:
+        """A ``torch.utils.data.Dataset`` over (some of) this file, read lazily.
+
+        See :class:`TorchGalaxyDataset`.
+        """
+        return TorchGalaxyDataset(
+            self.path, target=target, indices=indices, target_dtype=target_dtype
+        )
+
+
+def _read_catalog(h5: h5py.File) -> pd.DataFrame:
+    columns = json.loads(h5.attrs.get("columns", "[]"))
+    n = h5["images"].shape[0]
+    if "catalog" not in h5:
+        return pd.DataFrame({"id": [str(i) for i in range(n)]})
+    data: dict[str, Any] = {}
+    for col in columns:
+        ds = h5["catalog"][col]
+        if h5py.check_string_dtype(ds.dtype) is not None:
+            data[col] = ds.asstr()[:].astype(object)
+        else:
+            data[col] = ds[:]
+    return pd.DataFrame(data, columns=columns)
+
+
+def open_dataset(path: str | os.PathLike[str]) -> GalaxyDataset:
+    """Open a dataset written by ``galaxy-xai data import`` or ``galaxy-xai simulate``.
+
+    Raises
+    ------
+    DataMissingError
+        If the file does not exist (the message says when only a partial file exists).
+    DataFormatError
+        If it is not a galaxy-xai dataset.
+    """
+    return GalaxyDataset(path)
+
+
+class TorchGalaxyDataset:
+    """A map-style torch Dataset over a dataset file, safe for DataLoader workers and DDP.
+
+    The HDF5 file is opened lazily in each process, so the object pickles cheaply.
+
+    Parameters
+    ----------
+    path
+        Dataset file.
+    target
+        Catalogue column(s) returned as the target: one column name (int -> class index
+        tensor, float -> scalar), a list of columns (float vector, e.g. vote fractions),
+        or None (returns a dummy 0).
+    indices
+        Subset of rows (e.g. a split); default all.
+    target_dtype
+        ``"auto"``, ``"long"`` or ``"float"``.
+
+    Items are ``(image (C, H, W) float32 tensor, target tensor)``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        target: str | Sequence[str] | None = "label",
+        indices: Iterable[int] | None = None,
+        target_dtype: str = "auto",
+    ) -> None:
+        import torch
+
+        self.path = Path(path)
+        with GalaxyDataset(self.path) as ds:
+            n = len(ds)
+            cat = ds.catalog
+            self.image_shape = ds.image_shape
+        self.indices = (
+            np.arange(n) if indices is None else np.asarray(list(indices), dtype=np.int64)
+        )
+        if len(self.indices) and (self.indices.min() < 0 or self.indices.max() >= n):
+            raise ParameterError(
+                "indices", f"[{self.indices.min()}, {self.indices.max()}]", f"outside 0..{n - 1}"
+            )
+        if target is None:
+            values = np.zeros(n, dtype=np.int64)
+        else:
+            cols = [target] if isinstance(target, str) else list(target)
+            missing = [c for c in cols if c not in cat.columns]
+            if missing:
+                raise DataFormatError(
+                    f"dataset '{self.path}' has no column(s) {missing} (found: {', '.join(cat.columns)})"
+                )
+            block = cat[cols]
+            if block.isna().to_numpy().any():
+                bad = int(np.flatnonzero(block.isna().to_numpy().any(1))[0])
+                raise DataFormatError(
+                    f"dataset '{self.path}': row {bad} has a missing value in {cols}"
+                )
+            values = block.to_numpy()
+            if isinstance(target, str):
+                values = values[:, 0]
+        if target_dtype == "auto":
+            target_dtype = (
+                "long" if np.issubdtype(np.asarray(values).dtype, np.integer) else "float"
+            )
+        if target_dtype not in ("long", "float"):
+            raise ParameterError("target_dtype", target_dtype, "must be 'auto', 'long' or 'float'")
+        dtype = torch.long if target_dtype == "long" else torch.float32
+        self.targets = torch.tensor(
+            np.array(values, dtype=np.int64 if dtype == torch.long else np.float32)
+        )
+        self._h5: h5py.File | None = None
+        self._images: ImageArray | None = None
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def _open(self) -> ImageArray:
+        if self._images is None:
+            self._h5 = h5py.File(self.path, "r")
+            self._images = ImageArray(self._h5["images"])
+        return self._images
+
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
+        import torch
+
+        row = int(self.indices[i])
+        image = self._open()[row]
+        return torch.from_numpy(image), self.targets[row]
+
+    def load_all(self) -> tuple[Any, Any]:
+        """All selected images and targets as two tensors (for small sets)."""
+        import torch
+
+        images = (
+            self._open()[self.indices]
+            if len(self.indices)
+            else np.zeros((0, *self.image_shape), np.float32)
+        )
+        return torch.from_numpy(images), self.targets[torch.as_tensor(self.indices)]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_h5"] = None
+        state["_images"] = None
+        return state
