@@ -91,3 +91,14 @@ def test_console_script_runs():
         [sys.executable, "-m", "galaxy_xai", "--help"], capture_output=True, text=True, check=True
     )
     assert "galaxy-xai" in out.stdout
+
+
+def test_shards_are_disjoint_and_cover():
+    from galaxy_xai.sharding import parse_shard, shard_range
+
+    parts = [shard_range(10, *parse_shard(f"{i}/3")) for i in range(3)]
+    assert np.concatenate(parts).tolist() == list(range(10))
+    assert parse_shard(None) == (0, 1)
+    for bad in ("3/3", "a/b", "1", "-1/2"):
+        with pytest.raises(ParameterError, match="--shard"):
+            parse_shard(bad)
