@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name == name:  # capability not built yet
+            if exc.name and name.startswith(exc.name):  # capability not built yet
                 continue
             raise
         module.add_parser(subparsers)
