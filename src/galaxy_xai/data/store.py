@@ -140,9 +140,16 @@ class DatasetWriter:
             shape=(self.n_images, *self.image_shape),
             dtype=_STORAGE_DTYPES[self.storage_dtype],
             chunks=chunks,
+            maxshape=(None, *self.image_shape) if self.n_images else None,
             compression="lzf" if self.n_images else None,
         )
-        h5.create_dataset("_written", shape=(self.n_images,), dtype=bool)
+        h5.create_dataset(
+            "_written",
+            shape=(self.n_images,),
+            dtype=bool,
+            chunks=(min(self.n_images, 65536),) if self.n_images else None,
+            maxshape=(None,) if self.n_images else None,
+        )
         h5.create_group("_pending_rows")
         h5.attrs["format"] = FORMAT_NAME
         h5.attrs["format_version"] = FORMAT_VERSION
@@ -229,6 +236,36 @@ class DatasetWriter:
             return images
         return np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
 
+    def truncate(self, n_images: int) -> None:
+        """Shrink the file to its first ``n_images`` rows (e.g. after skipping bad items).
+
+        Rows at or beyond ``n_images`` are dropped, written or not.
+
+        Raises
+        ------
+        ParameterError
+            If ``n_images`` is negative or larger than the current row count.
+        """
+        if not 0 <= n_images <= self.n_images:
+            raise ParameterError("n_images", n_images, f"must lie in 0..{self.n_images}")
+        if n_images == self.n_images:
+            return
+        if self._h5["images"].maxshape[0] is not None:
+            raise DataFormatError(f"'{self.partial}' was written without resizable rows")
+        self._h5["images"].resize(n_images, axis=0)
+        self._h5["_written"].resize((n_images,))
+        grp = self._h5["_pending_rows"]
+        for name in list(grp):
+            if int(name) >= n_images:
+                del grp[name]
+            elif int(name) + len(json.loads(grp[name][()].decode())) > n_images:
+                rows = json.loads(grp[name][()].decode())[: n_images - int(name)]
+                del grp[name]
+                grp.create_dataset(name, data=np.bytes_(json.dumps(rows).encode()))
+        self._rows = {i: r for i, r in self._rows.items() if i < n_images}
+        self.n_images = int(n_images)
+        self._h5.flush()
+
     def close(self) -> Path:
         """Finish the file: write the catalogue and rename to the final path.
 
@@ -245,6 +282,9 @@ class DatasetWriter:
                 f"(first: {missing[:5].tolist()}); partial output kept at '{self.partial}'"
             )
         catalog = pd.DataFrame([self._rows[i] for i in range(self.n_images)])
+        for col in catalog.columns:  # all-NaN float columns come back from JSON as None
+            if catalog[col].dtype == object and catalog[col].isna().all():
+                catalog[col] = np.nan
         if self.n_images and "id" not in catalog.columns:
             raise DataFormatError(f"'{self.path}': catalogue rows have no 'id' column")
         if self.n_images:

@@ -1,0 +1,113 @@
+"""Galaxy Zoo 1 image folder: ``images/<objid>.jpeg`` plus a class CSV (``OBJID,CLASS``).
+
+The integer ``CLASS`` is the GZ1 leaf class of Lintott et al. (2008, 2011) as used in
+the public GZ1 image sets: 0 elliptical, 1 clockwise spiral, 2 anticlockwise spiral,
+3 edge-on disk, 4 don't know, 5 merger. SDSS pixel scale is not recorded (GZ1
+cutouts were scaled by galaxy size), so ``pixel_scale_arcsec`` is NaN.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from galaxy_xai.data.readers.base import (
+    FileSource,
+    check_unique_ids,
+    match_files,
+    read_table,
+    require_columns,
+    require_path,
+)
+from galaxy_xai.errors import DataFormatError
+
+__all__ = ["GZ1_CLASS_NAMES", "read_gz1", "read_gz1_labels"]
+
+#: GZ1 leaf classes in the order of the integer ``CLASS`` / ``label``.
+GZ1_CLASS_NAMES = (
+    "elliptical",
+    "clockwise spiral",
+    "anticlockwise spiral",
+    "edge-on disk",
+    "don't know",
+    "merger",
+)
+_IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
+
+
+def _labels_file(root: Path) -> Path:
+    for name in ("labels.csv", "labels.csv.gz"):
+        if (root / name).is_file():
+            return root / name
+    return root / "labels.csv"
+
+
+def read_gz1_labels(path: str | os.PathLike[str]):
+    """The GZ1 class CSV as a DataFrame with ``id`` (str), ``label`` (int 0..5).
+
+    ``path`` is the CSV or the folder holding ``labels.csv``.
+
+    Raises
+    ------
+    DataMissingError
+        If the file is absent.
+    DataFormatError
+        On missing ``OBJID``/``CLASS`` columns, duplicate ids or classes outside 0..5.
+    """
+    path = require_path(path, what="GZ1 labels", kind="any")
+    csv = _labels_file(path) if path.is_dir() else path
+    df = read_table(csv, what="GZ1 labels", dtype={"OBJID": str})
+    require_columns(df, ["OBJID", "CLASS"], where=f"GZ1 labels '{csv}'")
+    check_unique_ids(df["OBJID"], where=f"GZ1 labels '{csv}'")
+    labels = df["CLASS"].to_numpy()
+    bad = ~np.isin(labels, np.arange(len(GZ1_CLASS_NAMES)))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise DataFormatError(
+            f"GZ1 labels '{csv}' line {j + 2}, column 'CLASS': {labels[j].item()!r} is not a GZ1 class 0..5"
+        )
+    out = df.rename(columns={"OBJID": "id"}).drop(columns=["CLASS"])
+    out.insert(1, "label", labels.astype(np.int64))
+    return out
+
+
+def read_gz1(path: str | os.PathLike[str], *, skip_bad: bool = False) -> FileSource:
+    """Read a Galaxy Zoo 1 folder (``labels.csv`` + ``images/<OBJID>.jpeg``).
+
+    Parameters
+    ----------
+    path
+        The folder (e.g. ``$GALAXY_XAI_DATA/gz1-sdss``).
+    skip_bad
+        Skip ids with no image (listed in ``source.skipped``) instead of raising.
+
+    Raises
+    ------
+    DataMissingError
+        If the folder, its ``images/`` folder or an id's image is missing.
+    DataFormatError
+        On a malformed label file (see :func:`read_gz1_labels`).
+    """
+    root = require_path(path, what="GZ1", kind="dir")
+    labels = read_gz1_labels(root)
+    images_dir = require_path(root / "images", what="GZ1 images", kind="dir")
+    present = {}
+    for name in os.listdir(images_dir):
+        stem, dot, suffix = name.rpartition(".")
+        if dot and "." + suffix.lower() in _IMAGE_SUFFIXES:
+            present.setdefault(stem, name)
+    files = [f"images/{present.get(i, i + '.jpeg')}" for i in labels["id"]]
+    catalog, skipped = match_files(
+        labels, files, root=root, where=f"GZ1 labels '{_labels_file(root)}'", skip_bad=skip_bad
+    )
+    names = list(GZ1_CLASS_NAMES)
+    source = FileSource(
+        catalog,
+        root=root,
+        metadata={"label_names": names, "class_names": {"label": names}, "survey": "SDSS gri"},
+        skipped=skipped,
+    )
+    source.fmt = "gz1"
+    return source
