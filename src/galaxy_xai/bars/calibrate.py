@@ -1,0 +1,362 @@
+"""Calibrating the bar measurement by grid search on a calibration split, then freezing it.
+
+Bhambra et al. (2022) chose the correlation threshold (0.70-0.90), the minimum number
+of pixels (10-50) and whether to multiply the map by the image by comparing with human
+measurements. Here that choice is a grid search on a *calibration* split only, extended
+to the stop criterion, the measurement variant and a light smoothing of the map, with a
+length scale fitted on the same split; the winner is written to a JSON file and used
+unchanged on every other galaxy (:func:`load_calibration`). The test split must never
+be passed here.
+
+Cost: the threshold scan of a map depends only on the preprocessing (multiply,
+smoothing) and the variant, so it is computed once per combination
+(:func:`galaxy_xai.bars.measure.bar_trace`) and every (criterion, threshold, minimum
+pixels) setting reuses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from galaxy_xai.bars.measure import (
+    CRITERIA,
+    VARIANTS,
+    BarParams,
+    bar_trace,
+    measure_from_trace,
+)
+from galaxy_xai.errors import ConfigError, DataFormatError, DataMissingError, ParameterError
+from galaxy_xai.io import write_json
+from galaxy_xai.progress import progress
+
+__all__ = [
+    "CalibrationGrid",
+    "CalibrationResult",
+    "calibrate",
+    "load_calibration",
+    "save_calibration",
+]
+
+log = logging.getLogger(__name__)
+CALIBRATION_FORMAT = "galaxy-xai-bar-calibration"
+
+
+@dataclasses.dataclass(frozen=True)
+class CalibrationGrid:
+    """The settings searched by :func:`calibrate` (defaults: the paper's grid and more).
+
+    Attributes
+    ----------
+    corr_thresholds
+        Elongation thresholds of the stop rule, each strictly between 0 and 1.
+    min_pixels
+        Minimum pixel counts, each >= 3.
+    multiply
+        Whether to multiply the map by the image (False only when no images are given).
+    criteria
+        Stop criteria (see :data:`galaxy_xai.bars.measure.CRITERIA`).
+    variants
+        Measurement variants (see :data:`galaxy_xai.bars.measure.VARIANTS`).
+    smooth_sigma_px
+        Gaussian smoothing widths of the map, pixels (>= 0).
+    fit_scale
+        Fit one multiplicative length scale per setting (least squares through the
+        origin) on the calibration split; otherwise the raw length is used.
+    """
+
+    corr_thresholds: tuple[float, ...] = (0.70, 0.75, 0.80, 0.85, 0.90)
+    min_pixels: tuple[int, ...] = (10, 20, 30, 40, 50)
+    multiply: tuple[bool, ...] = (False, True)
+    criteria: tuple[str, ...] = CRITERIA
+    variants: tuple[str, ...] = VARIANTS
+    smooth_sigma_px: tuple[float, ...] = (0.0, 1.0)
+    fit_scale: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("corr_thresholds", "min_pixels", "multiply", "criteria", "variants",
+                     "smooth_sigma_px"):  # fmt: skip
+            if len(getattr(self, name)) == 0:
+                raise ParameterError(name, getattr(self, name), "the grid needs at least one value")
+        for c in self.corr_thresholds:
+            if not 0.0 < c < 1.0:
+                raise ParameterError(
+                    "corr_thresholds",
+                    c,
+                    "each must lie strictly between 0 and 1 (paper: 0.70-0.90)",
+                )
+        for m in self.min_pixels:
+            if isinstance(m, bool) or int(m) != m or m < 3:
+                raise ParameterError("min_pixels", m, "each must be an integer >= 3 (paper: 10-50)")
+        for c in self.criteria:
+            if c not in CRITERIA:
+                raise ParameterError("criteria", c, f"each must be one of {CRITERIA}")
+        for v in self.variants:
+            if v not in VARIANTS:
+                raise ParameterError("variants", v, f"each must be one of {VARIANTS}")
+        for s in self.smooth_sigma_px:
+            if not (np.isfinite(s) and s >= 0):
+                raise ParameterError("smooth_sigma_px", s, "each must be >= 0 pixels")
+
+    @property
+    def size(self) -> int:
+        """Number of settings in the grid."""
+        return int(
+            np.prod(
+                [
+                    len(self.corr_thresholds),
+                    len(self.min_pixels),
+                    len(self.multiply),
+                    len(self.criteria),
+                    len(self.variants),
+                    len(self.smooth_sigma_px),
+                ]
+            )
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class CalibrationResult:
+    """The frozen calibration: the chosen settings, their score, and the whole table."""
+
+    params: BarParams
+    score: float
+    objective: str
+    n_calibration: int
+    table: pd.DataFrame  # one row per grid setting, best first
+    ids: tuple[str, ...] = ()
+
+
+def _fit_scale(raw: np.ndarray, truth: np.ndarray) -> float:
+    good = np.isfinite(raw) & (raw > 0)
+    if not good.any():
+        return 1.0
+    return float((raw[good] * truth[good]).sum() / (raw[good] ** 2).sum())
+
+
+def _score(pred: np.ndarray, truth: np.ndarray, objective: str) -> float:
+    """Lower is better. Unmeasured galaxies count as a length of 0 (a full miss)."""
+    filled = np.where(np.isfinite(pred), pred, 0.0)
+    if objective == "rmse":
+        return float(np.sqrt(((filled - truth) ** 2).mean()))
+    if np.std(filled) == 0:
+        return 1.0
+    return float(1.0 - np.corrcoef(filled, truth)[0, 1])
+
+
+def calibrate(
+    maps: np.ndarray,
+    truth_px: np.ndarray | Sequence[float],
+    *,
+    images: np.ndarray | None = None,
+    ids: Sequence[object] | None = None,
+    grid: CalibrationGrid | None = None,
+    objective: Literal["rmse", "pearson"] = "rmse",
+    base: BarParams | None = None,
+) -> CalibrationResult:
+    """Choose the bar-measurement settings that best reproduce known lengths.
+
+    Parameters
+    ----------
+    maps
+        ``(N, H, W)`` saliency maps of the calibration galaxies (barred ones only).
+    truth_px
+        True full bar lengths, pixels, one per map (finite and > 0).
+    images
+        ``(N, H, W)`` or ``(N, C, H, W)`` images; without them only ``multiply=False``
+        is searched.
+    ids
+        Galaxy ids (recorded in the result; used in error messages).
+    grid
+        Settings to search (default :class:`CalibrationGrid`).
+    objective
+        ``"rmse"`` (after the fitted length scale; default) or ``"pearson"`` (1 - r).
+    base
+        Settings not searched (``t_start``, ``t_step``, ``absolute``).
+
+    Returns
+    -------
+    CalibrationResult
+
+    Raises
+    ------
+    ParameterError
+        On a bad grid, objective, or inputs of different lengths.
+    DataFormatError
+        If a map holds NaNs or a true length is missing (naming the id).
+    """
+    grid = grid or CalibrationGrid()
+    base = base or BarParams()
+    if objective not in ("rmse", "pearson"):
+        raise ParameterError("objective", objective, "must be 'rmse' or 'pearson'")
+    maps = np.asarray(maps)
+    truth = np.asarray(truth_px, dtype=np.float64)
+    if maps.ndim != 3:
+        raise ParameterError("maps", maps.shape, "must be (N, H, W)")
+    if len(truth) != len(maps):
+        raise ParameterError("truth_px", len(truth), f"needs one true length per map ({len(maps)})")
+    ids = [str(i) for i in (range(len(maps)) if ids is None else ids)]
+    if len(ids) != len(maps):
+        raise ParameterError("ids", len(ids), f"needs one id per map ({len(maps)})")
+    if len(maps) < 3:
+        raise ParameterError("maps", len(maps), "calibration needs at least 3 barred galaxies")
+    bad_truth = ~(np.isfinite(truth) & (truth > 0))
+    if bad_truth.any():
+        i = int(np.flatnonzero(bad_truth)[0])
+        raise DataFormatError(
+            f"id {ids[i]!r}: true bar length {float(truth[i])!r} px; calibration needs barred "
+            "galaxies with a positive length"
+        )
+    finite = np.isfinite(maps.reshape(len(maps), -1)).all(1)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        raise DataFormatError(f"saliency map of id {ids[i]!r} holds NaN or infinite values")
+    multiply_options = tuple(grid.multiply)
+    if images is None:
+        if multiply_options == (True,):
+            raise ParameterError("images", None, "the grid has only multiply=True; pass images")
+        multiply_options = tuple(m for m in multiply_options if not m)
+        if True in grid.multiply:
+            log.info("no images given: searching multiply=False only")
+    elif len(images) != len(maps):
+        raise ParameterError("images", len(images), f"needs one image per map ({len(maps)})")
+
+    rows = []
+    prep = list(itertools.product(multiply_options, grid.smooth_sigma_px, grid.variants))
+    for multiply, sigma, variant in progress(prep, desc="calibrate"):
+        traces = [
+            bar_trace(
+                maps[i],
+                None if images is None else images[i],
+                multiply=multiply,
+                variant=variant,
+                smooth_sigma_px=sigma,
+                absolute=base.absolute,
+                t_start=base.t_start,
+                t_step=base.t_step,
+            )
+            for i in range(len(maps))
+        ]
+        for criterion, corr, min_pix in itertools.product(
+            grid.criteria, grid.corr_thresholds, grid.min_pixels
+        ):
+            params = dataclasses.replace(
+                base,
+                criterion=criterion,
+                corr_threshold=float(corr),
+                min_pixels=int(min_pix),
+                multiply=bool(multiply),
+                variant=variant,
+                smooth_sigma_px=float(sigma),
+                length_scale=1.0,
+            )
+            res = [measure_from_trace(tr, params) for tr in traces]
+            raw = np.array([r.length_px for r in res])
+            scale = _fit_scale(raw, truth) if grid.fit_scale else 1.0
+            flags = [r.flag for r in res]
+            rows.append(
+                {
+                    "criterion": criterion,
+                    "corr_threshold": float(corr),
+                    "min_pixels": int(min_pix),
+                    "multiply": bool(multiply),
+                    "variant": variant,
+                    "smooth_sigma_px": float(sigma),
+                    "length_scale": scale,
+                    "score": _score(raw * scale, truth, objective),
+                    "frac_ok": float(np.mean([f in ("ok", "touches_edge") for f in flags])),
+                    "n_unmeasured": int(np.sum(~np.isfinite(raw))),
+                }
+            )
+    table = pd.DataFrame(rows).sort_values(
+        ["score", "frac_ok"], ascending=[True, False], kind="stable"
+    )
+    table = table.reset_index(drop=True)
+    best = table.iloc[0]
+    params = dataclasses.replace(
+        base,
+        criterion=str(best["criterion"]),
+        corr_threshold=float(best["corr_threshold"]),
+        min_pixels=int(best["min_pixels"]),
+        multiply=bool(best["multiply"]),
+        variant=str(best["variant"]),
+        smooth_sigma_px=float(best["smooth_sigma_px"]),
+        length_scale=float(best["length_scale"]),
+    )
+    log.info("calibration: best %s (%s = %.4g)", params, objective, best["score"])
+    return CalibrationResult(
+        params=params,
+        score=float(best["score"]),
+        objective=objective,
+        n_calibration=len(maps),
+        table=table,
+        ids=tuple(ids),
+    )
+
+
+def save_calibration(
+    result: CalibrationResult,
+    path: str | os.PathLike[str],
+    *,
+    grid: CalibrationGrid | None = None,
+    provenance: dict[str, Any] | None = None,
+    top: int = 20,
+) -> Path:
+    """Freeze a calibration to JSON (settings, score, calibration ids, best ``top`` rows)."""
+    from galaxy_xai import __version__
+
+    payload = {
+        "format": CALIBRATION_FORMAT,
+        "galaxy_xai_version": __version__,
+        "params": dataclasses.asdict(result.params),
+        "objective": result.objective,
+        "score": result.score,
+        "n_calibration": result.n_calibration,
+        "calibration_ids": list(result.ids),
+        "grid": dataclasses.asdict(grid) if grid is not None else None,
+        "provenance": provenance or {},
+        "table": result.table.head(top).to_dict("records"),
+    }
+    return write_json(path, payload)
+
+
+def load_calibration(path: str | os.PathLike[str]) -> BarParams:
+    """Read the frozen :class:`BarParams` from a file written by :func:`save_calibration`.
+
+    A YAML/TOML/JSON file holding just the ``BarParams`` fields (a hand-written
+    setting) is accepted too.
+
+    Raises
+    ------
+    DataMissingError, ConfigError
+        If the file is missing, unreadable, or holds unknown keys.
+    """
+    import json
+
+    from galaxy_xai.config import load_config, read_config_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataMissingError(f"calibration file '{path}' does not exist")
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"calibration file '{path}' is not valid JSON: {exc}") from exc
+    else:
+        data = read_config_file(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"calibration file '{path}' must hold a mapping")
+    params = data.get("params", data) if data.get("format") == CALIBRATION_FORMAT else data
+    try:
+        return load_config(BarParams, params)
+    except ParameterError as exc:
+        raise ConfigError(f"calibration file '{path}': {exc}") from exc

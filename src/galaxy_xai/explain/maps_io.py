@@ -1,0 +1,341 @@
+"""Attribution maps on disk: one HDF5 file per run, streamed, resumable.
+
+Layout (``format_version`` 1)::
+
+    /maps    (N, H, W) float32 (or (N, C, H, W) with channels kept), one map per
+             chunk, lzf-compressed, in the dataset's order
+    /ids     (N,) UTF-8 image ids, same order as the dataset (or its shard)
+    /rows    (N,) int64 row of each map in the dataset
+    attrs:
+      format          "galaxy-xai-maps"
+      format_version  1
+      metadata        JSON: method, target, target_index, output_names, models,
+                      dataset, noise_level, n_samples, seed, abs, mc_dropout, shard,
+                      package version, created ...
+
+While being written the file is ``<out>.partial`` with a ``_written`` mask, so an
+interrupted job resumes where it stopped (when its settings, the *fingerprint*, are
+unchanged) and no reader mistakes it for a finished file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
+from galaxy_xai.io import partial_path
+
+__all__ = ["FORMAT_NAME", "MapArray", "MapWriter", "MapsFile", "merge_maps", "open_maps"]
+
+FORMAT_NAME = "galaxy-xai-maps"
+FORMAT_VERSION = 1
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+
+
+class MapWriter:
+    """Write maps row by row into ``<path>.partial``; rename when all are written.
+
+    Parameters
+    ----------
+    path
+        Final output path.
+    ids
+        Image ids in output order.
+    map_shape
+        ``(H, W)`` or ``(C, H, W)`` of one map.
+    rows
+        Dataset row of each output row (default ``0..N-1``).
+    metadata
+        JSON-serialisable description of the run.
+    fingerprint
+        Settings that must match for a partial file to be resumed.
+    resume
+        Reopen a compatible partial file instead of starting afresh.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        ids: Sequence[str],
+        map_shape: Sequence[int],
+        rows: Sequence[int] | None = None,
+        metadata: dict[str, Any] | None = None,
+        fingerprint: str = "",
+        resume: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.partial = partial_path(self.path)
+        self.ids = [str(i) for i in ids]
+        self.map_shape = tuple(int(s) for s in map_shape)
+        self.rows = np.arange(len(self.ids)) if rows is None else np.asarray(rows, np.int64)
+        if len(self.rows) != len(self.ids):
+            raise ParameterError("rows", len(self.rows), f"needs one per id ({len(self.ids)})")
+        self.metadata = dict(metadata or {})
+        self.fingerprint = fingerprint
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume and self.partial.exists() and self._compatible():
+            self._h5 = h5py.File(self.partial, "a")
+        else:
+            self.partial.unlink(missing_ok=True)
+            self._h5 = h5py.File(self.partial, "w")
+            n = len(self.ids)
+            self._h5.create_dataset(
+                "maps",
+                shape=(n, *self.map_shape),
+                dtype=np.float32,
+                chunks=(1, *self.map_shape) if n else None,
+                compression="lzf" if n else None,
+            )
+            self._h5.create_dataset("ids", data=np.array(self.ids, dtype=h5py.string_dtype()))
+            self._h5.create_dataset("rows", data=self.rows)
+            self._h5.create_dataset("_written", shape=(n,), dtype=bool)
+            self._h5.attrs["format"] = FORMAT_NAME
+            self._h5.attrs["format_version"] = FORMAT_VERSION
+            self._h5.attrs["fingerprint"] = fingerprint
+
+    def _compatible(self) -> bool:
+        try:
+            with h5py.File(self.partial, "r") as h5:
+                return (
+                    h5.attrs.get("format") == FORMAT_NAME
+                    and h5.attrs.get("fingerprint", "") == self.fingerprint
+                    and "_written" in h5
+                    and tuple(h5["maps"].shape) == (len(self.ids), *self.map_shape)
+                    and list(h5["ids"].asstr()[:]) == self.ids
+                )
+        except (OSError, KeyError):
+            return False
+
+    def missing_indices(self) -> np.ndarray:
+        """Output rows not yet written (all for a fresh file)."""
+        return np.flatnonzero(~np.asarray(self._h5["_written"][:], dtype=bool))
+
+    def write(self, start: int, maps: np.ndarray) -> None:
+        """Write a block of maps at output rows ``start:start+len(maps)``.
+
+        Raises
+        ------
+        DataFormatError
+            If a map has NaN or infinite values (naming its id) or the wrong shape.
+        """
+        maps = np.asarray(maps, dtype=np.float32)
+        if tuple(maps.shape[1:]) != self.map_shape:
+            raise DataFormatError(
+                f"maps for rows {start}..: shape {maps.shape[1:]} is not {self.map_shape}"
+            )
+        finite = np.isfinite(maps.reshape(len(maps), -1)).all(1)
+        if not finite.all():
+            bad = start + int(np.flatnonzero(~finite)[0])
+            raise DataFormatError(f"map of id {self.ids[bad]!r} has NaN or infinite values")
+        stop = start + len(maps)
+        self._h5["maps"][start:stop] = maps
+        self._h5["_written"][start:stop] = True
+        self._h5.flush()
+
+    def close(self) -> Path:
+        """Write the metadata and rename the finished file; keep it partial if incomplete."""
+        missing = self.missing_indices()
+        if len(missing):
+            self._h5.close()
+            raise DataFormatError(
+                f"'{self.path}': {len(missing)} maps never written (first ids: "
+                f"{[self.ids[i] for i in missing[:5]]}); partial output kept at '{self.partial}'"
+            )
+        meta = dict(self.metadata)
+        meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+        self._h5.attrs["metadata"] = _json(meta)
+        del self._h5["_written"]
+        self._h5.close()
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Close without finishing (the partial file stays for a resume)."""
+        if self._h5.id.valid:
+            self._h5.close()
+
+    def __enter__(self) -> MapWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class MapArray:
+    """Lazy read-only view of ``/maps``; reading a map with NaNs raises, naming its id."""
+
+    def __init__(self, dataset: h5py.Dataset, ids: np.ndarray, path: Path) -> None:
+        self._ds = dataset
+        self._ids = ids
+        self._path = path
+        self.shape: tuple[int, ...] = tuple(dataset.shape)
+        self.dtype = np.dtype(np.float32)
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        first = key[0] if isinstance(key, tuple) else key
+        if isinstance(first, np.ndarray | list):
+            idx = np.asarray(first)
+            idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.int64)
+            rows = np.arange(self.shape[0])[idx]
+            order = np.argsort(rows)
+            uniq, inverse = np.unique(rows[order], return_inverse=True)
+            block = self._ds[uniq] if len(uniq) else np.zeros((0, *self.shape[1:]), np.float32)
+            out = np.empty((len(rows), *self.shape[1:]), np.float32)
+            out[order] = block[inverse]
+            if isinstance(key, tuple):
+                out = out[(slice(None), *key[1:])]
+        else:
+            rows = np.atleast_1d(np.arange(self.shape[0])[first])
+            out = np.asarray(self._ds[key], dtype=np.float32)
+        finite = np.isfinite(out.reshape(len(rows), -1)).all(1) if len(rows) else np.ones(0, bool)
+        if not finite.all():
+            bad = int(rows[np.flatnonzero(~finite)[0]])
+            raise DataFormatError(
+                f"maps file '{self._path}': map of id {self._ids[bad]!r} (row {bad}) has "
+                "NaN or infinite values"
+            )
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self[:]
+        return arr if dtype is None else arr.astype(dtype)
+
+
+class MapsFile:
+    """An opened maps file.
+
+    Attributes
+    ----------
+    path : Path
+    maps : MapArray
+        ``(N, H, W)`` float32 maps, read lazily (NaNs raise, naming the id).
+    ids : numpy.ndarray
+        ``(N,)`` image ids (str), in the dataset's order.
+    rows : numpy.ndarray
+        ``(N,)`` dataset row of each map.
+    metadata : dict
+        Method, target, models, dataset, noise level, samples, seed, ...
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            hint = (
+                " (an unfinished '.partial' file exists: the job was interrupted; rerun to resume)"
+                if partial_path(self.path).exists()
+                else ""
+            )
+            raise DataMissingError(f"maps file '{self.path}' does not exist{hint}")
+        try:
+            self._h5 = h5py.File(self.path, "r")
+        except OSError as exc:
+            raise DataFormatError(f"maps file '{self.path}' is not readable HDF5: {exc}") from exc
+        if self._h5.attrs.get("format") != FORMAT_NAME or "maps" not in self._h5:
+            self._h5.close()
+            raise DataFormatError(
+                f"'{self.path}' is not a galaxy-xai maps file (write one with 'galaxy-xai explain')"
+            )
+        self.ids = np.asarray(self._h5["ids"].asstr()[:], dtype=object)
+        self.rows = np.asarray(self._h5["rows"][:], dtype=np.int64)
+        self.metadata: dict[str, Any] = json.loads(self._h5.attrs.get("metadata", "{}"))
+        self.maps = MapArray(self._h5["maps"], self.ids, self.path)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def close(self) -> None:
+        if self._h5.id.valid:
+            self._h5.close()
+
+    def __enter__(self) -> MapsFile:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"MapsFile('{self.path}', n={len(self)}, method={self.metadata.get('method')!r}, "
+            f"target={self.metadata.get('target')!r})"
+        )
+
+
+def open_maps(path: str | os.PathLike[str]) -> MapsFile:
+    """Open a maps file written by ``galaxy-xai explain`` / :func:`explain_dataset`.
+
+    Raises
+    ------
+    DataMissingError
+        If the file does not exist (saying so when only a partial file exists).
+    DataFormatError
+        If it is not a maps file.
+    """
+    return MapsFile(path)
+
+
+def merge_maps(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> Path:
+    """Join the maps files of ``--shard i/N`` jobs into one, in dataset row order.
+
+    Raises
+    ------
+    DataFormatError
+        If the shards come from different settings or overlap.
+    """
+    if not paths:
+        raise ParameterError("paths", [], "needs at least one maps file")
+    files = [open_maps(p) for p in paths]
+    try:
+        keys = ("method", "target", "models", "dataset", "noise_level", "n_samples", "seed")
+        ref = {k: files[0].metadata.get(k) for k in keys}
+        for f in files[1:]:
+            other = {k: f.metadata.get(k) for k in keys}
+            if other != ref:
+                raise DataFormatError(
+                    f"'{f.path}' was made with other settings than '{files[0].path}': "
+                    f"{other} vs {ref}"
+                )
+        rows = np.concatenate([f.rows for f in files])
+        if len(np.unique(rows)) != len(rows):
+            raise DataFormatError(f"maps files {list(map(str, paths))} overlap (same rows twice)")
+        ids = np.concatenate([f.ids for f in files])
+        order = np.argsort(rows, kind="stable")
+        meta = dict(files[0].metadata)
+        meta["shard"] = None
+        meta["merged_from"] = [str(p) for p in paths]
+        with MapWriter(
+            out,
+            ids=list(ids[order]),
+            rows=rows[order],
+            map_shape=files[0].maps.shape[1:],
+            metadata=meta,
+            resume=False,
+        ) as writer:
+            offsets = np.cumsum([0] + [len(f) for f in files])
+            position = np.empty(len(rows), np.int64)
+            position[order] = np.arange(len(rows))
+            for f, start in zip(files, offsets[:-1], strict=True):
+                for i in range(len(f)):
+                    writer.write(int(position[start + i]), f.maps[i : i + 1])
+    finally:
+        for f in files:
+            f.close()
+    return Path(out)

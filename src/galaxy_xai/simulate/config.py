@@ -1,0 +1,727 @@
+"""Configuration of the simulation suite: frozen dataclasses, loadable from YAML/TOML.
+
+Every drawn quantity is a :class:`Distribution`. In a config file a distribution is
+written as a number (fixed), a two-element list ``[low, high]`` (uniform) or a mapping
+(``{kind: lognormal, mean: 3.0, sigma: 0.4, low: 1.0, high: 10.0}``). Unknown keys are
+rejected by :func:`galaxy_xai.config.load_config`.
+
+The survey block (pixel scale, PSF, noise, zero point, magnitude and size
+distributions) starts from the named preset (:mod:`galaxy_xai.simulate.presets`);
+keys given under ``survey:`` override the preset's values one by one.
+
+Example YAML::
+
+    preset: sdss
+    size: 128
+    bar_fraction: 0.5
+    survey: {psf_fwhm_arcsec: 1.2}
+    bulge: {sersic_n: 4}
+    arms: {probability: 1.0, pitch_angle_deg: [10, 20]}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from galaxy_xai.errors import ConfigError, ParameterError
+
+__all__ = [
+    "RENDERINGS",
+    "ArmsConfig",
+    "BarConfig",
+    "BulgeConfig",
+    "ContaminantsConfig",
+    "DiskConfig",
+    "Distribution",
+    "JpegConfig",
+    "KnotsConfig",
+    "SimulationConfig",
+    "SurveyConfig",
+    "load_simulation_config",
+]
+
+#: Rendering modes: linear counts (like FITS cutouts), or Galaxy Zoo-like 8-bit images.
+RENDERINGS = ("jpeg-gray", "jpeg-rgb", "counts")
+
+DistLike = Any  # a Distribution, a number (fixed) or a [low, high] pair (uniform)
+
+
+# --------------------------------------------------------------------------- distribution
+@dataclass(frozen=True)
+class Distribution:
+    """A one-dimensional distribution, sampled by inverse CDF from one uniform number.
+
+    Parameters
+    ----------
+    kind
+        ``"fixed"`` (always ``value``), ``"uniform"`` / ``"loguniform"`` on
+        ``[low, high]``, ``"normal"`` (``mean``, ``sigma``) or ``"lognormal"`` (median
+        ``mean``, ``sigma`` of the natural log), both truncated to ``[low, high]``.
+    low, high
+        Bounds (inclusive) of the support.
+    mean, sigma
+        Location and width of the normal and lognormal kinds.
+    value
+        The value of the fixed kind.
+    """
+
+    kind: Literal["fixed", "uniform", "loguniform", "normal", "lognormal"] = "uniform"
+    low: float = 0.0
+    high: float = 1.0
+    mean: float = 0.0
+    sigma: float = 1.0
+    value: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind == "fixed":
+            return
+        if not self.low <= self.high:
+            raise ConfigError(
+                f"distribution bounds need low <= high, found [{self.low}, {self.high}]"
+            )
+        if self.kind in ("loguniform", "lognormal") and self.low <= 0:
+            raise ConfigError(f"a {self.kind} distribution needs low > 0, found {self.low}")
+        if self.kind in ("normal", "lognormal") and self.sigma <= 0:
+            raise ConfigError(f"a {self.kind} distribution needs sigma > 0, found {self.sigma}")
+        if self.kind == "lognormal" and self.mean <= 0:
+            raise ConfigError(
+                f"a lognormal distribution needs a median mean > 0, found {self.mean}"
+            )
+
+    @property
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value this distribution can return."""
+        if self.kind == "fixed":
+            return (self.value, self.value)
+        return (self.low, self.high)
+
+    def sample(self, u: float, *, upper: float | None = None) -> float:
+        """The value at quantile ``u`` in [0, 1), optionally truncated at ``upper``.
+
+        One uniform number per draw keeps every parameter on its own fixed random
+        stream, whatever other options are switched on.
+        """
+        if self.kind == "fixed":
+            return self.value
+        low, high = self.low, self.high if upper is None else min(self.high, upper)
+        if high < low:
+            high = low
+        if self.kind == "uniform":
+            return low + u * (high - low)
+        if self.kind == "loguniform":
+            return math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+        if self.kind == "normal":
+            dist = statistics.NormalDist(self.mean, self.sigma)
+            lo_p, hi_p = dist.cdf(low), dist.cdf(high)
+            p = lo_p + u * (hi_p - lo_p)
+            return min(max(dist.inv_cdf(min(max(p, 1e-15), 1 - 1e-15)), low), high)
+        dist = statistics.NormalDist(math.log(self.mean), self.sigma)  # lognormal
+        lo_p, hi_p = dist.cdf(math.log(low)), dist.cdf(math.log(high))
+        p = lo_p + u * (hi_p - lo_p)
+        return min(max(math.exp(dist.inv_cdf(min(max(p, 1e-15), 1 - 1e-15))), low), high)
+
+
+def as_distribution(value: DistLike, name: str) -> Distribution:
+    """Turn a number, a ``[low, high]`` pair or a mapping into a :class:`Distribution`."""
+    if isinstance(value, Distribution):
+        return value
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected a number, [low, high] or a mapping, found {value!r}")
+    if isinstance(value, int | float):
+        return Distribution(kind="fixed", value=float(value))
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return Distribution(kind="uniform", low=float(value[0]), high=float(value[1]))
+    if isinstance(value, Mapping):
+        from galaxy_xai.config import load_config
+
+        return load_config(Distribution, value)
+    raise ConfigError(f"{name}: expected a number, [low, high] or a mapping, found {value!r}")
+
+
+def _uniform(low: float, high: float) -> Distribution:
+    return Distribution(kind="uniform", low=low, high=high)
+
+
+def _fixed(value: float) -> Distribution:
+    return Distribution(kind="fixed", value=value)
+
+
+def _normalise_distributions(obj: Any, prefix: str) -> None:
+    """Convert every field annotated as a distribution into a :class:`Distribution`."""
+    for f in dataclasses.fields(obj):
+        if f.metadata.get("distribution"):
+            object.__setattr__(
+                obj, f.name, as_distribution(getattr(obj, f.name), f"{prefix}.{f.name}")
+            )
+
+
+_DIST = {"distribution": True}  # marks fields that take a Distribution (or shorthand)
+
+
+def _check(
+    name: str,
+    dist: Distribution,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    what: str = "",
+) -> None:
+    """Raise :class:`ParameterError` if the support of ``dist`` leaves [low, high]."""
+    lo, hi = dist.support
+    for value in (lo, hi):
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and value > high
+        if too_low or too_high:
+            bound = f"{'>' if low_open else '>='} {low}" if too_low else f"<= {high}"
+            raise ParameterError(name, value, f"must be {bound}{f' ({what})' if what else ''}")
+
+
+def _check_colour(name: str, colour: tuple[float, float]) -> None:
+    if len(colour) != 2 or not all(math.isfinite(c) for c in colour):
+        raise ParameterError(name, colour, "must be two finite colours (g-r, r-i) in mag")
+
+
+# --------------------------------------------------------------------------- survey
+@dataclass(frozen=True)
+class SurveyConfig:
+    """Instrument, noise and population of one survey (defaults: the ``sdss`` preset).
+
+    Parameters
+    ----------
+    name
+        Survey name recorded in the catalogue (``preset`` column).
+    band
+        Reference band of the counts images and of ``magnitude``.
+    pixel_scale_arcsec
+        Detector pixel scale (arcsec/pixel), used with ``framing="fixed"``.
+    psf_fwhm_arcsec
+        Distribution of the Moffat PSF FWHM (arcsec), drawn per galaxy.
+    psf_moffat_beta
+        Moffat beta of the PSF.
+    zero_point_mag
+        Magnitude of a source giving 1 count (ADU) in the whole exposure.
+    gain_e_per_adu
+        Electrons per count (sets the Poisson noise).
+    read_noise_e
+        Read noise per pixel (electrons).
+    sky_mag_per_arcsec2
+        Sky surface brightness in the reference band (mag/arcsec^2).
+    colour_sky_mag_per_arcsec2
+        Sky surface brightness in the three colour bands (blue, green, red) of
+        ``rendering="jpeg-rgb"`` (for sdss: g, r, i).
+    magnitude
+        Distribution of the galaxy's total magnitude in ``band``.
+    disk_half_light_radius_arcsec
+        Distribution of the disk half-light radius (arcsec), which sets the galaxy size.
+    """
+
+    name: str = "sdss"
+    band: str = "r"
+    pixel_scale_arcsec: float = 0.396
+    psf_fwhm_arcsec: DistLike = field(default=_fixed(1.4), metadata=_DIST)
+    psf_moffat_beta: float = 3.5
+    zero_point_mag: float = 28.43
+    gain_e_per_adu: float = 4.7
+    read_noise_e: float = 5.0
+    sky_mag_per_arcsec2: float = 20.9
+    colour_sky_mag_per_arcsec2: tuple[float, float, float] = (21.9, 20.9, 20.2)
+    magnitude: DistLike = field(default=_uniform(14.0, 17.77), metadata=_DIST)
+    disk_half_light_radius_arcsec: DistLike = field(default=_uniform(1.5, 8.0), metadata=_DIST)
+
+    def __post_init__(self) -> None:
+        _normalise_distributions(self, "survey")
+        if not self.pixel_scale_arcsec > 0:
+            raise ParameterError(
+                "survey.pixel_scale_arcsec", self.pixel_scale_arcsec, "must be > 0"
+            )
+        _check("survey.psf_fwhm_arcsec", self.psf_fwhm_arcsec, low=0, low_open=True)
+        if not self.psf_moffat_beta > 1.1:
+            raise ParameterError(
+                "survey.psf_moffat_beta", self.psf_moffat_beta, "must be > 1.1 (GalSim Moffat)"
+            )
+        if not self.gain_e_per_adu > 0:
+            raise ParameterError("survey.gain_e_per_adu", self.gain_e_per_adu, "must be > 0")
+        if not self.read_noise_e >= 0:
+            raise ParameterError("survey.read_noise_e", self.read_noise_e, "must be >= 0")
+        if len(self.colour_sky_mag_per_arcsec2) != 3:
+            raise ParameterError(
+                "survey.colour_sky_mag_per_arcsec2",
+                self.colour_sky_mag_per_arcsec2,
+                "needs three values (blue, green, red band)",
+            )
+        _check(
+            "survey.disk_half_light_radius_arcsec",
+            self.disk_half_light_radius_arcsec,
+            low=0,
+            low_open=True,
+            what="a radius",
+        )
+
+
+# --------------------------------------------------------------------------- components
+@dataclass(frozen=True)
+class BulgeConfig:
+    """The Sersic bulge.
+
+    Parameters
+    ----------
+    enabled
+        Draw a bulge at all (False: B/T = 0 for every galaxy).
+    bulge_to_total
+        B/T flux ratio. GaMorNet's simulations drew B/T uniformly in [0, 1]
+        (Ghosh et al. 2020, ApJ 895, 112).
+    sersic_n
+        Sersic index (GaMorNet used n = 4; classical bulges ~2-6, pseudo-bulges ~1-2,
+        Fisher & Drory 2008, AJ 136, 773).
+    sersic_n_step
+        The drawn index is rounded to this grid so that GalSim's per-index Sersic
+        tables are reused (each new index costs ~0.1 s once per process); 0 disables.
+    half_light_radius_ratio
+        Bulge half-light radius over the disk half-light radius (bulge r_e ~0.1-0.5 of
+        the disk's, e.g. Gadotti 2009, MNRAS 393, 1531).
+    axis_ratio
+        Apparent axis ratio b/a of the bulge, in (0, 1].
+    colour
+        (g-r, r-i) colour in mag, used by ``rendering="jpeg-rgb"`` (red, old stars).
+    """
+
+    enabled: bool = True
+    bulge_to_total: DistLike = field(default=_uniform(0.0, 1.0), metadata=_DIST)
+    sersic_n: DistLike = field(default=_uniform(1.5, 6.0), metadata=_DIST)
+    sersic_n_step: float = 0.25
+    half_light_radius_ratio: DistLike = field(default=_uniform(0.1, 0.5), metadata=_DIST)
+    axis_ratio: DistLike = field(default=_uniform(0.6, 1.0), metadata=_DIST)
+    colour: tuple[float, float] = (0.75, 0.40)
+
+    def __post_init__(self) -> None:
+        _normalise_distributions(self, "bulge")
+        _check("bulge.bulge_to_total", self.bulge_to_total, low=0.0, high=1.0)
+        _check("bulge.sersic_n", self.sersic_n, low=0.3, high=6.2, what="GalSim's Sersic range")
+        if self.sersic_n_step < 0:
+            raise ParameterError("bulge.sersic_n_step", self.sersic_n_step, "must be >= 0")
+        _check(
+            "bulge.half_light_radius_ratio",
+            self.half_light_radius_ratio,
+            low=0,
+            low_open=True,
+            what="a radius",
+        )
+        _check("bulge.axis_ratio", self.axis_ratio, low=0, high=1, low_open=True)
+        _check_colour("bulge.colour", self.colour)
+
+
+@dataclass(frozen=True)
+class DiskConfig:
+    """The exponential disk (its size distribution is in the survey block).
+
+    Parameters
+    ----------
+    enabled
+        Draw a disk at all (False: pure bulges, B/T = 1, no bar, arms or knots).
+    cos_inclination
+        cos(i); uniform in cos(i) is an isotropic orientation. The default stops at
+        i ~ 78 deg, beyond which bars and arms cannot be seen.
+    intrinsic_axis_ratio
+        Intrinsic thickness q0 of the disk; the apparent axis ratio is
+        q^2 = cos^2 i (1 - q0^2) + q0^2 (Hubble 1926, ApJ 64, 321; q0 ~ 0.2,
+        e.g. Unterborn & Ryden 2008, ApJ 687, 976).
+    colour
+        (g-r, r-i) colour in mag (bluer than bulges).
+    """
+
+    enabled: bool = True
+    cos_inclination: DistLike = field(default=_uniform(0.2, 1.0), metadata=_DIST)
+    intrinsic_axis_ratio: float = 0.2
+    colour: tuple[float, float] = (0.45, 0.25)
+
+    def __post_init__(self) -> None:
+        _normalise_distributions(self, "disk")
+        _check("disk.cos_inclination", self.cos_inclination, low=0.0, high=1.0)
+        if not 0 < self.intrinsic_axis_ratio <= 1:
+            raise ParameterError(
+                "disk.intrinsic_axis_ratio", self.intrinsic_axis_ratio, "must lie in (0, 1]"
+            )
+        _check_colour("disk.colour", self.colour)
+
+
+@dataclass(frozen=True)
+class BarConfig:
+    """The bar: a truncated, flat Sersic profile in the disk plane.
+
+    Its end-to-end length is exactly twice the truncation radius, so ``bar_length_px``
+    is the true extent of its light before PSF blurring.
+
+    Parameters
+    ----------
+    length_to_disk_scale
+        Bar semi-major axis over the disk exponential scale length h. Observed bars
+        have a_bar/h ~ 0.5-2.5 (Erwin 2005, MNRAS 364, 283), a median near 1
+        (Gadotti 2011, MNRAS 415, 3308); we draw 0.5-1.5.
+    axis_ratio
+        Intrinsic (face-on) axis ratio of the bar, ~0.15-0.4 (Gadotti 2011).
+    sersic_n
+        Sersic index of the (truncated) bar profile; n < 1 is flat (Gadotti 2009 fits
+        bars with n ~ 0.5-1).
+    sersic_n_step
+        Rounding grid of the index (GalSim table reuse, see the bulge); 0 disables.
+    half_light_fraction
+        Half-light radius over truncation radius of the bar profile (fixed so that
+        GalSim's truncated-Sersic tables are reused).
+    disk_light_fraction
+        Share of the non-bulge light in the bar: bar_to_total = this x (1 - B/T).
+        Bar/T ~ 0.1 with D/T ~ 0.6 (Gadotti 2011) is ~0.15.
+    angle_to_disk_deg
+        Angle in the disk plane between the bar and the disk's major axis (deg).
+    colour
+        (g-r, r-i) colour in mag.
+    """
+
+    length_to_disk_scale: DistLike = field(default=_uniform(0.5, 1.5), metadata=_DIST)
+    axis_ratio: DistLike = field(default=_uniform(0.15, 0.4), metadata=_DIST)
+    sersic_n: DistLike = field(default=_uniform(0.3, 1.0), metadata=_DIST)
+    sersic_n_step: float = 0.1
+    half_light_fraction: float = 0.45
+    disk_light_fraction: DistLike = field(default=_uniform(0.05, 0.3), metadata=_DIST)
+    angle_to_disk_deg: DistLike = field(default=_uniform(0.0, 180.0), metadata=_DIST)
+    colour: tuple[float, float] = (0.65, 0.35)
+
+    def __post_init__(self) -> None:
+        _normalise_distributions(self, "bar")
+        _check("bar.length_to_disk_scale", self.length_to_disk_scale, low=0, low_open=True)
+        _check("bar.axis_ratio", self.axis_ratio, low=0, high=1, low_open=True)
+        _check("bar.sersic_n", self.sersic_n, low=0.3, high=6.2, what="GalSim's Sersic range")
+        if self.sersic_n_step < 0:
+            raise ParameterError("bar.sersic_n_step", self.sersic_n_step, "must be >= 0")
+        if not 0.05 <= self.half_light_fraction <= 0.7:
+            raise ParameterError(
+                "bar.half_light_fraction", self.half_light_fraction, "must lie in [0.05, 0.7]"
+            )
+        _check("bar.disk_light_fraction", self.disk_light_fraction, low=0.0, high=0.9)
+        _check_colour("bar.colour", self.colour)
+
+
+@dataclass(frozen=True)
+class ArmsConfig:
+    """Logarithmic spiral arms modulating the disk light (disk flux is kept).
+
+    Parameters
+    ----------
+    probability
+        Chance that a disk galaxy has arms.
+    n_arms
+        Possible arm numbers and ``n_arms_weights`` their relative frequencies
+        (two-armed spirals are the most common, Hart et al. 2016, MNRAS 461, 3663).
+    pitch_angle_deg
+        Pitch angle (deg); observed ~5-40, typically 10-25 (Kennicutt 1981, AJ 86,
+        1847; Hart et al. 2017, MNRAS 472, 2263).
+    strength
+        Modulation amplitude: 0 no arms, 1 all disk light in the arms.
+    sharpness
+        Exponent making arms narrower than a sinusoid (1 = sinusoid).
+    colour
+        (g-r, r-i) of the arm light excess (young stars, blue).
+    """
+
+    probability: float = 0.8
+    n_arms: tuple[int, ...] = (2, 3, 4)
+    n_arms_weights: tuple[float, ...] = (0.6, 0.25, 0.15)
+    pitch_angle_deg: DistLike = field(default=_uniform(10.0, 30.0), metadata=_DIST)
+    strength: DistLike = field(default=_uniform(0.3, 0.9), metadata=_DIST)
+    sharpness: float = 2.0
+    colour: tuple[float, float] = (0.3, 0.15)
+
+    def __post_init__(self) -> None:
+        _normalise_distributions(self, "arms")
+        if not 0 <= self.probability <= 1:
+            raise ParameterError("arms.probability", self.probability, "must lie in [0, 1]")
+        if not self.n_arms or any(n < 1 for n in self.n_arms):
+            raise ParameterError("arms.n_arms", self.n_arms, "must be one or more integers >= 1")
+        if (
+            len(self.n_arms_weights) != len(self.n_arms)
+            or any(w < 0 for w in self.n_arms_weights)
+            or sum(self.n_arms_weights) <= 0
+        ):
+            raise ParameterError(
+                "arms.n_arms_weights",
+                self.n_arms_weights,
+                f"needs {len(self.n_arms)} non-negative weights (one per n_arms), not all 0",
+            )
+        _check("arms.pitch_angle_deg", self.pitch_angle_deg, low=0, high=90, low_open=True)
+        _check("arms.strength", self.strength, low=0.0, high=1.0)
+        if not self.sharpness >= 1:
+            raise ParameterError("arms.sharpness", self.sharpness, "must be >= 1")
+        _check_colour("arms.colour", self.colour)
+
+
+@dataclass(frozen=True)
+class KnotsConfig:
+    """Star-forming knots: point sources that follow the (arm-modulated) disk light.
+
+    Parameters
+    ----------
+    probability
+        Chance that a disk galaxy has knots.
+    knot_fraction
+        Share of the disk light in knots (the disk keeps the rest).
+    number
+        Inclusive range of the number of knots.
+    colour
+        (g-r, r-i) of the knots (HII regions, blue).
+    """
+
+    probability: float = 0.5
+    knot_fraction: DistLike = field(default=_uniform(0.02, 0.15), metadata=_DIST)
+    number: tuple[int, int] = (10, 60)
+    colour: tuple[float, float] = (0.1, -0.1)
+
+    def __post_init__(self) -> None:
+        _normalise_distributions(self, "knots")
+        if not 0 <= self.probability <= 1:
+            raise ParameterError("knots.probability", self.probability, "must lie in [0, 1]")
+        _check("knots.knot_fraction", self.knot_fraction, low=0.0, high=1.0)
+        if not 1 <= self.number[0] <= self.number[1]:
+            raise ParameterError("knots.number", self.number, "needs 1 <= low <= high")
+        _check_colour("knots.colour", self.colour)
+
+
+@dataclass(frozen=True)
+class ContaminantsConfig:
+    """Foreground stars and neighbouring galaxies away from the centre (off by default).
+
+    Parameters
+    ----------
+    star_probability, neighbour_probability
+        Chance of one foreground star / one neighbour galaxy in a stamp.
+    magnitude_offset
+        Contaminant magnitude minus the galaxy's magnitude.
+    min_distance
+        Smallest distance from the centre, as a fraction of the stamp half-width.
+    neighbour_size_ratio
+        Neighbour half-light radius over the galaxy's disk half-light radius.
+    """
+
+    star_probability: float = 0.0
+    neighbour_probability: float = 0.0
+    magnitude_offset: DistLike = field(default=_uniform(0.0, 3.0), metadata=_DIST)
+    min_distance: float = 0.6
+    neighbour_size_ratio: DistLike = field(default=_uniform(0.2, 0.6), metadata=_DIST)
+
+    def __post_init__(self) -> None:
+        _normalise_distributions(self, "contaminants")
+        for name in ("star_probability", "neighbour_probability"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ParameterError(f"contaminants.{name}", value, "must lie in [0, 1]")
+        if not 0 <= self.min_distance < 1:
+            raise ParameterError(
+                "contaminants.min_distance", self.min_distance, "must lie in [0, 1)"
+            )
+        _check(
+            "contaminants.neighbour_size_ratio",
+            self.neighbour_size_ratio,
+            low=0,
+            low_open=True,
+            what="a radius",
+        )
+
+
+@dataclass(frozen=True)
+class JpegConfig:
+    """Galaxy Zoo-like rendering: Lupton et al. (2004, PASP 116, 133) asinh stretch.
+
+    Parameters
+    ----------
+    q
+        Asinh softening Q of :func:`astropy.visualization.make_lupton_rgb`.
+    stretch_sigma
+        Linear stretch in units of the sky noise sigma: a pixel this bright saturates.
+    quality
+        JPEG quality of an encode/decode round trip (compression artefacts like
+        Galaxy Zoo's cutouts); None keeps the 8-bit image as is.
+    colour_scales
+        Multipliers of the (blue, green, red) bands before the stretch: a white balance
+        under which a typical disk (g-r 0.45, r-i 0.25) looks neutral and bulges
+        yellow, as in the SDSS colour images Galaxy Zoo showed.
+    """
+
+    q: float = 8.0
+    stretch_sigma: float = 40.0
+    quality: int | None = 90
+    colour_scales: tuple[float, float, float] = (1.5, 1.0, 0.8)
+
+    def __post_init__(self) -> None:
+        if not self.q > 0:
+            raise ParameterError("jpeg.q", self.q, "must be > 0")
+        if not self.stretch_sigma > 0:
+            raise ParameterError("jpeg.stretch_sigma", self.stretch_sigma, "must be > 0")
+        if self.quality is not None and not 1 <= self.quality <= 100:
+            raise ParameterError("jpeg.quality", self.quality, "must lie in 1..100 (or null)")
+
+
+# --------------------------------------------------------------------------- top level
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Everything that defines a simulated galaxy population and its rendering.
+
+    Parameters
+    ----------
+    preset
+        Survey preset name (``sdss``, ``candels``, ``decals``); fills ``survey``.
+    size
+        Stamp width and height in pixels.
+    bar_fraction
+        Chance that a disk galaxy has a bar.
+    rendering
+        ``"jpeg-gray"`` / ``"jpeg-rgb"`` (8-bit, asinh stretched, stored uint8) or
+        ``"counts"`` (linear, sky-subtracted counts, float32).
+    framing
+        ``"fixed"``: the survey pixel scale. ``"relative"``: the stamp spans
+        ``frame_r90`` times the galaxy's R90 (like Galaxy Zoo cutouts).
+    frame_r90
+        Stamp width in units of R90 for relative framing. Galaxy Zoo used
+        0.024 R90 per pixel over 424 pixels (Willett et al. 2013, MNRAS 435, 2835),
+        i.e. 10.18 R90.
+    noise
+        Add sky, Poisson and read noise (False: noiseless images).
+    rotate, flip
+        Random rotation / mirror of the whole galaxy (applied analytically, so the
+        catalogued angles describe the final image).
+    survey
+        Survey block; None means the preset's values.
+    bulge, disk, bar, arms, knots, contaminants, jpeg
+        Component and rendering blocks.
+    """
+
+    preset: str = "sdss"
+    size: int = 128
+    bar_fraction: float = 0.5
+    rendering: Literal["jpeg-gray", "jpeg-rgb", "counts"] = "jpeg-gray"
+    framing: Literal["fixed", "relative"] = "fixed"
+    frame_r90: float = 10.18
+    noise: bool = True
+    rotate: bool = True
+    flip: bool = True
+    survey: SurveyConfig | None = None
+    bulge: BulgeConfig = field(default_factory=BulgeConfig)
+    disk: DiskConfig = field(default_factory=DiskConfig)
+    bar: BarConfig = field(default_factory=BarConfig)
+    arms: ArmsConfig = field(default_factory=ArmsConfig)
+    knots: KnotsConfig = field(default_factory=KnotsConfig)
+    contaminants: ContaminantsConfig = field(default_factory=ContaminantsConfig)
+    jpeg: JpegConfig = field(default_factory=JpegConfig)
+
+    def __post_init__(self) -> None:
+        from galaxy_xai.simulate.presets import get_preset
+
+        if self.survey is None:
+            object.__setattr__(self, "survey", get_preset(self.preset))
+        else:
+            get_preset(self.preset)  # validates the name
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 16:
+            raise ParameterError("size", self.size, "must be an integer >= 16 (pixels)")
+        if not 0 <= self.bar_fraction <= 1:
+            raise ParameterError("bar_fraction", self.bar_fraction, "must lie in [0, 1]")
+        if self.rendering not in RENDERINGS:
+            raise ParameterError("rendering", self.rendering, f"must be one of {RENDERINGS}")
+        if self.framing not in ("fixed", "relative"):
+            raise ParameterError("framing", self.framing, "must be 'fixed' or 'relative'")
+        if not self.frame_r90 > 0:
+            raise ParameterError("frame_r90", self.frame_r90, "must be > 0")
+        if not self.disk.enabled and self.bar_fraction > 0:
+            raise ParameterError(
+                "bar_fraction", self.bar_fraction, "must be 0 when disk.enabled is false"
+            )
+        if not (self.disk.enabled or self.bulge.enabled):
+            raise ParameterError("bulge.enabled", False, "a galaxy needs a bulge or a disk")
+
+    @property
+    def survey_config(self) -> SurveyConfig:
+        """The resolved survey block (never None after construction)."""
+        if self.survey is None:  # pragma: no cover - filled by __post_init__
+            raise ConfigError("survey block was not resolved")
+        return self.survey
+
+    @property
+    def channels(self) -> int:
+        """Number of image channels (3 for ``jpeg-rgb``, else 1)."""
+        return 3 if self.rendering == "jpeg-rgb" else 1
+
+    @property
+    def storage_dtype(self) -> str:
+        """``"uint8"`` for the JPEG-like renderings, ``"float32"`` for counts."""
+        return "float32" if self.rendering == "counts" else "uint8"
+
+    def replace(self, **changes: Any) -> SimulationConfig:
+        """A copy with top-level fields changed (a new preset also resets ``survey``)."""
+        if "preset" in changes and "survey" not in changes:
+            changes["survey"] = None
+        return dataclasses.replace(self, **changes)
+
+
+def load_simulation_config(
+    source: str | os.PathLike[str] | Mapping[str, Any] | SimulationConfig | None = None,
+    **overrides: Any,
+) -> SimulationConfig:
+    """Build a :class:`SimulationConfig` from a YAML/TOML file or mapping plus overrides.
+
+    Parameters
+    ----------
+    source
+        Path to a YAML (``.yaml``/``.yml``) or TOML file, a mapping, a config (returned
+        with ``overrides`` applied), or None for the defaults.
+    **overrides
+        Top-level keys (``preset``, ``size``, ``bar_fraction``, ``rendering``...) that
+        win over ``source``; None values are ignored.
+
+    Returns
+    -------
+    SimulationConfig
+        With ``survey`` filled from the preset and then the ``survey:`` keys given.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key (anywhere) or a value of the wrong type.
+    ParameterError
+        On an unknown preset or an impossible value (negative radius, axis ratio
+        outside (0, 1], ...); the message names the parameter and value.
+    """
+    from galaxy_xai.config import config_to_dict, load_config, read_config_file
+    from galaxy_xai.simulate.presets import get_preset
+
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(source, SimulationConfig):
+        resolved = source
+        source = config_to_dict(resolved)
+        if overrides.get("preset", resolved.preset) != resolved.preset:
+            source.pop("survey")  # the resolved survey belongs to the old preset
+    if source is None:
+        data: dict[str, Any] = {}
+    elif isinstance(source, Mapping):
+        data = dict(source)
+    else:
+        data = read_config_file(source)
+    data.update(overrides)
+    preset = data.get("preset", "sdss")
+    survey = data.get("survey") or {}
+    if not isinstance(survey, Mapping | SurveyConfig):
+        raise ConfigError(f"survey: expected a mapping, found {survey!r}")
+    if isinstance(survey, SurveyConfig):
+        survey = config_to_dict(survey)
+    base = config_to_dict(get_preset(str(preset)))
+    base.update(survey)
+    try:
+        data["survey"] = load_config(SurveyConfig, base)
+        return load_config(SimulationConfig, data)
+    except ConfigError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ParameterError):
+            raise ParameterError(cause.name, cause.value, cause.reason) from exc
+        raise

@@ -1,0 +1,453 @@
+"""Drawing one galaxy's parameters, and the truth catalogue built from them.
+
+Seed scheme: galaxy ``index`` of a run with ``seed`` draws its parameters, knot
+positions and noise from three generators seeded with
+``numpy.random.SeedSequence([seed, index, k])``, k = 0, 1, 2. Each parameter takes its own fixed slot of uniform numbers, so
+a galaxy depends only on ``(seed, index)``, whatever the worker count, shard or order,
+and switching a component on or off does not change the other parameters.
+
+Angles: position angles are degrees counter-clockwise from the +x axis of the image
+array towards +y, where x is the column index (axis 1) and y the row index (axis 0) of
+``image[y, x]``; i.e. a major axis at angle ``pa`` points along
+``(dx, dy) = (cos pa, sin pa)`` in array indices. Displayed with ``origin="lower"``
+(y up) this is counter-clockwise; with ``origin="upper"`` (y down, as JPEGs are shown)
+it is clockwise. Position angles are in [0, 180). The galaxy centre is the array
+centre ``((W - 1) / 2, (H - 1) / 2)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from galaxy_xai.errors import ParameterError
+from galaxy_xai.simulate.config import SimulationConfig
+
+__all__ = [
+    "CATALOG_COLUMNS",
+    "GalaxyParameters",
+    "bar_fit_limit_arcsec",
+    "catalog_from_parameters",
+    "check_seed",
+    "draw_parameters",
+    "galaxy_stream",
+]
+
+# Exponential profile: half-light radius = 1.6783 scale lengths.
+HLR_PER_SCALE_LENGTH = 1.678346990016661
+# Margin (pixels) kept between a bar end and the stamp edge, plus one PSF FWHM.
+_BAR_EDGE_MARGIN_PX = 1.0
+# In relative framing the stamp spans at least this many times the longest possible bar.
+_RELATIVE_BAR_FRAME = 1.25
+_N_SLOTS = 40
+
+
+@dataclass(frozen=True)
+class Contaminant:
+    """A foreground star or a neighbour galaxy: offset (arcsec) and profile."""
+
+    kind: str  # "star" or "neighbour"
+    dx_arcsec: float
+    dy_arcsec: float
+    flux: float
+    half_light_radius_arcsec: float = 0.0
+    axis_ratio: float = 1.0
+    position_angle_deg: float = 0.0
+
+
+@dataclass(frozen=True)
+class GalaxyParameters:
+    """Every drawn parameter of one galaxy, in the frame of the final image.
+
+    Fields are the catalogue columns (units in the names), except ``sky_transform``
+    (the 2x2 matrix, row-major, taking disk-plane arcsec to sky arcsec, flip and
+    rotation included) and ``contaminants``, which are used for rendering only.
+    ``arm_chirality`` is +1 when the arms, going outwards, turn counter-clockwise in
+    the angle convention of the module (0 without arms); bar columns are 0 for
+    unbarred galaxies (see ``barred``).
+    """
+
+    id: str
+    index: int
+    seed: int
+    preset: str
+    band: str
+    size_px: int
+    framing: str
+    pixel_scale_arcsec: float
+    psf_fwhm_arcsec: float
+    psf_moffat_beta: float
+    magnitude: float
+    flux_total: float
+    bulge_to_total: float
+    bulge_sersic_n: float
+    bulge_half_light_radius_arcsec: float
+    bulge_axis_ratio: float
+    disk_half_light_radius_arcsec: float
+    disk_scale_length_arcsec: float
+    disk_axis_ratio: float
+    inclination_deg: float
+    disk_position_angle_deg: float
+    barred: int
+    bar_to_total: float
+    bar_length_arcsec: float
+    bar_length_px: float
+    bar_axis_ratio: float
+    bar_position_angle_deg: float
+    bar_sersic_n: float
+    bar_length_to_disk_scale: float
+    bar_angle_to_disk_deg: float
+    bar_intrinsic_axis_ratio: float
+    n_arms: int
+    pitch_angle_deg: float
+    arm_strength: float
+    arm_chirality: int
+    arm_phase_deg: float
+    knot_fraction: float
+    n_knots: int
+    rotation_deg: float
+    flipped: int
+    n_foreground_stars: int
+    n_neighbours: int
+    r90_arcsec: float
+    sky_level_counts: float
+    sky_sigma_counts: float
+    # rendering-only geometry (not catalogue columns)
+    sky_transform: tuple[float, float, float, float] = field(default=(1.0, 0.0, 0.0, 1.0))
+    contaminants: tuple[Contaminant, ...] = ()
+
+    def to_row(self) -> dict[str, Any]:
+        """The catalogue row (every field except the rendering-only ones)."""
+        return {name: getattr(self, name) for name in CATALOG_COLUMNS if hasattr(self, name)}
+
+
+_PRIVATE = {"sky_transform", "contaminants"}
+#: Catalogue columns in order (``snr``, ``morph_label``, ``label`` and ``source_file``
+#: are added after rendering).
+CATALOG_COLUMNS = (
+    *(f.name for f in dataclasses.fields(GalaxyParameters) if f.name not in _PRIVATE),
+    "snr",
+    "morph_label",
+    "label",
+    "source_file",
+)
+
+
+#: Random streams of one galaxy: parameters, knot positions, noise.
+STREAMS = ("parameters", "knots", "noise")
+
+
+def check_seed(seed: object) -> int:
+    """Return ``seed`` as an int, or raise :class:`ParameterError` if it is not >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ParameterError("seed", seed, "must be an integer >= 0")
+    return int(seed)
+
+
+def galaxy_stream(seed: int, index: int, stream: str) -> np.random.Generator:
+    """The generator of one of the :data:`STREAMS` of galaxy ``index`` of run ``seed``.
+
+    It is seeded with ``SeedSequence([seed, index, k])``, k the stream's position.
+    """
+    k = STREAMS.index(stream)
+    return np.random.default_rng(np.random.SeedSequence([check_seed(seed), int(index), k]))
+
+
+def _quantise(value: float, step: float, low: float, high: float) -> float:
+    if step <= 0:
+        return value
+    q = round(value / step) * step
+    q = min(max(q, math.ceil(low / step - 1e-9) * step), math.floor(high / step + 1e-9) * step)
+    return round(q, 6)
+
+
+def _r90(bt: float, n: float, re_bulge: float, re_disk: float) -> float:
+    """Radius (arcsec) enclosing 90% of the light of face-on bulge + disk."""
+    bn = special.gammaincinv(2 * n, 0.5)
+    b1 = special.gammaincinv(2.0, 0.5)
+
+    def enclosed(r: float) -> float:
+        bulge = special.gammainc(2 * n, bn * (r / re_bulge) ** (1 / n)) if bt > 0 else 0.0
+        disk = special.gammainc(2.0, b1 * r / re_disk) if bt < 1 else 0.0
+        return bt * bulge + (1 - bt) * disk - 0.9
+
+    hi = 100.0 * max(re_bulge, re_disk)
+    return float(optimize.brentq(enclosed, 1e-6 * hi, hi, xtol=1e-6 * hi))
+
+
+def bar_fit_limit_arcsec(
+    config: SimulationConfig, pixel_scale_arcsec: float, fwhm_arcsec: float
+) -> float:
+    """Largest disk half-light radius (arcsec) whose longest possible bar fits the stamp.
+
+    Used with ``framing="fixed"``: disk sizes are drawn from their distribution
+    truncated at this radius (for every galaxy, barred or not, so that size says
+    nothing about the bar).
+    """
+    half_px = config.size / 2 - _BAR_EDGE_MARGIN_PX - fwhm_arcsec / pixel_scale_arcsec
+    ratio_max = config.bar.length_to_disk_scale.support[1]
+    return half_px * pixel_scale_arcsec * HLR_PER_SCALE_LENGTH / ratio_max
+
+
+def check_bars_fit(config: SimulationConfig) -> None:
+    """Raise if no galaxy of ``config`` could hold its longest bar inside the stamp.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``bar.length_to_disk_scale`` when even the smallest disk of the size
+        distribution gets bars longer than the stamp.
+    """
+    survey = config.survey_config
+    if config.bar_fraction == 0 or config.framing == "relative":
+        return
+    fwhm_max = survey.psf_fwhm_arcsec.support[1]
+    limit = bar_fit_limit_arcsec(config, survey.pixel_scale_arcsec, fwhm_max)
+    smallest = survey.disk_half_light_radius_arcsec.support[0]
+    if limit < smallest:
+        ratio = config.bar.length_to_disk_scale.support[1]
+        longest_px = 2 * ratio * smallest / HLR_PER_SCALE_LENGTH / survey.pixel_scale_arcsec
+        raise ParameterError(
+            "bar.length_to_disk_scale",
+            ratio,
+            f"bars up to {longest_px:.1f} px long (disks from {smallest} arcsec) do not fit "
+            f"the {config.size}-px stamp at {survey.pixel_scale_arcsec} arcsec/px; use a "
+            "larger --size, smaller disks or bars, or framing: relative",
+        )
+
+
+def _rotation(deg: float) -> np.ndarray:
+    t = math.radians(deg)
+    return np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+
+
+def _ellipse(matrix: np.ndarray) -> tuple[float, float, float]:
+    """Semi-axes (major, minor) and major-axis angle (deg, [0, 180)) of M(unit circle)."""
+    u, s, _ = np.linalg.svd(matrix)
+    angle = math.degrees(math.atan2(u[1, 0], u[0, 0])) % 180.0
+    return float(s[0]), float(s[1]), angle
+
+
+def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyParameters:
+    """Draw galaxy ``index`` of a run with ``seed`` (see the module doc for the scheme).
+
+    Raises
+    ------
+    ParameterError
+        If ``seed`` or ``index`` is negative.
+    """
+    if isinstance(index, bool) or not isinstance(index, int | np.integer) or index < 0:
+        raise ParameterError("index", index, "must be an integer >= 0")
+    survey = config.survey_config
+    rng = galaxy_stream(seed, index, "parameters")
+    u = rng.random(_N_SLOTS)
+
+    # a drawn PSF FWHM is rounded to 0.01 arcsec so that PSF kernels are reused
+    fwhm_lo, fwhm_hi = survey.psf_fwhm_arcsec.support
+    fwhm = survey.psf_fwhm_arcsec.sample(u[2])
+    if fwhm_hi - fwhm_lo >= 0.01:
+        fwhm = _quantise(fwhm, 0.01, fwhm_lo, fwhm_hi)
+    magnitude = survey.magnitude.sample(u[0])
+    flux = 10.0 ** (-0.4 * (magnitude - survey.zero_point_mag))
+
+    # sizes: in fixed framing truncate the disk sizes so that the longest bar fits
+    upper = None
+    if config.framing == "fixed" and config.bar_fraction > 0:
+        upper = bar_fit_limit_arcsec(config, survey.pixel_scale_arcsec, fwhm)
+    re_disk = survey.disk_half_light_radius_arcsec.sample(u[1], upper=upper)
+    h_disk = re_disk / HLR_PER_SCALE_LENGTH
+
+    # bulge
+    bulge = config.bulge
+    if not bulge.enabled:
+        bt = 0.0
+    elif not config.disk.enabled:
+        bt = 1.0
+    else:
+        bt = bulge.bulge_to_total.sample(u[3])
+    n_lo, n_hi = bulge.sersic_n.support
+    n_bulge = _quantise(bulge.sersic_n.sample(u[4]), bulge.sersic_n_step, n_lo, n_hi)
+    re_bulge = bulge.half_light_radius_ratio.sample(u[5]) * re_disk
+    q_bulge = bulge.axis_ratio.sample(u[6])
+
+    # disk inclination: Hubble (1926) apparent axis ratio of a disk of thickness q0
+    cos_i = config.disk.cos_inclination.sample(u[7])
+    q0 = config.disk.intrinsic_axis_ratio
+    q_disk = math.sqrt(cos_i**2 * (1 - q0**2) + q0**2)
+    inclination = math.degrees(math.acos(min(max(cos_i, 0.0), 1.0)))
+
+    # orientation: disk major axis along +x, then a mirror (x -> -x) and a rotation
+    flipped = int(config.flip and u[25] < 0.5)
+    rotation = 360.0 * u[24] if config.rotate else 0.0
+    g = _rotation(rotation) @ np.diag([-1.0 if flipped else 1.0, 1.0])
+    sky = g @ np.diag([1.0, q_disk])  # disk plane (u, v) -> sky (x, y), arcsec
+    disk_pa = rotation % 180.0
+
+    # bar (in the disk plane, projected like the disk)
+    barred = int(config.disk.enabled and u[9] < config.bar_fraction)
+    bar = config.bar
+    ratio = bar.length_to_disk_scale.sample(u[10])
+    q_bar_intr = bar.axis_ratio.sample(u[11])
+    nb_lo, nb_hi = bar.sersic_n.support
+    n_bar = _quantise(bar.sersic_n.sample(u[12]), bar.sersic_n_step, nb_lo, nb_hi)
+    psi = bar.angle_to_disk_deg.sample(u[14])
+    if barred:
+        a_bar = ratio * h_disk
+        m = sky @ _rotation(psi) @ np.diag([a_bar, a_bar * q_bar_intr])
+        s1, s2, bar_pa = _ellipse(m)
+        bar_tt = bar.disk_light_fraction.sample(u[13]) * (1.0 - bt)
+        bar_len, bar_q = 2 * s1, s2 / s1
+    else:
+        bar_pa = bar_len = bar_q = bar_tt = 0.0
+
+    # arms and knots
+    has_disk = config.disk.enabled and bt < 1.0
+    arms = config.arms
+    if has_disk and u[15] < arms.probability:
+        weights = np.asarray(arms.n_arms_weights, dtype=float)
+        k = int(np.searchsorted(np.cumsum(weights / weights.sum()), u[16], side="right"))
+        n_arms = int(arms.n_arms[min(k, len(arms.n_arms) - 1)])
+        pitch = arms.pitch_angle_deg.sample(u[17])
+        strength = arms.strength.sample(u[18])
+        chirality = (1 if u[19] < 0.5 else -1) * (-1 if flipped else 1)
+        phase = 360.0 * u[20]
+    else:
+        n_arms, pitch, strength, chirality, phase = 0, 0.0, 0.0, 0, 0.0
+    knots = config.knots
+    if has_disk and u[21] < knots.probability:
+        knot_fraction = knots.knot_fraction.sample(u[22])
+        lo, hi = knots.number
+        n_knots = lo + min(int(u[23] * (hi - lo + 1)), hi - lo)
+    else:
+        knot_fraction, n_knots = 0.0, 0
+    if knot_fraction == 0.0:
+        n_knots = 0
+
+    # framing
+    r90 = _r90(bt, n_bulge, max(re_bulge, 1e-6), re_disk)
+    if config.framing == "relative":
+        frame = config.frame_r90 * r90
+        if config.bar_fraction > 0:
+            longest = 2 * bar.length_to_disk_scale.support[1] * h_disk
+            frame = max(frame, _RELATIVE_BAR_FRAME * longest + 2 * fwhm)
+        scale = frame / config.size
+    else:
+        scale = survey.pixel_scale_arcsec
+
+    bar_len_px = bar_len / scale
+    if barred and bar_len_px / 2 > config.size / 2 - _BAR_EDGE_MARGIN_PX:
+        raise ParameterError(
+            "bar_length_px",
+            round(bar_len_px, 2),
+            f"galaxy {index}: the bar is longer than the {config.size}-px stamp; use a "
+            "larger size, shorter bars (bar.length_to_disk_scale) or framing: relative",
+        )
+
+    # contaminants (offsets in arcsec from the centre)
+    cont = config.contaminants
+    contaminants: list[Contaminant] = []
+    half = config.size / 2 * scale
+    for kind, p_slot, prob in (
+        ("star", 26, cont.star_probability),
+        ("neighbour", 30, cont.neighbour_probability),
+    ):
+        if u[p_slot] < prob:
+            mag = magnitude + cont.magnitude_offset.sample(u[p_slot + 1])
+            radius = half * (cont.min_distance + (0.95 - cont.min_distance) * u[p_slot + 2])
+            angle = 2 * math.pi * u[p_slot + 3]
+            contaminants.append(
+                Contaminant(
+                    kind=kind,
+                    dx_arcsec=radius * math.cos(angle),
+                    dy_arcsec=radius * math.sin(angle),
+                    flux=10.0 ** (-0.4 * (mag - survey.zero_point_mag)),
+                    half_light_radius_arcsec=cont.neighbour_size_ratio.sample(u[34]) * re_disk
+                    if kind == "neighbour"
+                    else 0.0,
+                    axis_ratio=0.3 + 0.7 * u[35] if kind == "neighbour" else 1.0,
+                    position_angle_deg=180.0 * u[36] if kind == "neighbour" else 0.0,
+                )
+            )
+
+    sky_level = 10.0 ** (-0.4 * (survey.sky_mag_per_arcsec2 - survey.zero_point_mag)) * scale**2
+    gain = survey.gain_e_per_adu
+    sky_sigma = math.sqrt(sky_level / gain + (survey.read_noise_e / gain) ** 2)
+
+    return GalaxyParameters(
+        id=f"sim-{seed}-{index}",
+        index=int(index),
+        seed=int(seed),
+        preset=config.preset,
+        band=survey.band,
+        size_px=config.size,
+        framing=config.framing,
+        pixel_scale_arcsec=scale,
+        psf_fwhm_arcsec=fwhm,
+        psf_moffat_beta=survey.psf_moffat_beta,
+        magnitude=magnitude,
+        flux_total=flux,
+        bulge_to_total=bt,
+        bulge_sersic_n=n_bulge if bt > 0 else 0.0,
+        bulge_half_light_radius_arcsec=re_bulge if bt > 0 else 0.0,
+        bulge_axis_ratio=q_bulge if bt > 0 else 0.0,
+        disk_half_light_radius_arcsec=re_disk,
+        disk_scale_length_arcsec=h_disk,
+        disk_axis_ratio=q_disk,
+        inclination_deg=inclination,
+        disk_position_angle_deg=disk_pa,
+        barred=barred,
+        bar_to_total=bar_tt,
+        bar_length_arcsec=bar_len,
+        bar_length_px=bar_len_px,
+        bar_axis_ratio=bar_q,
+        bar_position_angle_deg=bar_pa,
+        bar_sersic_n=n_bar if barred else 0.0,
+        bar_length_to_disk_scale=ratio if barred else 0.0,
+        bar_angle_to_disk_deg=psi if barred else 0.0,
+        bar_intrinsic_axis_ratio=q_bar_intr if barred else 0.0,
+        n_arms=n_arms,
+        pitch_angle_deg=pitch,
+        arm_strength=strength,
+        arm_chirality=chirality,
+        arm_phase_deg=phase,
+        knot_fraction=knot_fraction,
+        n_knots=n_knots,
+        rotation_deg=rotation,
+        flipped=flipped,
+        n_foreground_stars=sum(c.kind == "star" for c in contaminants),
+        n_neighbours=sum(c.kind == "neighbour" for c in contaminants),
+        r90_arcsec=r90,
+        sky_level_counts=sky_level,
+        sky_sigma_counts=sky_sigma,
+        sky_transform=(float(sky[0, 0]), float(sky[0, 1]), float(sky[1, 0]), float(sky[1, 1])),
+        contaminants=tuple(contaminants),
+    )
+
+
+def catalog_from_parameters(
+    params: list[GalaxyParameters], snr: np.ndarray | list[float]
+) -> pd.DataFrame:
+    """The truth catalogue: one row per galaxy, labels from B/T (GaMorNet) and the bar.
+
+    Columns are :data:`CATALOG_COLUMNS`; ``morph_label`` is 0 disk-dominated,
+    1 indeterminate, 2 bulge-dominated (:func:`galaxy_xai.data.curation.gamornet_labels`)
+    and ``label`` equals it.
+    """
+    from galaxy_xai.data.curation import gamornet_labels
+
+    rows = [p.to_row() for p in params]
+    frame = pd.DataFrame(
+        rows, columns=[c for c in CATALOG_COLUMNS if c in (rows[0] if rows else {})]
+    )
+    frame["snr"] = np.asarray(snr, dtype=np.float64)
+    labels = gamornet_labels(frame["bulge_to_total"].to_numpy(dtype=float)) if rows else []
+    frame["morph_label"] = np.asarray(labels, dtype=np.int64)
+    frame["label"] = frame["morph_label"]
+    frame["source_file"] = "simulation"
+    return frame[list(CATALOG_COLUMNS)]

@@ -1,0 +1,155 @@
+"""``galaxy-xai train``, ``predict`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser"]
+
+
+def _devices(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the training, prediction and evaluation subcommands."""
+    p = subparsers.add_parser(
+        "train",
+        help="train a network (Lightning) on a dataset file",
+        description="Train a network on a dataset written by 'data import' or 'simulate'. "
+        "Writes RUN/config.yaml, split.json, checkpoints/last.ckpt, model.pt, metrics.csv, "
+        "metrics.json. Options override the --config file.",
+    )
+    p.add_argument("--data", help="dataset file (.h5)")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--config", help="YAML/TOML training config (see galaxy_xai.train.config)")
+    p.add_argument("--model", help="architecture: compact, gamornet, vgg, resnet, convnet")
+    p.add_argument("--task", choices=["classification", "vote_fraction", "dirichlet", "regression"])
+    p.add_argument("--target", help="catalogue column, or comma-separated columns (vote fractions)")
+    p.add_argument("--epochs", type=int, help="maximum epochs")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.ckpt")
+    p.add_argument("--devices", type=_devices, help="devices per node (int or 'auto')")
+    p.add_argument("--strategy", help="Lightning strategy, e.g. ddp")
+    p.add_argument("--num-nodes", type=int)
+    p.add_argument("--accelerator", choices=["cpu", "gpu", "cuda", "mps", "auto"])
+    p.add_argument("--precision", help="e.g. 32-true, 16-mixed, bf16-mixed")
+    p.add_argument("--transfer-from", help="pre-trained run folder, model.pt or .ckpt")
+    p.add_argument("--transfer-preset", choices=["sdss", "candels"])
+    p.set_defaults(func=_train)
+
+    p = subparsers.add_parser(
+        "predict",
+        help="predict a catalogue with a trained model (CSV/Parquet, MC dropout)",
+        description="One row per galaxy: id, class probabilities or vote fractions; with "
+        "--mc-samples K the MC-dropout mean, std and predictive entropy.",
+    )
+    p.add_argument("--model", required=True, help="run folder or model.pt")
+    p.add_argument("--data", required=True, help="dataset file (.h5)")
+    p.add_argument("--out", required=True, help="output .csv or .parquet")
+    p.add_argument("--mc-samples", type=int, default=0, help="MC dropout passes (0 = off)")
+    p.add_argument("--shard", help="i/N: predict only the i-th of N parts (array jobs)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--device", help="torch device (default: cuda if available)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the dropout masks")
+    p.set_defaults(func=_predict)
+
+    p = subparsers.add_parser(
+        "evaluate",
+        help="metrics of a trained model on a split (accuracy, macro-F1, ECE)",
+    )
+    p.add_argument("--model", required=True, help="run folder or model.pt")
+    p.add_argument("--data", required=True, help="labelled dataset file (.h5)")
+    p.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
+    p.add_argument("--out", help="write the metrics as JSON here")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--bins", type=int, default=10, help="confidence bins of the ECE")
+    p.set_defaults(func=_evaluate)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from galaxy_xai.train.config import load_train_config
+    from galaxy_xai.train.run import train
+
+    source: Any = args.config
+    saved = Path(args.out) / "config.yaml"
+    if source is None and args.resume and saved.is_file():
+        source = saved
+    config = load_train_config(source)
+    target = None
+    if args.target:
+        parts = [t.strip() for t in args.target.split(",") if t.strip()]
+        target = parts[0] if len(parts) == 1 else tuple(parts)
+    transfer: dict[str, Any] = {"checkpoint": args.transfer_from, "preset": args.transfer_preset}
+    config = config.with_overrides(
+        data={"path": args.data, "target": target},
+        model={"name": args.model, "kwargs": {}}
+        if args.model and args.model != config.model.name
+        else None,
+        optim={"lr": args.lr},
+        trainer={
+            "max_epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "devices": args.devices,
+            "strategy": args.strategy,
+            "num_nodes": args.num_nodes,
+            "accelerator": args.accelerator,
+            "precision": args.precision,
+        },
+        transfer=transfer,
+        task=args.task,
+        seed=args.seed,
+    )
+    run = train(config, args.out, resume=args.resume)
+    metrics = run / "metrics.json"
+    if metrics.is_file():
+        result = json.loads(metrics.read_text())
+        shown = {k: result[k] for k in ("accuracy", "macro_f1", "ece", "mse", "r2") if k in result}
+        print(
+            f"trained -> {run}  "
+            + "  ".join(f"{k}={v:.4g}" for k, v in shown.items() if v is not None)
+        )
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from galaxy_xai.train.predict import predict
+
+    table = predict(
+        args.model,
+        args.data,
+        out=args.out,
+        mc_samples=args.mc_samples,
+        batch_size=args.batch_size,
+        shard=args.shard,
+        device=args.device,
+        seed=args.seed,
+    )
+    print(f"{len(table)} predictions -> {args.out}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from galaxy_xai.train.predict import evaluate
+
+    result = evaluate(
+        args.model, args.data, split=args.split, out=args.out, batch_size=args.batch_size,
+        n_bins=args.bins,
+    )  # fmt: skip
+    keys = ("n", "accuracy", "macro_f1", "ece", "mse", "rmse", "mae", "r2")
+    for key in keys:
+        if key in result and result[key] is not None:
+            value = result[key]
+            print(f"{key:<10} {value:.4g}" if isinstance(value, float) else f"{key:<10} {value}")
+    if "confusion_matrix" in result:
+        print("confusion (rows true, columns predicted):", result["class_names"])
+        for name, row in zip(result["class_names"], result["confusion_matrix"], strict=True):
+            print(f"  {name:<16} {row}")
+    if args.out:
+        print(f"-> {args.out}")
+    return 0

@@ -1,0 +1,230 @@
+"""``train(config, out_dir)``: one training run, from dataset file to run folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+from galaxy_xai.config import config_to_dict, save_config
+from galaxy_xai.data.store import open_dataset
+from galaxy_xai.errors import ConfigError, ModelMismatchError, ParameterError
+from galaxy_xai.io import write_json
+from galaxy_xai.models.heads import build_head
+from galaxy_xai.models.registry import build_model
+from galaxy_xai.train.augment import build_augment
+from galaxy_xai.train.config import TrainConfig, load_train_config
+from galaxy_xai.train.datamodule import SPLIT_PARTS, make_dataset, make_loader, make_split
+from galaxy_xai.train.io import _head_spec, save_trained
+from galaxy_xai.train.lightning_module import GalaxyLitModule
+from galaxy_xai.train.targets import prepare_targets, question_groups
+from galaxy_xai.train.trainer import make_trainer
+from galaxy_xai.train.transfer import apply_transfer
+
+__all__ = ["class_weights", "train"]
+
+log = logging.getLogger(__name__)
+
+# Sections that must not change between an interrupted run and its resumption.
+_FIXED_ON_RESUME = ("data", "model", "task", "transfer")
+
+
+def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> list[float] | None:
+    """Per-class loss weights: ``balanced`` = N / (K * n_k), ``sqrt`` its square root."""
+    if mode == "none":
+        return None
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
+    if mode == "sqrt":
+        weights = np.sqrt(weights)
+    return weights.tolist()
+
+
+def _check_resume(config: TrainConfig, run_dir: Path) -> None:
+    saved_file = run_dir / "config.yaml"
+    if not saved_file.is_file():
+        return
+    saved = config_to_dict(load_train_config(saved_file))
+    now = config_to_dict(config)
+    changed = [k for k in _FIXED_ON_RESUME if saved.get(k) != now.get(k)]
+    if changed:
+        raise ConfigError(
+            f"cannot resume '{run_dir}': its config differs in {changed} "
+            f"(saved {[saved[k] for k in changed]}, now {[now[k] for k in changed]})"
+        )
+
+
+def train(
+    config: TrainConfig | str | os.PathLike[str] | dict[str, Any],
+    out_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+) -> Path:
+    """Train a model and write the run folder (see docs/architecture.md).
+
+    Parameters
+    ----------
+    config
+        A :class:`TrainConfig`, a mapping, or a YAML/TOML file; ``config.data.path``
+        names the dataset.
+    out_dir
+        The run folder. It must not already hold a finished run unless ``resume``.
+    resume
+        Continue from ``RUN/checkpoints/last.ckpt`` (epoch count, weights, optimiser
+        and scheduler state); starts afresh if there is none yet.
+
+    Returns
+    -------
+    Path
+        The run folder, holding ``config.yaml``, ``split.json``, ``checkpoints/``,
+        ``model.pt``, ``metrics.csv`` and ``metrics.json``.
+
+    Raises
+    ------
+    ParameterError
+        If ``out_dir`` holds a run and ``resume`` is False, or no dataset is given.
+    ModelMismatchError
+        If the images do not fit the chosen architecture or transfer checkpoint.
+    DataFormatError
+        For unusable targets (unknown labels, empty split...).
+    """
+    config = load_train_config(config)
+    run_dir = Path(out_dir)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if not config.data.path:
+        raise ParameterError("data.path", config.data.path, "name the dataset file (--data X.h5)")
+    if not resume and (last.exists() or (run_dir / "model.pt").exists()):
+        raise ParameterError(
+            "out", str(run_dir), "already holds a training run; use --resume or another folder"
+        )
+    if resume:
+        _check_resume(config, run_dir)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+
+    ds = open_dataset(config.data.path)
+    targets = prepare_targets(ds, config.data, config.task)
+    c, h, w = ds.image_shape
+    if h != w:
+        raise ModelMismatchError(
+            f"dataset '{ds.path}' images are {h}x{w}; models need square images"
+        )
+    parts = make_split(targets, config.data, config.task)
+    split_ids = {k: targets.ids[parts[k]].tolist() for k in SPLIT_PARTS}
+
+    model = build_model(
+        config.model.name,
+        in_channels=c,
+        num_outputs=len(targets.output_names),
+        image_size=h,
+        **config.model.kwargs,
+    )
+    lr_scale = 1.0
+    tcfg = config.transfer
+    if tcfg.checkpoint and not (resume and last.exists()):
+        apply_transfer(
+            model, tcfg.checkpoint, preset=tcfg.preset, load=tcfg.load,
+            reinit=tcfg.reinit, freeze=tcfg.freeze,
+        )  # fmt: skip
+    elif tcfg.checkpoint:  # resuming a fine-tuning run: keep the frozen layers frozen
+        from galaxy_xai.train.transfer import preset_layers, resolve_layers
+
+        frozen = (preset_layers(model, tcfg.preset)["freeze"] if tcfg.preset else []) + (
+            resolve_layers(model, tcfg.freeze)
+        )
+        for layer in frozen:
+            for p in getattr(model, layer).parameters():
+                p.requires_grad_(False)
+    if tcfg.checkpoint:
+        lr_scale = tcfg.lr_scale
+
+    train_values = targets.values[parts["train"]]
+    head_kwargs: dict[str, Any] = {}
+    if config.task == "classification":
+        head_kwargs["class_weights"] = class_weights(
+            train_values, len(targets.output_names), config.optim.class_weighting
+        )
+    elif config.task == "dirichlet":
+        head_kwargs["groups"] = question_groups(config.data, targets.output_names)
+    elif config.task == "regression":
+        head_kwargs["mean"] = train_values.mean(0).tolist()
+        head_kwargs["std"] = np.maximum(train_values.std(0), 1e-8).tolist()
+    head = build_head(config.task, len(targets.output_names), **head_kwargs)
+
+    from galaxy_xai import __version__
+
+    extra = {
+        "galaxy_xai_version": __version__,
+        "config": config_to_dict(config),
+        "build_spec": model.build_spec,
+        "head": _head_spec(head),
+        "task": config.task,
+        "output_names": list(targets.output_names),
+        "input_shape": [c, h, w],
+    }
+    has_val = len(parts["val"]) > 0
+    lit = GalaxyLitModule(
+        model, head, optim=config.optim, augment=build_augment(config.augment),
+        lr_scale=lr_scale, max_epochs=config.trainer.max_epochs, extra=extra,
+    )  # fmt: skip
+    lit.has_val = has_val
+    bs = config.trainer.batch_size
+    train_loader = make_loader(
+        make_dataset(ds, targets, parts["train"], config.data), batch_size=bs, shuffle=True,
+        cfg=config.data, seed=config.seed,
+    )  # fmt: skip
+    if resume and last.exists():  # the first resumed epoch's order, before Lightning sets it
+        done = torch.load(last, map_location="cpu", weights_only=False).get("epoch", -1)
+        train_loader.sampler.set_epoch(int(done) + 1)
+    val_loader = (
+        make_loader(
+            make_dataset(ds, targets, parts["val"], config.data),
+            batch_size=bs,
+            shuffle=False,
+            cfg=config.data,
+        )
+        if has_val
+        else None
+    )
+    trainer = make_trainer(config.trainer, run_dir, monitor="val_loss" if has_val else "train_loss",
+                           seed=config.seed)  # fmt: skip
+    if trainer.is_global_zero:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, run_dir / "config.yaml")
+        write_json(run_dir / "split.json", split_ids)
+    trainer.fit(
+        lit, train_dataloaders=train_loader, val_dataloaders=val_loader,
+        ckpt_path=str(last) if resume and last.exists() else None,
+    )  # fmt: skip
+    if not trainer.is_global_zero:
+        return run_dir
+
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best and Path(best).is_file():
+        blob = torch.load(best, map_location="cpu", weights_only=False)
+        state = {k[6:]: v for k, v in blob["state_dict"].items() if k.startswith("model.")}
+        model.load_state_dict(state)
+        best_epoch = int(blob.get("epoch", -1))
+    else:
+        best_epoch = trainer.current_epoch - 1
+    model.cpu().eval()
+    save_trained(
+        run_dir / "model.pt", model, head.cpu(), output_names=targets.output_names,
+        config=config, extra={"best_epoch": best_epoch},
+    )  # fmt: skip
+
+    from galaxy_xai.train.predict import evaluate, load_trained
+
+    trained = load_trained(run_dir / "model.pt")
+    metrics: dict[str, Any] = {"epochs_trained": trainer.current_epoch, "best_epoch": best_epoch}
+    if len(parts["test"]):
+        metrics.update(evaluate(trained, ds, split="test"))
+    else:
+        metrics["note"] = "no test split (data.test_fraction = 0)"
+    write_json(run_dir / "metrics.json", metrics)
+    ds.close()
+    return run_dir
