@@ -367,13 +367,19 @@ class BarConfig:
     axis_ratio
         Intrinsic (face-on) axis ratio of the bar, ~0.15-0.4 (Gadotti 2011).
     sersic_n
-        Sersic index of the (truncated) bar profile; n < 1 is flat (Gadotti 2009 fits
-        bars with n ~ 0.5-1).
+        Sersic index of the (truncated) bar profile; n < 1 is flat. Gadotti (2009,
+        MNRAS 393, 1531) fits bars with n ~ 0.5-1 *untruncated*; a truncated profile
+        needs a flatter index (0.3-0.6 here) so that its light stays visible out to the
+        truncation radius, like the sharp-ended Ferrers bars of N-body models. With
+        n ~ 1 and a half-light fraction of 0.45 the bar's ends are only 2-3% of its
+        central brightness and the visible bar is ~0.4 of ``bar_length_px``.
     sersic_n_step
         Rounding grid of the index (GalSim table reuse, see the bulge); 0 disables.
     half_light_fraction
         Half-light radius over truncation radius of the bar profile (fixed so that
-        GalSim's truncated-Sersic tables are reused).
+        GalSim's truncated-Sersic tables are reused). 0.65 with n <= 0.6 keeps the
+        surface brightness at the bar's ends at ~50% of its centre, so the
+        catalogued length is the visible length.
     disk_light_fraction
         Share of the non-bulge light in the bar: bar_to_total = this x (1 - B/T).
         Bar/T ~ 0.1 with D/T ~ 0.6 (Gadotti 2011) is ~0.15.
@@ -385,9 +391,9 @@ class BarConfig:
 
     length_to_disk_scale: DistLike = field(default=_uniform(0.5, 1.5), metadata=_DIST)
     axis_ratio: DistLike = field(default=_uniform(0.15, 0.4), metadata=_DIST)
-    sersic_n: DistLike = field(default=_uniform(0.3, 1.0), metadata=_DIST)
+    sersic_n: DistLike = field(default=_uniform(0.3, 0.6), metadata=_DIST)
     sersic_n_step: float = 0.1
-    half_light_fraction: float = 0.45
+    half_light_fraction: float = 0.65
     disk_light_fraction: DistLike = field(default=_uniform(0.05, 0.3), metadata=_DIST)
     angle_to_disk_deg: DistLike = field(default=_uniform(0.0, 180.0), metadata=_DIST)
     colour: tuple[float, float] = (0.65, 0.35)
