@@ -107,3 +107,25 @@ def test_registry_errors():
         build_model("resnet", in_channels=1, num_outputs=2, image_size=32, activation="mish")
     with pytest.raises(ParameterError, match="dropout=1.5"):
         build_model("gamornet", in_channels=1, num_outputs=2, image_size=64, dropout=1.5)
+
+
+def test_gamornet_uses_tflearn_initialisation():
+    torch.manual_seed(0)
+    model = build_model("gamornet", in_channels=1, num_outputs=3, image_size=83, width=0.25)
+    for name in model.conv_layers:
+        conv = getattr(model, name)[0]
+        bound = (3.0 / conv.weight[0].numel()) ** 0.5  # uniform_scaling: +-sqrt(3 / fan_in)
+        assert conv.weight.abs().max() <= bound
+        assert conv.weight.abs().max() > 0.9 * bound  # spread over the whole interval
+        assert torch.all(conv.bias == 0)
+    for name in model.dense_layers:
+        fc = getattr(model, name)
+        assert fc.weight.abs().max() <= 0.04 + 1e-7  # truncated normal, std 0.02, cut at 2 std
+        assert 0.013 < float(fc.weight.detach().std()) < 0.02
+        assert torch.all(fc.bias == 0)
+    # reset_layer gives a layer fresh weights from the same distribution
+    before = model.fc1.weight.detach().clone()
+    model.fc1.weight.data.fill_(1.0)
+    model.reset_layer("fc1")
+    assert not torch.equal(model.fc1.weight, before)
+    assert model.fc1.weight.abs().max() <= 0.04 + 1e-7

@@ -123,6 +123,8 @@ def test_bad_config_and_existing_run(tmp_path):
         load_train_config({"trainer": {"epochs": 3}})
     with pytest.raises(ConfigError, match="optim.lr"):
         load_train_config({"optim": {"lr": -1.0}})
+    with pytest.raises(ConfigError, match="trainer.max_time_s"):
+        load_train_config({"trainer": {"max_time_s": 0}})
     with pytest.raises(ParameterError, match="data.path"):
         train({}, tmp_path / "x")
     run = train(tiny_config(data), tmp_path / "run")
@@ -170,3 +172,13 @@ def test_mismatched_model_file(tmp_path):
     torch.save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(ModelMismatchError, match="not a galaxy-xai model"):
         load_trained(tmp_path / "other.pt")
+
+
+def test_max_time_stops_training_early(tmp_path):
+    data = blob_ring_dataset(tmp_path / "d.h5", n=40)
+    config = tiny_config(data, trainer={"max_epochs": 50, "batch_size": 8, "patience": 0,
+                                        "max_time_s": 1e-3})  # fmt: skip
+    run = train(config, tmp_path / "run")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs_trained"] < 50
+    assert (run / "model.pt").is_file() and np.isfinite(metrics["accuracy"])

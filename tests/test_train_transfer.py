@@ -47,6 +47,7 @@ def test_sdss_preset_loads_conv_and_reinitialises_dense(source):
     for name in report.loaded:
         assert _same(getattr(model, name), getattr(src, name))
     assert not torch.equal(model.fc1.weight, src.fc1.weight)
+    assert model.fc1.weight.abs().max() <= 0.04 + 1e-7  # GaMorNet's own (TFLearn) init
     assert all(p.requires_grad for p in model.parameters())
 
 

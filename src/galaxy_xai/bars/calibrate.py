@@ -78,7 +78,7 @@ class CalibrationGrid:
     multiply: tuple[bool, ...] = (False, True)
     criteria: tuple[str, ...] = CRITERIA
     variants: tuple[str, ...] = VARIANTS
-    smooth_sigma_px: tuple[float, ...] = (0.0, 1.0)
+    smooth_sigma_px: tuple[float, ...] = (0.0, 1.0, 2.0)
     fit_scale: bool = True
 
     def __post_init__(self) -> None:

@@ -23,7 +23,28 @@ from torch import nn
 from galaxy_xai.errors import ParameterError
 from galaxy_xai.models.base import Conv2dSame, GalaxyNet, MaxPool2dSame
 
-__all__ = ["GaMorNet"]
+__all__ = ["GaMorNet", "tflearn_init"]
+
+
+def tflearn_init(module: nn.Module) -> None:
+    """TFLearn's default initialisation, which the released GaMorNet code relies on.
+
+    ``conv_2d``: ``uniform_scaling`` (uniform in +-sqrt(3 / fan_in)); ``fully_connected``:
+    ``truncated_normal`` (std 0.02, cut at 2 std); biases zero. PyTorch's defaults give
+    this ReLU/LRN/tanh network (no batch norm) activations so small that it hardly
+    trains on dark, sky-dominated galaxy images.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            fan_in = m.weight[0].numel()
+            bound = (3.0 / fan_in) ** 0.5
+            nn.init.uniform_(m.weight, -bound, bound)
+        elif isinstance(m, nn.Linear):
+            nn.init.trunc_normal_(m.weight, std=0.02, a=-0.04, b=0.04)
+        else:
+            continue
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
 
 
 def _lrn() -> nn.LocalResponseNorm:
@@ -50,6 +71,11 @@ class GaMorNet(GalaxyNet):
         ``width``.
     dropout
         Dropout probability after each hidden dense layer (0.5 in the paper).
+    input_scale
+        Fixed factor the images are multiplied by before ``conv1`` (1.0 = as published).
+        Sky-dominated 8-bit cutouts read back in [0, 1] have pixel standard deviations
+        of ~0.1; a scale of ~8 brings them to unit variance, which makes training from
+        scratch far less likely to stall on the majority class.
     """
 
     conv_layers = ("conv1", "conv2", "conv3", "conv4", "conv5")
@@ -64,10 +90,14 @@ class GaMorNet(GalaxyNet):
         width: float = 1.0,
         dense_units: int = 4096,
         dropout: float = 0.5,
+        input_scale: float = 1.0,
     ) -> None:
         super().__init__(in_channels, num_outputs, image_size)
         if not width > 0:
             raise ParameterError("width", width, "must be > 0")
+        if not input_scale > 0:
+            raise ParameterError("input_scale", input_scale, "must be > 0")
+        self.input_scale = float(input_scale)
         if not 0 <= dropout < 1:
             raise ParameterError("dropout", dropout, "must lie in [0, 1)")
         c = [max(1, round(n * width)) for n in (96, 256, 384, 384, 256)]
@@ -87,6 +117,11 @@ class GaMorNet(GalaxyNet):
         self.fc2 = nn.Linear(units, units)
         self.act2, self.dropout2 = nn.Tanh(), nn.Dropout(dropout)
         self.fc3 = nn.Linear(units, num_outputs)
+        tflearn_init(self)
+
+    def reset_layer(self, name: str) -> None:
+        """Give layer ``name`` fresh weights (TFLearn's initialisation, as at build)."""
+        tflearn_init(getattr(self, name))
 
     def features_module(self) -> nn.Sequential:
         """The convolutional part as one ``nn.Sequential`` (shares the layers)."""
@@ -97,6 +132,8 @@ class GaMorNet(GalaxyNet):
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_scale != 1.0:
+            x = x * self.input_scale
         x = self.lrn1(self.pool1(self.conv1(x)))  # (N, 96w, H/8, W/8)
         x = self.lrn2(self.pool2(self.conv2(x)))  # (N, 256w, H/16, W/16)
         x = self.lrn3(self.pool3(self.conv5(self.conv4(self.conv3(x)))))  # (N, 256w, H/32, W/32)

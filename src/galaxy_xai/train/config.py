@@ -138,11 +138,16 @@ class TrainerConfig:
     deterministic: bool = False
     gradient_clip_val: float = 0.0  # 0 = no clipping
     log_every_n_steps: int = 10
+    # wall-clock limit of fitting (s), checked after every step (Lightning's max_time);
+    # the best checkpoint so far is used. None = no limit.
+    max_time_s: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_epochs", "batch_size", "num_nodes"):
             if getattr(self, name) < 1:
                 raise ParameterError(f"trainer.{name}", getattr(self, name), "must be >= 1")
+        if self.max_time_s is not None and not self.max_time_s > 0:
+            raise ParameterError("trainer.max_time_s", self.max_time_s, "must be > 0 (or null)")
         if self.patience < 0:
             raise ParameterError("trainer.patience", self.patience, "must be >= 0")
 

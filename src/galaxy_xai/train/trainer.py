@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -157,5 +158,7 @@ def make_trainer(
         "enable_model_summary": False,
         "default_root_dir": str(run_dir),
     }
+    if cfg.max_time_s is not None:
+        kwargs["max_time"] = timedelta(seconds=float(cfg.max_time_s))
     kwargs.update(overrides)
     return L.Trainer(**kwargs)

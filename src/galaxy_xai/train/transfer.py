@@ -225,7 +225,10 @@ def apply_transfer(
             new_state[key] = state[key]
     model.load_state_dict(new_state, strict=False)
     for layer in reinit_names:
-        _reset(getattr(model, layer))
+        if callable(getattr(model, "reset_layer", None)):  # the architecture's own init
+            model.reset_layer(layer)
+        else:
+            _reset(getattr(model, layer))
     for layer in freeze_names:
         for p in getattr(model, layer).parameters():
             p.requires_grad_(False)

@@ -1,0 +1,691 @@
+"""The run-folder layout the report reads: writers for each stage and their readers.
+
+A run folder (``galaxy-xai demo --out RUN`` writes one; any script may) holds one
+sub-folder per report section, and inside it one folder per *panel* (a named result,
+e.g. ``simulated`` and ``galaxy-builder`` bar evaluations side by side)::
+
+    RUN/run.json                                   title, config, versions, provenance,
+                                                   stage timings
+    RUN/gallery/<panel>/gallery.npz                images (N, C, H, W), saliency (N, H, W)
+    RUN/gallery/<panel>/gallery.csv                id, caption, bar_length_px,
+                                                   bar_angle_deg, centre_x_px, centre_y_px,
+                                                   true_bar_length_px, true_bar_angle_deg
+    RUN/bars/<panel>/measurements.csv              id, true_bar_length_px,
+                                                   measured_bar_length_px[, _err_px]
+    RUN/classification/<panel>/predictions.csv     id, label, pred, p_<class>...,
+                                                   [uncertainty]
+    RUN/training/<panel>/metrics.csv               one row per epoch (Lightning CSV log)
+    RUN/sanity/<panel>/sanity.json                 {method: {check: score}}
+    RUN/distillation/<panel>/prototypes.npz        images (K, C, H, W), labels (K,)
+    RUN/<section>/<panel>/summary.json             title, description, metrics, extras
+
+Geometry conventions (gallery and bars): pixel coordinates with the origin at the
+centre of the lower-left pixel (``x`` = column, ``y`` = row, image shown with
+``origin="lower"``); ``bar_length_px`` is the *full* (end-to-end) bar length;
+``bar_angle_deg`` is measured counter-clockwise from the +x axis. NaN means "not
+measured" or "no bar".
+
+Every writer goes through :func:`galaxy_xai.io.atomic_output`, so a half-written panel
+never looks finished; every reader raises :class:`~galaxy_xai.errors.DataMissingError`
+or :class:`~galaxy_xai.errors.DataFormatError` naming the file, which the report turns
+into a "missing" notice for that panel instead of crashing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata as _metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
+from galaxy_xai.io import atomic_output, write_json
+
+__all__ = [
+    "RUN_INFO",
+    "SECTIONS",
+    "BarPanel",
+    "ClassificationPanel",
+    "GalleryPanel",
+    "PrototypePanel",
+    "SanityPanel",
+    "TrainingPanel",
+    "collect_versions",
+    "list_panels",
+    "read_bars",
+    "read_classification",
+    "read_gallery",
+    "read_prototypes",
+    "read_run_info",
+    "read_sanity",
+    "read_training",
+    "write_bars",
+    "write_classification",
+    "write_gallery",
+    "write_prototypes",
+    "write_run_info",
+    "write_sanity",
+    "write_training",
+]
+
+RUN_INFO = "run.json"
+# Report sections that hold panels, in report order.
+SECTIONS = ("gallery", "bars", "classification", "training", "sanity", "distillation")
+# Packages whose versions every run records.
+VERSION_PACKAGES = ("galaxy-xai", "torch", "galsim", "captum", "lightning", "numpy", "astropy")
+_PANEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SUMMARY = "summary.json"
+
+
+# --------------------------------------------------------------------------- helpers
+def _panel_dir(run_dir: str | os.PathLike[str], section: str, name: str) -> Path:
+    if section not in SECTIONS:
+        raise ParameterError("section", section, f"must be one of {', '.join(SECTIONS)}")
+    if not _PANEL_NAME.match(name):
+        raise ParameterError(
+            "name", name, "panel names use letters, digits, '_', '.', '-' (no spaces or '/')"
+        )
+    return Path(run_dir) / section / name
+
+
+def _write_summary(folder: Path, title: str, description: str, **extra: Any) -> None:
+    write_json(folder / _SUMMARY, {"title": title, "description": description, **extra})
+
+
+def _write_csv(path: Path, table: pd.DataFrame) -> None:
+    with atomic_output(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+def _write_npz(path: Path, **arrays: np.ndarray) -> None:
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+
+
+def _read_summary(folder: Path) -> dict[str, Any]:
+    path = folder / _SUMMARY
+    if not path.is_file():
+        return {"title": folder.name, "description": ""}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"'{path}' is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DataFormatError(f"'{path}' must hold a JSON object")
+    data.setdefault("title", folder.name)
+    data.setdefault("description", "")
+    return data
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataMissingError(f"'{path}' does not exist")
+    try:
+        table = pd.read_csv(path, dtype={"id": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"'{path}' is not a readable CSV file: {exc}") from exc
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise DataFormatError(
+            f"'{path}' has no column(s) {', '.join(map(repr, missing))} "
+            f"(found: {', '.join(map(str, table.columns))})"
+        )
+    return table
+
+
+def _read_npz(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise DataMissingError(f"'{path}' does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k]) for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(f"'{path}' is not a readable .npz file: {exc}") from exc
+    missing = [k for k in required if k not in arrays]
+    if missing:
+        raise DataFormatError(
+            f"'{path}' has no array(s) {', '.join(map(repr, missing))} (found: {', '.join(arrays)})"
+        )
+    return arrays
+
+
+def _as_nchw(images: np.ndarray, name: str) -> np.ndarray:
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4:
+        raise ParameterError(name, images.shape, "must be (N, C, H, W) or (N, H, W)")
+    return images
+
+
+def list_panels(run_dir: str | os.PathLike[str], section: str) -> list[str]:
+    """Names of the panels saved under ``RUN/<section>/``, sorted (empty if none)."""
+    folder = Path(run_dir) / section
+    if section not in SECTIONS:
+        raise ParameterError("section", section, f"must be one of {', '.join(SECTIONS)}")
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and _PANEL_NAME.match(p.name))
+
+
+# --------------------------------------------------------------------------- run info
+def collect_versions() -> dict[str, str]:
+    """Versions of python and of the packages a run depends on (``"absent"`` if not installed)."""
+    versions = {"python": platform.python_version()}
+    for name in VERSION_PACKAGES:
+        try:
+            versions[name] = _metadata.version(name)
+        except _metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    versions["platform"] = platform.platform()
+    return versions
+
+
+def write_run_info(
+    run_dir: str | os.PathLike[str],
+    *,
+    title: str,
+    config: dict[str, Any],
+    provenance: dict[str, Any],
+    stages: list[dict[str, Any]] | None = None,
+    versions: dict[str, str] | None = None,
+    description: str = "",
+) -> Path:
+    """Write ``RUN/run.json``: configuration, versions, data provenance and stage timings.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder.
+    title
+        The report's title.
+    config
+        The run's resolved configuration (JSON-safe mapping).
+    provenance
+        Where the data came from: a mapping of data set name to a description (source
+        paths, simulation preset and seed, number of galaxies, licence/citation).
+    stages
+        One mapping per stage (``name``, ``seconds``, ``status``), in run order.
+    versions
+        Package versions; default :func:`collect_versions`.
+    description
+        A paragraph on what the run did, shown at the top of the report.
+    """
+    payload = {
+        "title": title,
+        "description": description,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "config": config,
+        "versions": versions if versions is not None else collect_versions(),
+        "provenance": provenance,
+        "stages": stages or [],
+    }
+    return write_json(Path(run_dir) / RUN_INFO, payload)
+
+
+def read_run_info(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read ``RUN/run.json``.
+
+    Raises
+    ------
+    DataMissingError
+        If it does not exist.
+    DataFormatError
+        If it is not a JSON object.
+    """
+    path = Path(run_dir) / RUN_INFO
+    if not path.is_file():
+        raise DataMissingError(f"'{path}' does not exist")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"'{path}' is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DataFormatError(f"'{path}' must hold a JSON object")
+    return data
+
+
+# --------------------------------------------------------------------------- gallery
+@dataclass
+class GalleryPanel:
+    """Galaxies with their saliency maps and measured (and true) bars."""
+
+    name: str
+    title: str
+    description: str
+    images: np.ndarray  # (N, C, H, W)
+    saliency: np.ndarray  # (N, H, W)
+    table: pd.DataFrame  # one row per galaxy (see module docstring)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def write_gallery(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    images: np.ndarray,
+    saliency: np.ndarray,
+    table: pd.DataFrame,
+    title: str,
+    description: str = "",
+) -> Path:
+    """Save a gallery panel: images, saliency maps and one table row per galaxy.
+
+    Parameters
+    ----------
+    images
+        ``(N, C, H, W)`` or ``(N, H, W)`` images (any scale; shown min-max stretched).
+    saliency
+        ``(N, H, W)`` attribution maps (absolute values are shown).
+    table
+        ``N`` rows with ``id`` and optionally ``caption``, ``bar_length_px`` (full
+        length, px), ``bar_angle_deg`` (counter-clockwise from +x), ``centre_x_px``,
+        ``centre_y_px`` (default the image centre), ``true_bar_length_px``,
+        ``true_bar_angle_deg``.
+
+    Returns
+    -------
+    Path
+        The panel folder.
+
+    Raises
+    ------
+    ParameterError
+        If shapes or row counts disagree or ``id`` is missing.
+    """
+    folder = _panel_dir(run_dir, "gallery", name)
+    images = _as_nchw(images, "images")
+    saliency = np.asarray(saliency, dtype=np.float32)
+    if saliency.ndim == 4 and saliency.shape[1] == 1:
+        saliency = saliency[:, 0]
+    if saliency.shape != (images.shape[0], *images.shape[2:]):
+        raise ParameterError(
+            "saliency",
+            saliency.shape,
+            f"must be (N, H, W) = {(images.shape[0], *images.shape[2:])}",
+        )
+    if len(table) != len(images):
+        raise ParameterError("table", len(table), f"must have one row per image ({len(images)})")
+    if "id" not in table.columns:
+        raise ParameterError("table", list(table.columns), "must have an 'id' column")
+    _write_npz(folder / "gallery.npz", images=images, saliency=saliency)
+    _write_csv(folder / "gallery.csv", table.reset_index(drop=True))
+    _write_summary(folder, title, description)
+    return folder
+
+
+def read_gallery(run_dir: str | os.PathLike[str], name: str) -> GalleryPanel:
+    """Read a gallery panel written by :func:`write_gallery`."""
+    folder = _panel_dir(run_dir, "gallery", name)
+    arrays = _read_npz(folder / "gallery.npz", ("images", "saliency"))
+    table = _read_csv(folder / "gallery.csv", ("id",))
+    images = arrays["images"]
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4 or arrays["saliency"].shape != (len(images), *images.shape[2:]):
+        raise DataFormatError(
+            f"'{folder / 'gallery.npz'}': images {images.shape} and saliency "
+            f"{arrays['saliency'].shape} do not match"
+        )
+    if len(table) != len(images):
+        raise DataFormatError(
+            f"'{folder / 'gallery.csv'}' has {len(table)} rows for {len(images)} images"
+        )
+    summary = _read_summary(folder)
+    return GalleryPanel(
+        name,
+        summary.pop("title"),
+        summary.pop("description"),
+        images,
+        arrays["saliency"],
+        table,
+        summary,
+    )
+
+
+# --------------------------------------------------------------------------- bars
+@dataclass
+class BarPanel:
+    """Measured against true (or reference) bar lengths."""
+
+    name: str
+    title: str
+    description: str
+    table: pd.DataFrame
+    metrics: dict[str, Any] = field(default_factory=dict)
+    unit: str = "px"
+
+
+def write_bars(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    table: pd.DataFrame,
+    title: str,
+    description: str = "",
+    metrics: dict[str, Any] | None = None,
+    unit: str = "px",
+) -> Path:
+    """Save measured vs true bar lengths.
+
+    Parameters
+    ----------
+    table
+        Rows with ``id``, ``true_bar_length_px`` and ``measured_bar_length_px``
+        (optionally ``measured_bar_length_err_px``); NaN rows (no measurement) are kept
+        and reported as such.
+    metrics
+        Evaluation figures computed by the bars capability (e.g. Pearson r and RMSE
+        with bootstrap intervals); shown beside the ones the report computes.
+    unit
+        Unit of the lengths, for the axis labels (``"px"`` or ``"arcsec"``).
+    """
+    folder = _panel_dir(run_dir, "bars", name)
+    missing = [
+        c for c in ("id", "true_bar_length_px", "measured_bar_length_px") if c not in table.columns
+    ]
+    if missing:
+        raise ParameterError("table", list(table.columns), f"lacks column(s) {missing}")
+    _write_csv(folder / "measurements.csv", table.reset_index(drop=True))
+    _write_summary(folder, title, description, metrics=metrics or {}, unit=unit)
+    return folder
+
+
+def read_bars(run_dir: str | os.PathLike[str], name: str) -> BarPanel:
+    """Read a bar panel written by :func:`write_bars`."""
+    folder = _panel_dir(run_dir, "bars", name)
+    table = _read_csv(
+        folder / "measurements.csv", ("id", "true_bar_length_px", "measured_bar_length_px")
+    )
+    summary = _read_summary(folder)
+    return BarPanel(
+        name,
+        summary["title"],
+        summary["description"],
+        table,
+        dict(summary.get("metrics") or {}),
+        str(summary.get("unit", "px")),
+    )
+
+
+# --------------------------------------------------------------------------- classification
+@dataclass
+class ClassificationPanel:
+    """Predicted class probabilities of a labelled set."""
+
+    name: str
+    title: str
+    description: str
+    table: pd.DataFrame  # id, label, pred, p_<class>..., [uncertainty]
+    label_names: list[str]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self) -> np.ndarray:
+        """``(N, K)`` class probabilities, columns in ``label_names`` order."""
+        return self.table[[f"p_{c}" for c in self.label_names]].to_numpy(dtype=np.float64)
+
+
+def write_classification(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    table: pd.DataFrame,
+    label_names: list[str],
+    title: str,
+    description: str = "",
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Save predictions of a labelled set.
+
+    Parameters
+    ----------
+    table
+        Rows with ``id``, ``label`` (true class index), ``pred`` (predicted class
+        index), one ``p_<class>`` probability column per name in ``label_names`` (MC
+        dropout mean) and optionally ``uncertainty`` (e.g. predictive entropy, nats).
+    label_names
+        Class names, in class-index order.
+    metrics
+        Extra figures to show (e.g. the train capability's ``evaluate`` output).
+    """
+    folder = _panel_dir(run_dir, "classification", name)
+    required = ["id", "label", "pred", *[f"p_{c}" for c in label_names]]
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise ParameterError("table", list(table.columns), f"lacks column(s) {missing}")
+    if len(label_names) < 2:
+        raise ParameterError("label_names", label_names, "needs at least two classes")
+    _write_csv(folder / "predictions.csv", table.reset_index(drop=True))
+    _write_summary(folder, title, description, label_names=list(label_names), metrics=metrics or {})
+    return folder
+
+
+def read_classification(run_dir: str | os.PathLike[str], name: str) -> ClassificationPanel:
+    """Read a classification panel written by :func:`write_classification`."""
+    folder = _panel_dir(run_dir, "classification", name)
+    summary = _read_summary(folder)
+    label_names = summary.get("label_names")
+    if not isinstance(label_names, list) or len(label_names) < 2:
+        raise DataFormatError(f"'{folder / _SUMMARY}' has no 'label_names' list")
+    table = _read_csv(
+        folder / "predictions.csv", ("id", "label", "pred", *[f"p_{c}" for c in label_names])
+    )
+    return ClassificationPanel(
+        name,
+        summary["title"],
+        summary["description"],
+        table,
+        [str(c) for c in label_names],
+        dict(summary.get("metrics") or {}),
+    )
+
+
+# --------------------------------------------------------------------------- training
+@dataclass
+class TrainingPanel:
+    """Per-epoch training metrics."""
+
+    name: str
+    title: str
+    description: str
+    table: pd.DataFrame  # one row per epoch, 'epoch' column first
+
+
+def write_training(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    metrics: pd.DataFrame | str | os.PathLike[str],
+    title: str,
+    description: str = "",
+) -> Path:
+    """Save a training run's per-epoch metrics (a DataFrame or a ``metrics.csv`` path).
+
+    Lightning's CSV log (one row per logging call, NaN where a metric was not logged)
+    is collapsed to one row per ``epoch`` (the last value of each column).
+    """
+    folder = _panel_dir(run_dir, "training", name)
+    if not isinstance(metrics, pd.DataFrame):
+        metrics = _read_csv(Path(metrics), ())
+    _write_csv(folder / "metrics.csv", _per_epoch(metrics, where="metrics"))
+    _write_summary(folder, title, description)
+    return folder
+
+
+def _per_epoch(table: pd.DataFrame, *, where: str) -> pd.DataFrame:
+    if "epoch" not in table.columns:
+        raise ParameterError(where, list(table.columns), "needs an 'epoch' column")
+    numeric = table.select_dtypes("number").drop(columns=["step"], errors="ignore")
+    per_epoch = numeric.groupby("epoch", sort=True).last().reset_index()
+    return per_epoch.dropna(axis=1, how="all")
+
+
+def read_training(run_dir: str | os.PathLike[str], name: str) -> TrainingPanel:
+    """Read a training panel written by :func:`write_training`."""
+    folder = _panel_dir(run_dir, "training", name)
+    table = _read_csv(folder / "metrics.csv", ("epoch",))
+    summary = _read_summary(folder)
+    return TrainingPanel(name, summary["title"], summary["description"], table)
+
+
+# --------------------------------------------------------------------------- sanity
+@dataclass
+class SanityPanel:
+    """Sanity-check scores per attribution method."""
+
+    name: str
+    title: str
+    description: str
+    scores: dict[str, dict[str, float]]  # method -> check -> score
+    passed: dict[str, bool] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def write_sanity(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    scores: dict[str, dict[str, float]],
+    title: str,
+    description: str = "",
+    passed: dict[str, bool] | None = None,
+    details: dict[str, Any] | None = None,
+) -> Path:
+    """Save sanity-check scores per attribution method.
+
+    Parameters
+    ----------
+    scores
+        ``{method: {check: score}}``, e.g. the Spearman rank correlation between the
+        map of the trained and of a randomised model (low means the map depends on the
+        weights: the method passes).
+    passed
+        ``{method: bool}``: whether each method passed the checks.
+    details
+        Anything else to keep (thresholds, the raw output of the explain capability).
+    """
+    folder = _panel_dir(run_dir, "sanity", name)
+    if not scores:
+        raise ParameterError("scores", scores, "needs at least one method")
+    clean = {str(m): {str(k): float(v) for k, v in checks.items()} for m, checks in scores.items()}
+    write_json(folder / "sanity.json", {"scores": clean, "passed": passed or {}})
+    _write_summary(folder, title, description, details=details or {})
+    return folder
+
+
+def read_sanity(run_dir: str | os.PathLike[str], name: str) -> SanityPanel:
+    """Read a sanity panel written by :func:`write_sanity`."""
+    folder = _panel_dir(run_dir, "sanity", name)
+    path = folder / "sanity.json"
+    if not path.is_file():
+        raise DataMissingError(f"'{path}' does not exist")
+    try:
+        data = json.loads(path.read_text())
+        scores = {
+            str(m): {str(k): float(v) if v is not None else float("nan") for k, v in c.items()}
+            for m, c in data["scores"].items()
+        }
+    except (json.JSONDecodeError, KeyError, AttributeError, TypeError, ValueError) as exc:
+        raise DataFormatError(
+            f"'{path}' must hold {{'scores': {{method: {{check: number}}}}}}: {exc}"
+        ) from exc
+    summary = _read_summary(folder)
+    passed = {str(k): bool(v) for k, v in (data.get("passed") or {}).items()}
+    return SanityPanel(
+        name,
+        summary["title"],
+        summary["description"],
+        scores,
+        passed,
+        dict(summary.get("details") or {}),
+    )
+
+
+# --------------------------------------------------------------------------- distillation
+@dataclass
+class PrototypePanel:
+    """Distilled synthetic prototypes per class."""
+
+    name: str
+    title: str
+    description: str
+    images: np.ndarray  # (K, C, H, W)
+    labels: np.ndarray  # (K,) int class index
+    label_names: list[str]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def write_prototypes(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    images: np.ndarray,
+    labels: np.ndarray,
+    label_names: list[str],
+    title: str,
+    description: str = "",
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Save a distilled prototype set.
+
+    Parameters
+    ----------
+    images
+        ``(K, C, H, W)`` or ``(K, H, W)`` synthetic images.
+    labels
+        ``(K,)`` class index of each prototype.
+    label_names
+        Class names, in class-index order.
+    metrics
+        E.g. test accuracy of a network trained on the prototypes vs on random real
+        subsets of the same size.
+    """
+    folder = _panel_dir(run_dir, "distillation", name)
+    images = _as_nchw(images, "images")
+    labels = np.asarray(labels).astype(np.int64).reshape(-1)
+    if len(labels) != len(images):
+        raise ParameterError("labels", len(labels), f"must have one per image ({len(images)})")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(label_names)):
+        raise ParameterError(
+            "labels", sorted(set(labels.tolist())), f"must index label_names ({len(label_names)})"
+        )
+    _write_npz(folder / "prototypes.npz", images=images, labels=labels)
+    _write_summary(folder, title, description, label_names=list(label_names), metrics=metrics or {})
+    return folder
+
+
+def read_prototypes(run_dir: str | os.PathLike[str], name: str) -> PrototypePanel:
+    """Read a prototype panel written by :func:`write_prototypes`."""
+    folder = _panel_dir(run_dir, "distillation", name)
+    arrays = _read_npz(folder / "prototypes.npz", ("images", "labels"))
+    summary = _read_summary(folder)
+    label_names = summary.get("label_names")
+    if not isinstance(label_names, list):
+        raise DataFormatError(f"'{folder / _SUMMARY}' has no 'label_names' list")
+    images = arrays["images"]
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4 or len(arrays["labels"]) != len(images):
+        raise DataFormatError(
+            f"'{folder / 'prototypes.npz'}': images {images.shape} and labels "
+            f"{arrays['labels'].shape} do not match"
+        )
+    return PrototypePanel(
+        name,
+        summary["title"],
+        summary["description"],
+        images,
+        arrays["labels"].astype(np.int64),
+        [str(c) for c in label_names],
+        dict(summary.get("metrics") or {}),
+    )

@@ -1,0 +1,372 @@
+"""Build the self-contained HTML report of a run folder from its saved artefacts.
+
+Nothing is recomputed from models: the report reads only what the stages saved (see
+:mod:`galaxy_xai.report.artefacts`), so it can be rebuilt at any time, e.g. after a
+style change, without retraining. A section whose artefacts are missing or unreadable
+says so instead of failing the whole report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from galaxy_xai.errors import DataMissingError, GalaxyXAIError, ParameterError
+from galaxy_xai.io import atomic_output, write_json
+from galaxy_xai.report import artefacts as art
+from galaxy_xai.report import figures as fg
+from galaxy_xai.report.html import (
+    Section,
+    definition_table,
+    figure_html,
+    missing_html,
+    page_html,
+    row_html,
+    table_html,
+)
+
+__all__ = ["SECTION_TITLES", "assets_dir", "build_report"]
+
+logger = logging.getLogger(__name__)
+
+# Section id -> heading, in report order.
+SECTION_TITLES = {
+    "overview": "Overview",
+    "gallery": "Gallery: saliency maps and measured bars",
+    "bars": "Bar lengths: measured vs true",
+    "classification": "Classification: confusion matrices and reliability",
+    "training": "Training curves",
+    "sanity": "Sanity checks of the attribution methods",
+    "distillation": "Distilled prototypes",
+    "provenance": "Configuration, versions and data provenance",
+}
+# What each section needs, for the "missing" notices.
+_WRITERS = {
+    "gallery": "galaxy_xai.report.artefacts.write_gallery (demo stage 'explain'/'bars')",
+    "bars": "galaxy_xai.report.artefacts.write_bars (demo stage 'bars')",
+    "classification": "galaxy_xai.report.artefacts.write_classification (demo stage 'predict')",
+    "training": "galaxy_xai.report.artefacts.write_training (demo stages 'train_*', 'transfer')",
+    "sanity": "galaxy_xai.report.artefacts.write_sanity (demo stage 'explain')",
+    "distillation": "galaxy_xai.report.artefacts.write_prototypes (demo stage 'distill')",
+}
+
+
+def assets_dir(out: str | os.PathLike[str]) -> Path:
+    """Folder beside the report holding each figure's numbers (``<stem>_assets``)."""
+    out = Path(out)
+    return out.with_name(out.stem + "_assets")
+
+
+@dataclass
+class _Builder:
+    run_dir: Path
+    assets: Path
+    figures: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, str]] = field(default_factory=list)
+    headline: list[dict[str, Any]] = field(default_factory=list)
+
+    def figure(self, fig_id: str, result: fg.FigureResult, caption: str) -> str:
+        json_path = self.assets / f"{fig_id}.json"
+        png_path = self.assets / f"{fig_id}.png"
+        write_json(json_path, {"figure": fig_id, "caption": caption, **result.data})
+        with atomic_output(png_path) as tmp:
+            tmp.write_bytes(result.png)
+        self.figures.append(
+            {"id": fig_id, "caption": caption, "json": json_path.name, "png": png_path.name}
+        )
+        href = f"{self.assets.name}/{json_path.name}"
+        return figure_html(result.png, alt=result.alt, caption=caption, json_href=href)
+
+    def missing_notice(self, section: str, message: str) -> str:
+        self.missing.append({"section": section, "message": message})
+        logger.warning("report section %r: %s", section, message)
+        return missing_html(message)
+
+    def panels(
+        self, section: str, reader: Callable[[Path, str], Any], render: Callable[[Any], str]
+    ) -> str:
+        names = art.list_panels(self.run_dir, section)
+        if not names:
+            return self.missing_notice(
+                section,
+                f"no artefacts in '{self.run_dir / section}'; they are written by "
+                f"{_WRITERS[section]}, which did not run or did not finish.",
+            )
+        parts = []
+        for name in names:
+            try:
+                panel = reader(self.run_dir, name)
+                parts.append(render(panel))
+            except GalaxyXAIError as exc:
+                parts.append(
+                    self.missing_notice(section, f"panel '{name}' could not be read: {exc}")
+                )
+        return "".join(parts)
+
+
+def _heading(panel: Any) -> str:
+    desc = f'<p class="description">{escape(panel.description)}</p>' if panel.description else ""
+    return f'<h3 id="{escape(_section_of(panel))}-{escape(panel.name)}">{escape(panel.title)}</h3>{desc}'
+
+
+def _section_of(panel: Any) -> str:
+    return {
+        art.GalleryPanel: "gallery",
+        art.BarPanel: "bars",
+        art.ClassificationPanel: "classification",
+        art.TrainingPanel: "training",
+        art.SanityPanel: "sanity",
+        art.PrototypePanel: "distillation",
+    }[type(panel)]
+
+
+def _metrics_table(metrics: dict[str, Any], caption: str) -> str:
+    flat = {k: v for k, v in metrics.items() if not isinstance(v, dict | list) or len(str(v)) < 80}
+    return definition_table(flat, caption=caption) if flat else ""
+
+
+def build_report(
+    run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write the run's self-contained HTML report and the numbers of every figure.
+
+    Parameters
+    ----------
+    run_dir
+        A run folder laid out as in :mod:`galaxy_xai.report.artefacts`.
+    out
+        The HTML file to write; default ``RUN/report.html``. Each figure's numbers go
+        to ``<out stem>_assets/<figure>.json`` (with the PNG), plus ``index.json``
+        listing the figures and the missing artefacts.
+
+    Returns
+    -------
+    Path
+        The written HTML file.
+
+    Raises
+    ------
+    DataMissingError
+        If ``run_dir`` is not a folder.
+    ParameterError
+        If ``out`` is an existing folder or does not end in ``.html``/``.htm``.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataMissingError(f"run folder '{run_dir}' does not exist")
+    out = Path(out) if out is not None else run_dir / "report.html"
+    if out.is_dir() or out.suffix.lower() not in (".html", ".htm"):
+        raise ParameterError("out", str(out), "must be an HTML file path ending in .html")
+    b = _Builder(run_dir, assets_dir(out))
+    b.assets.mkdir(parents=True, exist_ok=True)
+
+    try:
+        info = art.read_run_info(run_dir)
+        info_error = None
+    except GalaxyXAIError as exc:
+        info, info_error = {}, str(exc)
+
+    def render_gallery(p: art.GalleryPanel) -> str:
+        res = fg.gallery_figure(p)
+        shown = res.data["n_shown"]
+        return _heading(p) + b.figure(
+            f"gallery-{p.name}",
+            res,
+            f"{shown} of {res.data['n_total']} galaxies. Top: the image with the measured "
+            "bar (solid cyan, full length at the measured angle) and the true bar (dashed "
+            "red, where known). Bottom: the saliency map (absolute value) over the image.",
+        )
+
+    def render_bars(p: art.BarPanel) -> str:
+        res = fg.bar_scatter_figure(p)
+        d = res.data
+        b.headline.append({"result": p.title, "figure": "Pearson r", "value": d["pearson_r"]})
+        b.headline.append({"result": p.title, "figure": f"RMSE [{p.unit}]", "value": d["rmse"]})
+        stats = {
+            "galaxies measured": d["n"],
+            "galaxies without a measurement": d["n_missing"],
+            "Pearson r": d["pearson_r"],
+            f"RMSE [{p.unit}]": d["rmse"],
+            f"mean bias (measured - true) [{p.unit}]": d["bias"],
+        }
+        return _heading(p) + row_html(
+            b.figure(
+                f"bars-{p.name}", res, "Measured against true bar length; dashed: the 1:1 line."
+            ),
+            definition_table(stats, caption="Agreement (computed by the report)")
+            + _metrics_table(p.metrics, "Evaluation reported by the bars stage"),
+        )
+
+    def render_classification(p: art.ClassificationPanel) -> str:
+        conf = fg.confusion_figure(p)
+        rel = fg.reliability_figure(p)
+        b.headline.append({"result": p.title, "figure": "accuracy", "value": conf.data["accuracy"]})
+        b.headline.append({"result": p.title, "figure": "ECE", "value": rel.data["ece"]})
+        stats = {
+            "N": conf.data["n"],
+            "accuracy": conf.data["accuracy"],
+            "macro F1": conf.data["macro_f1"],
+            "ECE (10 bins)": rel.data["ece"],
+        }
+        if "mean_uncertainty_correct" in rel.data:
+            stats["mean uncertainty, correct"] = rel.data["mean_uncertainty_correct"]
+            stats["mean uncertainty, wrong"] = rel.data["mean_uncertainty_wrong"]
+        return (
+            _heading(p)
+            + row_html(
+                b.figure(
+                    f"classification-{p.name}-confusion",
+                    conf,
+                    "Confusion matrix: counts and fraction of each true class.",
+                ),
+                b.figure(
+                    f"classification-{p.name}-reliability",
+                    rel,
+                    "Reliability diagram: accuracy per confidence bin; the dashed "
+                    "diagonal is perfect calibration.",
+                ),
+            )
+            + row_html(
+                definition_table(stats, caption="Scores (computed by the report)"),
+                _metrics_table(p.metrics, "Metrics reported by the prediction stage"),
+            )
+        )
+
+    def render_training(p: art.TrainingPanel) -> str:
+        res = fg.training_figure(p)
+        last = p.table.iloc[-1].to_dict() if len(p.table) else {}
+        return (
+            _heading(p)
+            + b.figure(f"training-{p.name}", res, "Per-epoch losses and metrics.")
+            + (definition_table(last, caption="Last epoch") if last else "")
+        )
+
+    def render_sanity(p: art.SanityPanel) -> str:
+        res = fg.sanity_figure(p)
+        rows = [
+            {"method": m, **s, **({"passed": p.passed[m]} if m in p.passed else {})}
+            for m, s in p.scores.items()
+        ]
+        columns = ["method", *res.data["checks"], *(["passed"] if p.passed else [])]
+        return (
+            _heading(p)
+            + b.figure(f"sanity-{p.name}", res, "Sanity-check scores per attribution method.")
+            + table_html(rows, columns=columns, caption="Scores per method")
+        )
+
+    def render_distillation(p: art.PrototypePanel) -> str:
+        res = fg.prototype_figure(p)
+        for key in ("distilled_accuracy", "random_accuracy", "full_accuracy"):
+            if key in p.metrics:
+                b.headline.append({"result": p.title, "figure": key, "value": p.metrics[key]})
+        return (
+            _heading(p)
+            + b.figure(f"distillation-{p.name}", res, "Synthetic prototypes, one row per class.")
+            + _metrics_table(p.metrics, "Distillation results")
+        )
+
+    bodies = {
+        "gallery": b.panels("gallery", art.read_gallery, render_gallery),
+        "bars": b.panels("bars", art.read_bars, render_bars),
+        "classification": b.panels(
+            "classification", art.read_classification, render_classification
+        ),
+        "training": b.panels("training", art.read_training, render_training),
+        "sanity": b.panels("sanity", art.read_sanity, render_sanity),
+        "distillation": b.panels("distillation", art.read_prototypes, render_distillation),
+    }
+    bodies["provenance"] = _provenance_body(b, info, info_error)
+    bodies["overview"] = _overview_body(b, info)
+
+    title = str(info.get("title") or f"galaxy-xai report: {run_dir.name}")
+    sections = [Section(sid, heading, bodies[sid]) for sid, heading in SECTION_TITLES.items()]
+    subtitle = f"Run folder {run_dir.resolve()}"
+    if info.get("created"):
+        subtitle += f", created {info['created']}"
+    html_text = page_html(title, sections, subtitle=subtitle)
+
+    written = {f["json"] for f in b.figures} | {f["png"] for f in b.figures} | {"index.json"}
+    for stale in b.assets.iterdir():
+        if stale.is_file() and stale.suffix in (".json", ".png") and stale.name not in written:
+            stale.unlink()
+    write_json(
+        b.assets / "index.json",
+        {
+            "title": title,
+            "run_dir": str(run_dir.resolve()),
+            "figures": b.figures,
+            "missing": b.missing,
+            "headline": b.headline,
+        },
+    )
+    with atomic_output(out) as tmp:
+        tmp.write_text(html_text, encoding="utf-8")
+    logger.info(
+        "report written to %s (%d figures, %d missing)", out, len(b.figures), len(b.missing)
+    )
+    return out
+
+
+def _overview_body(b: _Builder, info: dict[str, Any]) -> str:
+    parts = []
+    if info.get("description"):
+        parts.append(f"<p>{escape(str(info['description']))}</p>")
+    parts.append(
+        '<p class="description">Every figure below has its numbers in '
+        f"<code>{escape(b.assets.name)}/</code> beside this file.</p>"
+    )
+    if b.headline:
+        parts.append(
+            table_html(
+                b.headline, columns=["result", "figure", "value"], caption="Headline figures"
+            )
+        )
+    stages = info.get("stages") or []
+    if stages:
+        parts.append(table_html(stages, caption="Stages"))
+    if b.missing:
+        parts.append(
+            missing_html(
+                f"{len(b.missing)} artefact(s) missing or unreadable; see the notices "
+                "in the sections below."
+            )
+        )
+    return "".join(parts)
+
+
+def _provenance_body(b: _Builder, info: dict[str, Any], info_error: str | None) -> str:
+    if info_error is not None:
+        return b.missing_notice(
+            "provenance",
+            f"{info_error}; it is written by galaxy_xai.report.artefacts.write_run_info "
+            "(the demo writes it first).",
+        )
+    parts = []
+    versions = info.get("versions") or {}
+    parts.append(
+        "<h3>Versions</h3>"
+        + (definition_table(versions) if versions else missing_html("no versions recorded"))
+    )
+    provenance = info.get("provenance") or {}
+    parts.append("<h3>Data provenance</h3>")
+    if provenance:
+        for name, desc in provenance.items():
+            if isinstance(desc, dict):
+                parts.append(definition_table(desc, caption=str(name)))
+            else:
+                parts.append(definition_table({str(name): desc}))
+    else:
+        parts.append(missing_html("no data provenance recorded"))
+    parts.append("<h3>Configuration</h3>")
+    if info.get("command"):
+        parts.append(definition_table({"command": info["command"]}))
+    parts.append(
+        f"<pre>{escape(json.dumps(info.get('config') or {}, indent=2, default=str))}</pre>"
+    )
+    return "".join(parts)

@@ -1,0 +1,126 @@
+"""``galaxy-xai demo --quick``: the whole chain on tiny simulations, then its report."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import logging
+import re
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from galaxy_xai.cli import main
+from galaxy_xai.report.build import SECTION_TITLES
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def quick_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``galaxy-xai demo --quick`` run shared by the tests of this file."""
+    import torch
+
+    torch.set_num_threads(1)  # as the tests' autouse fixture: results depend on threads
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["demo", "--out", str(out), "--quick", "--seed", "1"]) == 0
+    assert printed.getvalue().strip() == str(out / "report.html")
+    return out
+
+
+def test_quick_demo_produces_a_complete_report_and_resumes(
+    quick_demo: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = quick_demo
+    html = (out / "report.html").read_text()
+
+    # every section, with no "missing" notice: the demo produces every artefact
+    assert "<title>galaxy-xai demo (quick)</title>" in html
+    for sid, heading in SECTION_TITLES.items():
+        assert f'<section id="{sid}"><h2>{heading}</h2>' in html
+    assert 'class="missing"' not in html
+    pngs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(pngs) >= 12
+    for b64 in pngs:
+        assert Image.open(io.BytesIO(base64.b64decode(b64))).size[0] > 50
+
+    assets = out / "report_assets"
+    index = json.loads((assets / "index.json").read_text())
+    assert index["missing"] == [] and len(index["figures"]) == len(pngs)
+    for fig in index["figures"]:
+        assert (assets / fig["json"]).is_file()
+
+    # bars: measured on held-out barred galaxies against the simulation truth
+    bars = json.loads((assets / "bars-simulated.json").read_text())
+    assert bars["n"] >= 5 and bars["rmse"] is not None and bars["rmse"] > 0
+    assert np.isfinite(bars["reported_metrics"]["pearson_r_ci_low"])
+    gallery = json.loads((assets / "gallery-simulated.json").read_text())
+    assert gallery["galaxies"] and all(g["true_bar_length_px"] > 0 for g in gallery["galaxies"])
+    # classification: MC-dropout predictions of three networks
+    for panel, k in (("1-simulated", 3), ("2-transfer", 3), ("3-bar-network", 2)):
+        conf = json.loads((assets / f"classification-{panel}-confusion.json").read_text())
+        assert np.asarray(conf["confusion"]).shape == (k, k) and conf["n"] > 0
+        rel = json.loads((assets / f"classification-{panel}-reliability.json").read_text())
+        assert 0 <= rel["ece"] <= 1 and "mean_uncertainty_correct" in rel
+    sanity = json.loads((assets / "sanity-bar-network.json").read_text())
+    assert sanity["methods"] == ["gradient", "smoothgrad"]
+    prototypes = json.loads((assets / "distillation-stm.json").read_text())
+    assert prototypes["per_class"] == {"disk": 2, "indeterminate": 2, "bulge": 2}
+    assert 0 <= prototypes["metrics"]["distilled_accuracy"] <= 1
+
+    info = json.loads((out / "run.json").read_text())
+    assert info["config"]["seed"] == 1 and info["config"]["quick"] is True
+    assert {"simulated training set", "simulated labelled (transfer) set"} <= set(
+        info["provenance"]
+    )
+    assert [s["name"] for s in info["stages"]] == [
+        "simulate", "train_morphology", "train_bars", "transfer", "predict", "explain",
+        "bars", "distill",
+    ]  # fmt: skip
+
+    # a rerun resumes: every finished stage is skipped, the report is rebuilt the same
+    caplog.set_level(logging.INFO, logger="galaxy_xai.demo")
+    t0 = time.perf_counter()
+    assert main(["demo", "--out", str(out), "--quick", "--seed", "1"]) == 0
+    assert time.perf_counter() - t0 < 30
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("skipped (finished earlier" in m for m in messages) == 8
+    assert json.loads((assets / "bars-simulated.json").read_text())["rmse"] == bars["rmse"]
+
+    # seeded: retraining the bar network and redoing its maps gives the same bar lengths
+    for stage in ("train_bars", "explain", "bars"):
+        (out / "stages" / stage / "done.json").unlink()
+    caplog.clear()
+    assert main(["demo", "--out", str(out), "--quick", "--seed", "1"]) == 0
+    assert sum("skipped (finished earlier" in r.getMessage() for r in caplog.records) == 5
+    again = json.loads((assets / "bars-simulated.json").read_text())
+    assert again["points"] == bars["points"] and again["rmse"] == bars["rmse"]
+
+
+def test_quick_demo_with_real_data(quick_demo: Path, real_data: Path, tmp_path: Path) -> None:
+    """--data adds Galaxy Zoo 1 transfer and Galaxy Builder bars; other stages resume."""
+    out = tmp_path / "demo"
+    shutil.copytree(quick_demo, out)
+    assert (
+        main(["demo", "--out", str(out), "--quick", "--seed", "1", "--data", str(real_data)]) == 0
+    )
+    info = json.loads((out / "run.json").read_text())
+    status = {s["name"]: s["status"] for s in info["stages"]}
+    assert status.pop("real") == "ran" and set(status.values()) == {"resumed"}
+    assert {"Galaxy Zoo 1 (real)", "Galaxy Builder (real)"} <= set(info["provenance"])
+    html = (out / "report.html").read_text()
+    assert 'class="missing"' not in html
+    assets = out / "report_assets"
+    gz1 = json.loads((assets / "classification-4-gz1-confusion.json").read_text())
+    assert gz1["label_names"] == ["bulge", "disk"] and gz1["n"] > 10
+    gzb = json.loads((assets / "bars-galaxy-builder.json").read_text())
+    assert gzb["n"] + gzb["n_missing"] >= 20  # Galaxy Builder galaxies with a bar model
+    assert (assets / "gallery-galaxy-builder.json").is_file()
