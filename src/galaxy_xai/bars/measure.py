@@ -184,8 +184,10 @@ class BarMeasurement:
     elongation
         Value of the stop criterion for the bar set.
     angle_deg
-        Position angle of the bar's major axis, degrees counter-clockwise from the +x
-        (column) axis with y (row) pointing up, in [0, 180).
+        Position angle of the bar's major axis in [0, 180) degrees, in the package's
+        one convention (that of the simulation truth): counter-clockwise from the +x
+        (column) axis towards +y (row index) of ``image[y, x]``, i.e. as seen with
+        ``imshow(..., origin="lower")``.
     """
 
     length_px: float
@@ -275,8 +277,8 @@ def _elongations(
         pearson = np.abs(vxy) / np.sqrt(vxx * vyy)
         eigen = (l1 - l2) / (l1 + l2)
         ellipticity = 1.0 - np.sqrt(l2 / l1)
-        # y (rows) points down in an array; flip its sign for the astronomer's angle
-        angle = np.degrees(0.5 * np.arctan2(-2.0 * vxy, vxx - vyy)) % 180.0
+        # x = column, y = row index: the simulation truth's convention
+        angle = np.degrees(0.5 * np.arctan2(2.0 * vxy, vxx - vyy)) % 180.0
     few = n < 2
     out = {"pearson": pearson, "eigen": eigen, "ellipticity": ellipticity}
     for key in out:

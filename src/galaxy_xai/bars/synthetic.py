@@ -35,7 +35,8 @@ def synthetic_bar_map(
     length_px
         Full end-to-end bar length, pixels (the half-maximum points of the ends).
     angle_deg
-        Position angle, degrees counter-clockwise from +x with y up.
+        Position angle, degrees counter-clockwise from +x towards +y (row index), the
+        simulation truth's convention.
     width_px
         Gaussian sigma across the bar, pixels.
     edge_px
@@ -55,7 +56,7 @@ def synthetic_bar_map(
         raise ParameterError("size", size, "must be >= 8")
     yy, xx = np.mgrid[:size, :size].astype(np.float64)
     c = (size - 1) / 2.0
-    x, y = xx - c, -(yy - c)
+    x, y = xx - c, yy - c
     a = np.radians(angle_deg)
     along = x * np.cos(a) + y * np.sin(a)
     across = -x * np.sin(a) + y * np.cos(a)
