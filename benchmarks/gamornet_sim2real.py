@@ -69,7 +69,7 @@ def _settings(quick: bool) -> dict:
     """Sizes and schedules of each mode (the metric definitions are the same)."""
     if quick:
         return {"size": 64, "n_sim": 2000, "width": 0.25, "epochs_sim": 15, "epochs_ft": 10}
-    return {"size": 83, "n_sim": 10000, "width": 0.25, "epochs_sim": 15, "epochs_ft": 12}
+    return {"size": 83, "n_sim": 6000, "width": 0.25, "epochs_sim": 12, "epochs_ft": 12}
 
 
 def gamornet_decisions(probs: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD) -> np.ndarray:

@@ -8,11 +8,11 @@ brightness change: an additive offset greys the colours of these dark cutouts), 
 (mergers are 115 of 6,608; "balanced" weights raised merger F1 a little but cost
 ~0.1 accuracy in our runs). Keys ``accuracy`` and ``macro_f1`` are on the test split.
 
-Quick mode: 48 px, crop 0.5, width 16, 12 epochs (training capped at 200 s). Full
+Quick mode: 48 px, crop 0.5, width 16, 10 epochs (training capped at 220 s). Full
 mode: 64 px, crop 0.4 (galaxies fill more of the frame, spiral arms stay resolved),
-width 24, five blocks, 24 epochs (capped at 22 min). Both use one torch thread when
-the machine is busy (load average >= 1.5 per core would make two threads slower
-than one) and two otherwise.
+width 24, five blocks, 24 epochs (capped at 22 min). Both use one torch thread
+(``GALAXY_XAI_BENCH_THREADS`` to change): on a shared 2-core machine two threads were
+up to 3x slower than one.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from benchmarks._common import cache_dir, data_dir
 CLASS_MAP = {0: "elliptical", 1: "spiral", 2: "spiral", 3: "edge-on", 4: None, 5: "merger"}
 
 SETTINGS = {
-    True: {"size": 48, "crop": 0.5, "width": 16, "depth": 4, "epochs": 12, "max_time_s": 200},
+    True: {"size": 48, "crop": 0.5, "width": 16, "depth": 4, "epochs": 10, "max_time_s": 220},
     False: {"size": 64, "crop": 0.4, "width": 24, "depth": 5, "epochs": 24, "max_time_s": 1320},
 }
 
@@ -44,13 +44,21 @@ def gz1_dataset(size: int, channels: str = "rgb", crop: float = 0.5):
 
 
 def torch_threads() -> int:
-    """2 threads on a quiet 2-core machine, 1 when other work already fills the cores."""
-    cores = max(1, min(2, os.cpu_count() or 1))
+    """Torch threads for the benchmarks: ``GALAXY_XAI_BENCH_THREADS``, default 1.
+
+    On a 2-core machine shared with other work, two threads are often several times
+    slower than one (they wait on each other); one thread is the predictable choice.
+    """
+    value = os.environ.get("GALAXY_XAI_BENCH_THREADS", "1")
     try:
-        busy = os.getloadavg()[0] >= 1.5 * cores
-    except OSError:  # pragma: no cover - no load average on this platform
-        busy = False
-    return 1 if busy else cores
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        from galaxy_xai.errors import ParameterError
+
+        raise ParameterError("GALAXY_XAI_BENCH_THREADS", value, "must be an integer >= 1")
+    return threads
 
 
 def run(quick: bool) -> dict:

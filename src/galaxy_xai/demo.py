@@ -82,8 +82,8 @@ class DemoConfig:
     distill_experts: int = 2
     distill_expert_epochs: int = 6
     distill_ipc: int = 3  # prototypes per class
-    distill_iterations: int = 40  # each unrolls 10 student steps: the costliest loop here
-    distill_eval_epochs: int = 100
+    distill_iterations: int = 20  # each unrolls 10 student steps: the costliest loop here
+    distill_eval_epochs: int = 60
     real_limit: int = 1200  # real galaxies imported per set with --data
 
 
