@@ -70,7 +70,8 @@ class DemoConfig:
     model: str = "gamornet"  # morphology architecture
     model_width: float = 0.125  # GaMorNet width multiplier (1.0 = published)
     bar_model: str = "compact"  # bar network architecture
-    epochs: int = 10  # epochs of the morphology and bar networks
+    epochs: int = 10  # epochs of the morphology network
+    bar_epochs: int = 10  # epochs of the bar network
     transfer_epochs: int = 6
     batch_size: int = 32
     mc_samples: int = 20  # Monte Carlo dropout passes per galaxy
@@ -93,6 +94,7 @@ QUICK = {
     "n_target": 120,
     "model_width": 0.0625,
     "epochs": 5,
+    "bar_epochs": 5,
     "transfer_epochs": 3,
     "mc_samples": 5,
     "smoothgrad_samples": 10,
@@ -486,7 +488,7 @@ def _stage_train_bars(ctx: Context) -> dict[str, Any]:
         output_names=BAR_CLASSES,
         model=ctx.config.bar_model,
         model_kwargs={},
-        epochs=ctx.config.epochs,
+        epochs=ctx.config.bar_epochs,
         seed=ctx.seed(3),
     )
     return _train(
@@ -1050,7 +1052,9 @@ _MORPH = ("model", "model_width", "epochs", "batch_size")
 STAGES: tuple[Stage, ...] = (
     Stage("simulate", _stage_simulate, _ALL),
     Stage("train_morphology", _stage_train_morphology, _MORPH, ("simulate",)),
-    Stage("train_bars", _stage_train_bars, ("bar_model", "epochs", "batch_size"), ("simulate",)),
+    Stage(
+        "train_bars", _stage_train_bars, ("bar_model", "bar_epochs", "batch_size"), ("simulate",)
+    ),
     Stage("transfer", _stage_transfer, (*_MORPH, "transfer_epochs"), ("train_morphology",)),
     Stage(
         "predict", _stage_predict, ("mc_samples",), ("transfer", "train_morphology", "train_bars")
