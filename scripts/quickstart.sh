@@ -5,6 +5,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck disable=SC1091
-source "$root/scripts/setup-env.sh"
+source "$root/scripts/setup-env.sh" ""  # no extras (and not this script's arguments)
 cd "$root"
 exec galaxy-xai demo --out demo-out "$@"
