@@ -17,6 +17,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 from galaxy_xai import __version__
@@ -69,6 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.verbose == 0:
+        # Lightning's banners and tips ("GPU available", "Tip: ...litlogger") and its own
+        # deprecation warnings are noise to a user of this CLI; -v brings them back.
+        logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+        logging.getLogger("lightning.fabric.utilities.rank_zero").setLevel(logging.WARNING)
+        warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
+        warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
     if args.no_progress:
         from galaxy_xai.progress import set_progress_enabled
 
