@@ -373,6 +373,21 @@ def write_dataset(
 
 
 # --------------------------------------------------------------------------- reading
+def read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
+    """Rows of an HDF5 dataset in any order, with repeats, in one read.
+
+    h5py's fancy indexing needs increasing, unique indices; this sorts and de-duplicates
+    ``rows`` (integers), reads once, and restores the requested order.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    order = np.argsort(rows)
+    uniq, inverse = np.unique(rows[order], return_inverse=True)
+    block = dataset[uniq] if len(uniq) else np.zeros((0, *dataset.shape[1:]), dataset.dtype)
+    out = np.empty((len(rows), *dataset.shape[1:]), dtype=block.dtype)
+    out[order] = block[inverse]
+    return out
+
+
 class ImageArray:
     """Lazy ``(N, C, H, W)`` float32 view of the ``/images`` dataset.
 
@@ -393,14 +408,9 @@ class ImageArray:
             idx = np.asarray(key)
             if idx.dtype == bool:
                 idx = np.flatnonzero(idx)
-            idx = idx.astype(np.int64)
             if idx.size == 0:
                 return np.zeros((0, *self.shape[1:]), np.float32)
-            order = np.argsort(idx)
-            uniq, inverse = np.unique(idx[order], return_inverse=True)
-            block = self._ds[uniq]
-            out = np.empty((len(idx), *self.shape[1:]), dtype=block.dtype)
-            out[order] = block[inverse]
+            out = read_rows(self._ds, idx)
         else:
             out = self._ds[key]
         out = np.asarray(out)

@@ -30,6 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from galaxy_xai.data.store import read_rows
 from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
 from galaxy_xai.io import partial_path
 
@@ -196,11 +197,7 @@ class MapArray:
             idx = np.asarray(first)
             idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.int64)
             rows = np.arange(self.shape[0])[idx]
-            order = np.argsort(rows)
-            uniq, inverse = np.unique(rows[order], return_inverse=True)
-            block = self._ds[uniq] if len(uniq) else np.zeros((0, *self.shape[1:]), np.float32)
-            out = np.empty((len(rows), *self.shape[1:]), np.float32)
-            out[order] = block[inverse]
+            out = read_rows(self._ds, rows).astype(np.float32, copy=False)
             if isinstance(key, tuple):
                 out = out[(slice(None), *key[1:])]
         else:
