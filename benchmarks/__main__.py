@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import pkgutil
 import sys
 import time
 from pathlib import Path
+
+from galaxy_xai.io import write_json
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -61,10 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names:
         figures = run_one(name, args.quick)
         print_table(name, figures)
-        out = RESULTS_DIR / f"{name}.json"
-        tmp = out.with_name(out.name + ".partial")
-        tmp.write_text(json.dumps(figures, indent=2, default=float) + "\n")
-        tmp.replace(out)
+        out = write_json(RESULTS_DIR / f"{name}.json", figures)
         print(f"-> {out}")
     return 0
 
