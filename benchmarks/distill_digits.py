@@ -7,7 +7,14 @@ the full training set trained in the same run.
 
 Aims (issue 6): at IPC 1, at least twice the gain over chance of random real images
 (``ipc1_gain_ratio >= 2``); at IPC 10, >= 85% of full-data accuracy
-(``ipc10_fraction_of_full``); STM at least as good as MTT (``stm_minus_mtt >= 0``).
+(``ipc10_fraction_of_full``); STM at least as good as MTT (``stm_minus_mtt >= 0``,
+with ``stm_minus_mtt_se`` the standard error of the difference over evaluation runs
+paired by seed). On digits, random real images already reach ~0.72 at IPC 1, so a
+gain ratio of 2 would need an accuracy above 1: ``ipc1_gap_closed`` (the share of the
+gap between random real images and the full set that distillation closes) says more.
+
+The full-data baseline trains long enough to converge (``full_epochs``): with too few
+epochs it under-fits and makes every "fraction of full" look better than it is.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "quick": {
         "size": 16,
         "buffer": {"experts": 3, "epochs": 10, "width": 32, "depth": 2, "batch_size": 128},
-        "iterations": 80,
+        "iterations": 200,
         "iterations_ipc10": 20,
         "batch_syn_ipc10": 50,
         "syn_steps": 15,
@@ -33,8 +40,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "max_start_epoch": 6,
         "lr_img": 100.0,
         "lr_lr_ipc1": 1e-7,
-        "stm": {"stage_limit": 30, "decay_every": 20},
-        "eval": {"runs": 5, "epochs": 150, "full_epochs": 10},
+        "stm": {"stage_limit": 60, "decay_every": 20},
+        "eval": {"runs": 5, "epochs": 150, "full_epochs": 50},
     },
     "full": {
         "size": 16,
@@ -48,7 +55,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "lr_img": 100.0,
         "lr_lr_ipc1": 1e-7,
         "stm": {"stage_limit": 100, "decay_every": 50},
-        "eval": {"runs": 5, "epochs": 300, "full_epochs": 30},
+        "eval": {"runs": 5, "epochs": 300, "full_epochs": 100},
     },
 }
 
@@ -99,6 +106,8 @@ def run_distillation_benchmark(
     for name, cfg in runs.items():
         result = distill(buffer, work / name, cfg)
         seconds[name] = result.seconds_per_iteration
+        if name == "stm_ipc1":
+            stm_final_max_start = int(result.history[-1]["max_start_epoch"])
     ev = settings["eval"]
     base = {"runs": ev["runs"], "epochs": ev["epochs"], "full_epochs": ev["full_epochs"]}
     ipc1 = evaluate_distilled(
@@ -132,11 +141,28 @@ def run_distillation_benchmark(
         "ipc1_gain_ratio": (ipc1["distilled"]["mean"] - chance) / max(random1 - chance, 1e-9),
         "ipc10_fraction_of_full": ipc10["distilled"]["mean"] / max(full, 1e-9),
         "stm_minus_mtt": ipc1["distilled"]["mean"] - mtt1["distilled"]["mean"],
+        "stm_minus_mtt_se": paired_standard_error(
+            ipc1["distilled"]["runs"], mtt1["distilled"]["runs"]
+        ),
+        # where random real images leave little room above chance (digits: 0.72 at
+        # IPC 1), the gain ratio cannot reach 2; the share of the gap between random
+        # real images and the full set that distillation closes is the fair figure
+        "ipc1_gap_closed": (ipc1["distilled"]["mean"] - random1) / max(full - random1, 1e-9),
         "buffer_seconds": buffer_s,
+        "full_epochs": ev["full_epochs"],
+        "stm_final_max_start_epoch": stm_final_max_start,
         "experts": len(buffer),
         "iterations": settings["iterations"],
     }
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
+
+
+def paired_standard_error(a: list[float], b: list[float]) -> float:
+    """Standard error of ``mean(a) - mean(b)`` for runs paired by seed (same init)."""
+    import numpy as np
+
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    return float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
 
 
 def run(quick: bool) -> dict:

@@ -24,7 +24,7 @@ SIZE_PX = 32
 SETTINGS: dict[str, dict[str, Any]] = {
     "quick": {
         "buffer": {"experts": 3, "epochs": 10, "width": 32, "depth": 3, "batch_size": 64},
-        "iterations": 60,
+        "iterations": 160,
         "iterations_ipc10": 15,
         "batch_syn_ipc10": None,
         "syn_steps": 10,
@@ -32,21 +32,22 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "max_start_epoch": 6,
         "lr_img": 100.0,
         "lr_lr_ipc1": 1e-7,
-        "stm": {"stage_limit": 30, "decay_every": 20},
-        "eval": {"runs": 5, "epochs": 150, "full_epochs": 10},
+        "stm": {"stage_limit": 60, "decay_every": 20},
+        "eval": {"runs": 5, "epochs": 150, "full_epochs": 60},
     },
+    # width 64, not the literature's 128: at 128 one full run takes hours on 2 cores
     "full": {
-        "buffer": {"experts": 10, "epochs": 30, "width": 128, "depth": 3, "batch_size": 64},
-        "iterations": 500,
-        "iterations_ipc10": 300,
+        "buffer": {"experts": 10, "epochs": 30, "width": 64, "depth": 3, "batch_size": 64},
+        "iterations": 300,
+        "iterations_ipc10": 100,
         "batch_syn_ipc10": None,
-        "syn_steps": 20,
+        "syn_steps": 15,
         "expert_epochs": 2,
         "max_start_epoch": 10,
         "lr_img": 100.0,
         "lr_lr_ipc1": 1e-7,
-        "stm": {"stage_limit": 100, "decay_every": 50},
-        "eval": {"runs": 5, "epochs": 300, "full_epochs": 30},
+        "stm": {"stage_limit": 60, "decay_every": 30},
+        "eval": {"runs": 5, "epochs": 300, "full_epochs": 150},
     },
 }
 

@@ -171,6 +171,18 @@ def test_stm_run_probes_and_advances(buffer_dir: Path, tmp_path: Path) -> None:
     assert all(h["start_epoch"] < h["max_start_epoch"] + 1 for h in result.history)
 
 
+def test_stm_probe_changes_only_with_the_images(buffer_dir: Path, tmp_path: Path) -> None:
+    # frozen images and lr: the probe (fixed expert, batch order and augmentation per
+    # stage) must give the same loss every iteration, or the trend test sees noise
+    stm = STMConstants(test_every=3, stage_limit=50)
+    frozen = {**FAST, "lr_img": 1e-30}
+    cfg = DistillConfig(
+        ipc=1, method="stm", iterations=5, lr_lr=0.0, init="noise", stm=stm, **frozen
+    )
+    probes = [h["probe_loss"] for h in distill(buffer_dir, tmp_path / "p", cfg).history]
+    assert np.isfinite(probes).all() and np.ptp(probes) < 1e-6 * abs(probes[0])
+
+
 def test_divergence_is_reported_and_the_last_good_state_kept(
     buffer_dir: Path, tmp_path: Path
 ) -> None:

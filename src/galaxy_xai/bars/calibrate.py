@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,8 @@ from galaxy_xai.bars.measure import (
     CRITERIA,
     VARIANTS,
     BarParams,
+    Criterion,
+    Variant,
     bar_trace,
     measure_from_trace,
 )
@@ -96,9 +98,9 @@ class CalibrationGrid:
         for m in self.min_pixels:
             if isinstance(m, bool) or int(m) != m or m < 3:
                 raise ParameterError("min_pixels", m, "each must be an integer >= 3 (paper: 10-50)")
-        for c in self.criteria:
-            if c not in CRITERIA:
-                raise ParameterError("criteria", c, f"each must be one of {CRITERIA}")
+        for crit in self.criteria:
+            if crit not in CRITERIA:
+                raise ParameterError("criteria", crit, f"each must be one of {CRITERIA}")
         for v in self.variants:
             if v not in VARIANTS:
                 raise ParameterError("variants", v, f"each must be one of {VARIANTS}")
@@ -203,22 +205,22 @@ def calibrate(
         raise ParameterError("maps", maps.shape, "must be (N, H, W)")
     if len(truth) != len(maps):
         raise ParameterError("truth_px", len(truth), f"needs one true length per map ({len(maps)})")
-    ids = [str(i) for i in (range(len(maps)) if ids is None else ids)]
-    if len(ids) != len(maps):
-        raise ParameterError("ids", len(ids), f"needs one id per map ({len(maps)})")
+    id_list = [str(i) for i in (range(len(maps)) if ids is None else ids)]
+    if len(id_list) != len(maps):
+        raise ParameterError("ids", len(id_list), f"needs one id per map ({len(maps)})")
     if len(maps) < 3:
         raise ParameterError("maps", len(maps), "calibration needs at least 3 barred galaxies")
     bad_truth = ~(np.isfinite(truth) & (truth > 0))
     if bad_truth.any():
         i = int(np.flatnonzero(bad_truth)[0])
         raise DataFormatError(
-            f"id {ids[i]!r}: true bar length {float(truth[i])!r} px; calibration needs barred "
+            f"id {id_list[i]!r}: true bar length {float(truth[i])!r} px; calibration needs barred "
             "galaxies with a positive length"
         )
     finite = np.isfinite(maps.reshape(len(maps), -1)).all(1)
     if not finite.all():
         i = int(np.flatnonzero(~finite)[0])
-        raise DataFormatError(f"saliency map of id {ids[i]!r} holds NaN or infinite values")
+        raise DataFormatError(f"saliency map of id {id_list[i]!r} holds NaN or infinite values")
     multiply_options = tuple(grid.multiply)
     if images is None:
         if multiply_options == (True,):
@@ -248,13 +250,14 @@ def calibrate(
         for criterion, corr, min_pix in itertools.product(
             grid.criteria, grid.corr_thresholds, grid.min_pixels
         ):
+            # The grid's criteria and variants are checked in CalibrationGrid.__post_init__.
             params = dataclasses.replace(
                 base,
-                criterion=criterion,
+                criterion=cast(Criterion, criterion),
                 corr_threshold=float(corr),
                 min_pixels=int(min_pix),
                 multiply=bool(multiply),
-                variant=variant,
+                variant=cast(Variant, variant),
                 smooth_sigma_px=float(sigma),
                 length_scale=1.0,
             )
@@ -283,11 +286,11 @@ def calibrate(
     best = table.iloc[0]
     params = dataclasses.replace(
         base,
-        criterion=str(best["criterion"]),
+        criterion=cast(Criterion, str(best["criterion"])),
         corr_threshold=float(best["corr_threshold"]),
         min_pixels=int(best["min_pixels"]),
         multiply=bool(best["multiply"]),
-        variant=str(best["variant"]),
+        variant=cast(Variant, str(best["variant"])),
         smooth_sigma_px=float(best["smooth_sigma_px"]),
         length_scale=float(best["length_scale"]),
     )
@@ -298,7 +301,7 @@ def calibrate(
         objective=objective,
         n_calibration=len(maps),
         table=table,
-        ids=tuple(ids),
+        ids=tuple(id_list),
     )
 
 

@@ -120,11 +120,11 @@ def read_maps(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) 
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(p) for p in paths]
+    if not files:
         raise ParameterError("maps", [], "give at least one maps file")
     blocks, ids0, meta0 = [], None, {}
-    for path in paths:
+    for path in files:
         if not path.is_file():
             raise DataMissingError(f"maps file '{path}' does not exist")
         maps, ids, meta = _open_one(path)
@@ -136,18 +136,18 @@ def read_maps(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) 
         if ids0 is None:
             ids0, meta0 = ids, meta
         else:
-            _check_same_ids(ids0, ids, str(paths[0]), str(path))
+            _check_same_ids(ids0, ids, str(files[0]), str(path))
             if maps.shape[2:] != blocks[0].shape[2:]:
                 raise DataFormatError(
                     f"maps file '{path}': maps are {maps.shape[2:]} pixels, "
-                    f"'{paths[0]}' holds {blocks[0].shape[2:]}"
+                    f"'{files[0]}' holds {blocks[0].shape[2:]}"
                 )
         blocks.append(maps)
     return MapsBundle(
         maps=np.concatenate(blocks, axis=1),
         ids=list(ids0 or []),
         metadata=meta0,
-        sources=[str(p) for p in paths],
+        sources=[str(p) for p in files],
     )
 
 
@@ -255,7 +255,7 @@ def measure_catalog(
         rows = align_ids(bundle.ids, catalog, where=f"dataset '{data}'")
     images = None
     if params.multiply:
-        if data is None:
+        if data is None or rows is None:  # rows is set exactly when data is given
             raise ParameterError(
                 "data", None, "the calibration multiplies maps by images: pass --data"
             )

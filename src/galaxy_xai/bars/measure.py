@@ -67,8 +67,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CRITERIA = ("eigen", "ellipticity", "pearson")
-VARIANTS = ("published", "central", "moments")
+Criterion = Literal["eigen", "ellipticity", "pearson"]
+Variant = Literal["published", "central", "moments"]
+CRITERIA: tuple[Criterion, ...] = ("eigen", "ellipticity", "pearson")
+VARIANTS: tuple[Variant, ...] = ("published", "central", "moments")
 #: Quality flags, best first. ``ok``: stopped on the elongation criterion;
 #: ``touches_edge``: as ok, but the bar reaches the image border (length may be cut);
 #: ``too_few_pixels``: the pixel count fell below ``min_pixels`` before the criterion
@@ -108,11 +110,11 @@ class BarParams:
         :func:`galaxy_xai.bars.calibrate.calibrate`; 1 = raw algorithm).
     """
 
-    criterion: Literal["eigen", "ellipticity", "pearson"] = "eigen"
+    criterion: Criterion = "eigen"
     corr_threshold: float = 0.8  # paper's grid 0.70-0.90
     min_pixels: int = 20  # paper's grid 10-50
     multiply: bool = False
-    variant: Literal["published", "central", "moments"] = "published"
+    variant: Variant = "published"
     smooth_sigma_px: float = 0.0
     absolute: bool = True
     t_start: float = 0.5  # published starting threshold
@@ -314,7 +316,8 @@ class BarTrace:
             mask = self._scaled > self.thresholds[k]
             if self.variant != "published":
                 mask = _central_component(mask)
-            self._masks[k] = np.nonzero(mask)
+            rows, cols = np.nonzero(mask)
+            self._masks[k] = (rows, cols)
         return self._masks[k]
 
     def length(self, k: int) -> float:

@@ -7,6 +7,8 @@ the measurement can be checked against an exact length at every position angle.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from galaxy_xai.errors import ParameterError
@@ -79,7 +81,7 @@ def synthetic_bar_maps(
     size: int = 64,
     length_range: tuple[float, float] = (10.0, 40.0),
     seed: int = 0,
-    **kwargs: float,
+    **kwargs: Any,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` maps with random lengths and angles: ``(maps (n, size, size), lengths, angles)``."""
     rng = np.random.default_rng(seed)

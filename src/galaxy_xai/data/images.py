@@ -11,6 +11,7 @@ import math
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -156,7 +157,7 @@ def _pixel_scale_arcsec(header: object) -> float:
 
 def read_fits(
     path: str | os.PathLike[str], *, hdu: int | str | None = None
-) -> tuple[np.ndarray, dict[str, object]]:
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Read a FITS cutout as float32 ``(C, H, W)`` with its pixel scale and bands.
 
     Parameters
@@ -225,5 +226,9 @@ def read_fits(
         if data.shape[0] > 1 and len(bands_text) == data.shape[0]
         else ([bands_text] if bands_text and data.shape[0] == 1 else [])
     )
-    info = {"pixel_scale_arcsec": _pixel_scale_arcsec(header), "bands": bands, "hdu": index}
+    info: dict[str, Any] = {
+        "pixel_scale_arcsec": _pixel_scale_arcsec(header),
+        "bands": bands,
+        "hdu": index,
+    }
     return np.ascontiguousarray(data), info

@@ -31,7 +31,7 @@ def split_indices(
     fractions: dict[str, float],
     *,
     seed: int = 0,
-    stratify: Sequence[object] | None = None,
+    stratify: Sequence[object] | np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Split row indices into named parts with the given fractions.
 

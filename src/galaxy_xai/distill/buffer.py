@@ -212,7 +212,11 @@ def train_experts(
     c, h, w = data.image_shape
     if h != w:
         raise ParameterError("--data", str(data_path), f"images must be square, found {h}x{w}")
-    model_kwargs = {"width": config.width, "depth": config.depth, "norm": config.norm}
+    model_kwargs: dict[str, Any] = {
+        "width": config.width,
+        "depth": config.depth,
+        "norm": config.norm,
+    }
     probe = ConvNet(c, data.num_classes, h, **model_kwargs)
     manifest = _manifest(config, data, probe)
     manifest_path = out / "manifest.json"

@@ -94,9 +94,9 @@ def parse_class_map(
     for key, new in raw.items():
         text = str(key)
         if text.lstrip("-").isdigit():
-            old = int(text)
+            label = int(text)
         elif label_names and text in label_names:
-            old = label_names.index(text)
+            label = label_names.index(text)
         else:
             raise ParameterError(
                 "--class-map",
@@ -104,7 +104,7 @@ def parse_class_map(
                 f"key {text!r} is neither an integer label nor a label name "
                 f"(names: {label_names or 'none recorded'})",
             )
-        out[old] = str(new)
+        out[label] = str(new)
     return out
 
 

@@ -415,20 +415,25 @@ def distill(
             _diverged(out, iteration, float("nan"), last_good, config, what="an image or the lr")
         probe = None
         if schedule.needs_probe:
+            # The probe series must change only because the images change: within a
+            # stage it always uses the same expert, batch order and augmentation
+            # (a random expert per iteration made the series too noisy to pass).
             p = schedule.probe_epoch
+            probe_expert = p % len(buf)
+            probe_generator = torch.Generator().manual_seed(config.seed * 1000003 + 7919 * p)
             probe = (
                 matching_loss(
                     model,
                     layout,
-                    buf.params(expert, p),
-                    buf.params(expert, p + m),
+                    buf.params(probe_expert, p),
+                    buf.params(probe_expert, p + m),
                     images.detach(),
                     labels,
                     syn_lr.detach(),
                     syn_steps=config.syn_steps,
                     batch_syn=config.batch_syn,
                     augment=augment,
-                    generator=generator,
+                    generator=probe_generator,
                     create_graph=False,
                 )
                 .detach()

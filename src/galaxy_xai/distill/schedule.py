@@ -6,7 +6,10 @@ trajectory matching (STM, Guan et al. 2023, arXiv 2311.17967) removes that knob:
 
 1. the maximum start epoch starts at 1 (only epoch 0) and rises by stages;
 2. every iteration also records the matching loss from the next, not-yet-used start
-   epoch (``max_start_epoch`` itself), without updating the images;
+   epoch (``max_start_epoch`` itself), without updating the images; within a stage
+   this probe always uses the same expert, batch order and augmentation, so that the
+   series changes only because the images change (with a random expert per iteration
+   the series was too noisy for the test below to pass in a few hundred iterations);
 3. every ``test_every`` iterations the Pearson correlation r between that series and
    the iteration index is compared with ``sigma = sqrt(1 / (n - 2))`` (the standard
    error of r under no correlation, n = series length): a clearly falling series
@@ -46,7 +49,13 @@ def pearson_r(values: list[float] | np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class STMConstants:
-    """The constants of STM, with the values of Guan et al. (2023)."""
+    """The constants of STM, with the values of Guan et al. (2023).
+
+    Since |r| <= 1, a falling series can pass ``r < -5 sigma`` only once it holds 28
+    points or more, and a rising one ``r > 3 sigma`` from 12 points: with the default
+    ``test_every`` a stage lasts at least 30 (falling) or 20 (rising) iterations, and a
+    ``stage_limit`` below 30 can only advance on a rising series.
+    """
 
     initial_max_start: int = 1  # first stage: start from epoch 0 only
     test_every: int = 10  # iterations between correlation tests

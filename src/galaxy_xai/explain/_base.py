@@ -83,7 +83,7 @@ class Prepared:
     module: nn.Module
     forward: nn.Module
     output_names: list[str] | None
-    input_shape: tuple[int, int, int] | None
+    input_shape: tuple[int, ...] | None
     task: str | None
 
 
@@ -220,7 +220,11 @@ class _SharedDropoutMasks:
             self._handles.append(sub.register_forward_hook(self._hook(layer, sub)))
             self.n_layers += 1
 
-    def _hook(self, layer: int, sub: nn.Module) -> Any:
+    def _hook(
+        self,
+        layer: int,
+        sub: nn.Dropout | nn.Dropout1d | nn.Dropout2d | nn.Dropout3d | nn.AlphaDropout,
+    ) -> Any:
         p = float(sub.p)
         channelwise = not (type(sub) is nn.Dropout or isinstance(sub, nn.AlphaDropout))
 
@@ -231,7 +235,7 @@ class _SharedDropoutMasks:
                 keys = [self.row_keys] * out.shape[0]
             else:
                 keys = self.row_keys.tolist()
-            feature_shape = out.shape[1:]
+            feature_shape: tuple[int, ...] = out.shape[1:]
             if channelwise and out.ndim > 2:
                 feature_shape = (out.shape[1],) + (1,) * (out.ndim - 2)
             masks = []

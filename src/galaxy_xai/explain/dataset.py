@@ -237,7 +237,7 @@ def _ensemble_maps(
     normalize: bool,
     options: dict[str, Any],
 ) -> np.ndarray:
-    total = None
+    total: np.ndarray | None = None
     for p, t in zip(prepared, target_indices, strict=True):
         maps = attribute(p, images, target=t, noise_keys=keys.tolist(), ids=ids, **options)
         if normalize and len(prepared) > 1:
@@ -245,7 +245,9 @@ def _ensemble_maps(
             scale[scale == 0] = 1.0
             maps = maps / scale.reshape((-1,) + (1,) * (maps.ndim - 1))
         total = maps.astype(np.float64) if total is None else total + maps
-    return (total / len(prepared)).astype(np.float32)  # type: ignore[operator]
+    if total is None:  # the callers always pass at least one model
+        raise ParameterError("model", [], "give at least one model")
+    return (total / len(prepared)).astype(np.float32)
 
 
 def run_checks(
@@ -305,7 +307,9 @@ def run_checks(
     )
     table: dict[str, dict[str, Any]] = {}
     for m in methods:
-        row = {k: sanity[m][k] for k in ("spearman", "spearman_abs", "ssim") if k in sanity[m]}
+        row: dict[str, Any] = {
+            k: sanity[m][k] for k in ("spearman", "spearman_abs", "ssim") if k in sanity[m]
+        }
         row.update(faith[m])
         row["sanity_layers"] = sanity[m]["layers"]
         table[m] = row

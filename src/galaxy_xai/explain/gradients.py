@@ -172,11 +172,12 @@ def noisy_gradients(
             acc_sq.index_add_(0, owner, grad * grad)  # type: ignore[union-attr]
         else:
             acc.index_add_(0, owner, grad.abs() if abs_value else grad)
-    if method == "vargrad":
-        mean = acc / n_samples
-        result = (acc_sq / n_samples - mean * mean).clamp_min(0.0)  # type: ignore[operator]
-    elif method == "smoothgrad_sq":
-        result = acc_sq / n_samples  # type: ignore[operator]
-    else:
+    # acc_sq is allocated exactly for "vargrad" and "smoothgrad_sq".
+    if acc_sq is None:
         result = acc / n_samples
+    elif method == "vargrad":
+        mean = acc / n_samples
+        result = (acc_sq / n_samples - mean * mean).clamp_min(0.0)
+    else:
+        result = acc_sq / n_samples
     return result.to(torch.float32)

@@ -71,7 +71,7 @@ class MapWriter:
         *,
         ids: Sequence[str],
         map_shape: Sequence[int],
-        rows: Sequence[int] | None = None,
+        rows: Sequence[int] | np.ndarray | None = None,
         metadata: dict[str, Any] | None = None,
         fingerprint: str = "",
         resume: bool = True,

@@ -79,8 +79,9 @@ def parameter_layers(module: nn.Module, example: torch.Tensor) -> list[str]:
 def _reinitialise(sub: nn.Module, seed: int) -> None:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if hasattr(sub, "reset_parameters"):
-            sub.reset_parameters()
+        reset_parameters = getattr(sub, "reset_parameters", None)
+        if callable(reset_parameters):
+            reset_parameters()
         else:  # a custom layer: Gaussian weights, the scale of a fan-in initialisation
             for p in sub.parameters(recurse=False):
                 fan_in = p[0].numel() if p.ndim > 1 else 1

@@ -15,6 +15,8 @@ Guan, Zhao, Wang, Li & Kempe 2023, arXiv 2311.17967.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -40,12 +42,13 @@ def _norm(kind: str, width: int, size: int) -> nn.Module:
 
 
 def _activation(kind: str) -> nn.Module:
-    return {
+    factories: dict[str, Callable[[], nn.Module]] = {
         "relu": nn.ReLU,
         "leakyrelu": lambda: nn.LeakyReLU(0.01),
         "sigmoid": nn.Sigmoid,
         "gelu": nn.GELU,
-    }[kind]()
+    }
+    return factories[kind]()
 
 
 class ConvNet(nn.Module):

@@ -216,6 +216,8 @@ class RegressionHead(Head):
     """
 
     task = "regression"
+    mean: torch.Tensor  # buffers registered in __init__
+    std: torch.Tensor
 
     def __init__(
         self,

@@ -108,7 +108,8 @@ def _write_csv(path: Path, table: pd.DataFrame) -> None:
 
 def _write_npz(path: Path, **arrays: np.ndarray) -> None:
     with atomic_output(path) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
+        # numpy's stub lets ``**arrays`` also fill ``allow_pickle: bool``; all values are arrays.
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
 
 def _read_summary(folder: Path) -> dict[str, Any]:

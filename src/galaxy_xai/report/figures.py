@@ -117,7 +117,9 @@ def reliability_bins(
     correct = np.asarray(correct, dtype=np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
-    counts, conf, acc = [], [], []
+    counts: list[int] = []
+    conf: list[float | None] = []
+    acc: list[float | None] = []
     ece = 0.0
     for b in range(n_bins):
         sel = index == b

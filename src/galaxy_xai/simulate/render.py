@@ -10,6 +10,7 @@ through a JPEG encoder, as Galaxy Zoo's SDSS cutouts were made.
 from __future__ import annotations
 
 import io
+from typing import cast
 
 import galsim
 import numpy as np
@@ -232,7 +233,10 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
     survey = config.survey_config
     if config.rendering == "jpeg-rgb":
         parts = draw_components(params, config, knots_rng=knots_rng)
-        galaxy = sum(image for name, image in parts.items() if name != "contaminants")
+        # draw_components returns every component, so the sum is an array, never ``0``.
+        galaxy = cast(
+            np.ndarray, sum(image for name, image in parts.items() if name != "contaminants")
+        )
         snr = snr_of(galaxy, params, config)
         colours = _colours(config)
         sky = (

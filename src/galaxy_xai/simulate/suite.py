@@ -285,7 +285,7 @@ def _blocks(rows: np.ndarray, size: int) -> list[np.ndarray]:
     if not len(rows):
         return []
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    out = []
+    out: list[np.ndarray] = []
     for run in np.split(rows, breaks):
         out.extend(run[i : i + size] for i in range(0, len(run), size))
     return out

@@ -446,7 +446,9 @@ def catalog_from_parameters(
         rows, columns=[c for c in CATALOG_COLUMNS if c in (rows[0] if rows else {})]
     )
     frame["snr"] = np.asarray(snr, dtype=np.float64)
-    labels = gamornet_labels(frame["bulge_to_total"].to_numpy(dtype=float)) if rows else []
+    labels: np.ndarray | list[int] = (
+        gamornet_labels(frame["bulge_to_total"].to_numpy(dtype=float)) if rows else []
+    )
     frame["morph_label"] = np.asarray(labels, dtype=np.int64)
     frame["label"] = frame["morph_label"]
     frame["source_file"] = "simulation"

@@ -8,6 +8,8 @@ Main entry points::
     table = predict(trained, "catalogue.h5", out="preds.parquet", mc_samples=20)
 """
 
+from typing import TYPE_CHECKING
+
 from galaxy_xai.train.config import (
     AugmentConfig,
     DataConfig,
@@ -29,6 +31,10 @@ from galaxy_xai.train.metrics import (
 from galaxy_xai.train.predict import enable_mc_dropout, evaluate, predict, predict_arrays
 from galaxy_xai.train.targets import Targets, prepare_targets
 from galaxy_xai.train.transfer import PRESETS, apply_transfer, layer_groups, resolve_layers
+
+if TYPE_CHECKING:
+    # Seen by type checkers only; at runtime ``train`` is loaded lazily by ``__getattr__``.
+    from galaxy_xai.train.run import train
 
 
 def __getattr__(name: str) -> object:

@@ -31,7 +31,7 @@ class BatchAugment(nn.Module):
                 K.RandomAffine(
                     degrees=0.0,
                     translate=(cfg.shift_fraction, cfg.shift_fraction),
-                    scale=tuple(cfg.scale),
+                    scale=(cfg.scale[0], cfg.scale[1]),
                     p=1.0,
                 )
             )

@@ -188,7 +188,7 @@ class TrainConfig:
     task: Task = "classification"
     seed: int = 0  # weights, augmentation and batch order
 
-    def with_overrides(self, **sections: Mapping[str, Any]) -> TrainConfig:
+    def with_overrides(self, **sections: object) -> TrainConfig:
         """A copy with some fields of some sections replaced, e.g. ``trainer={"max_epochs": 2}``.
 
         ``None`` values are ignored; top-level scalars (``task``, ``seed``) go by name.
@@ -220,10 +220,13 @@ def load_train_config(
     """
     if isinstance(source, TrainConfig):
         return source
+    data: Mapping[str, Any] | None
     if source is not None and not isinstance(source, Mapping):
         from galaxy_xai.config import read_config_file
 
-        source = read_config_file(source)
-    if isinstance(source, Mapping) and "config" in source and "galaxy_xai_version" in source:
-        source = source["config"]
-    return load_config(TrainConfig, source)
+        data = read_config_file(source)
+    else:
+        data = source
+    if isinstance(data, Mapping) and "config" in data and "galaxy_xai_version" in data:
+        data = data["config"]
+    return load_config(TrainConfig, data)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sized
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -116,7 +117,8 @@ def make_loader(
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=EpochShuffleSampler(len(dataset), seed) if shuffle else None,
+        # map-style datasets (make_dataset's) define __len__; torch's Dataset type omits it
+        sampler=EpochShuffleSampler(len(cast(Sized, dataset)), seed) if shuffle else None,
         # own generator: creating an iterator must not draw from the global RNG, which
         # EpochSeed reseeds for augmentation and dropout
         generator=torch.Generator().manual_seed(seed),

@@ -11,14 +11,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from galaxy_xai.errors import DataMissingError, ModelMismatchError
 from galaxy_xai.io import atomic_output
-from galaxy_xai.models.heads import Head, build_head
+from galaxy_xai.models.heads import Head, RegressionHead, build_head
 from galaxy_xai.models.registry import build_from_spec
 from galaxy_xai.train.config import TrainConfig, load_train_config
 
@@ -77,8 +77,10 @@ def _head_spec(head: Head) -> dict[str, Any]:
     if hasattr(head, "groups"):
         spec["groups"] = head.groups
     if head.task == "regression":
-        spec["mean"] = [float(v) for v in head.mean]
-        spec["std"] = [float(v) for v in head.std]
+        # A regression head keeps ``mean``/``std`` as buffers (see RegressionHead).
+        reg = cast(RegressionHead, head)
+        spec["mean"] = [float(v) for v in reg.mean]
+        spec["std"] = [float(v) for v in reg.std]
     return spec
 
 
@@ -103,7 +105,8 @@ def save_trained(
         "head": _head_spec(head),
         "task": head.task,
         "output_names": list(output_names),
-        "input_shape": list(model.input_shape),
+        # set by build_model; torch types dynamic Module attributes as Tensor | Module
+        "input_shape": list(cast("tuple[int, ...]", model.input_shape)),
         "config": config_to_dict(config),
         **(extra or {}),
     }

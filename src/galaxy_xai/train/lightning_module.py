@@ -104,11 +104,11 @@ class GalaxyLitModule(L.LightningModule):
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(self.max_epochs, 1))
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
         if cfg.schedule == "plateau":
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 opt, factor=cfg.plateau_factor, patience=cfg.plateau_patience
             )
             monitor = "val_loss" if self.has_val else "train_loss"
-            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": monitor}}
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": plateau, "monitor": monitor}}
         return opt
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

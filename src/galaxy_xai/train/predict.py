@@ -219,7 +219,9 @@ def predict(
             frames = [_frame(trained, ids[r], p, mc_samples > 0) for r, p in batches]
         else:
             with atomic_output(out) as tmp:
-                writer = None
+                # None until the first rows are written; then True (CSV) or the
+                # pyarrow ParquetWriter.
+                writer: Any = None
                 for r, p in batches:
                     frame = _frame(trained, ids[r], p, mc_samples > 0)
                     frames.append(frame)

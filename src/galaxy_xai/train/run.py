@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from galaxy_xai.config import config_to_dict, save_config
 from galaxy_xai.data.store import open_dataset
@@ -203,7 +204,9 @@ def train(
     if not trainer.is_global_zero:
         return run_dir
 
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    # make_trainer's checkpoint callback is a ModelCheckpoint; Lightning types it as Checkpoint
+    ckpt = cast("ModelCheckpoint | None", trainer.checkpoint_callback)
+    best = ckpt.best_model_path if ckpt else ""
     if best and Path(best).is_file():
         blob = torch.load(best, map_location="cpu", weights_only=False)
         state = {k[6:]: v for k, v in blob["state_dict"].items() if k.startswith("model.")}

@@ -224,9 +224,10 @@ def apply_transfer(
                 )
             new_state[key] = state[key]
     model.load_state_dict(new_state, strict=False)
+    reset_layer = getattr(model, "reset_layer", None)
     for layer in reinit_names:
-        if callable(getattr(model, "reset_layer", None)):  # the architecture's own init
-            model.reset_layer(layer)
+        if callable(reset_layer):  # the architecture's own init
+            reset_layer(layer)
         else:
             _reset(getattr(model, layer))
     for layer in freeze_names:

@@ -397,7 +397,11 @@ def match_files(
             )
         for j in missing:
             skipped.append(
-                {"id": str(catalog["id"].iloc[j]), "file": str(files[j]), "reason": "no image file"}
+                {
+                    "id": str(catalog["id"].iloc[j]),
+                    "file": str(files[int(j)]),
+                    "reason": "no image file",
+                }
             )
         log.warning("%s: skipping %d id(s) with no image file", where, len(missing))
     return catalog.iloc[np.flatnonzero(exists)].reset_index(drop=True), skipped

@@ -105,6 +105,7 @@ def read_catalog_with_files(
     empty = np.flatnonzero((df[fcol].isna() | (files.str.strip() == "")).to_numpy())
     if len(empty):
         raise DataFormatError(f"{where} line {int(empty[0]) + 2}, column {fcol!r}: empty file name")
+    icol: str | None
     if id_column is not None:
         icol = find_column(df, (id_column,), where=where, what="id")
     else:

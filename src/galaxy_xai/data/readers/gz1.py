@@ -93,7 +93,7 @@ def read_gz1(path: str | os.PathLike[str], *, skip_bad: bool = False) -> FileSou
     root = require_path(path, what="GZ1", kind="dir")
     labels = read_gz1_labels(root)
     images_dir = require_path(root / "images", what="GZ1 images", kind="dir")
-    present = {}
+    present: dict[str, str] = {}
     for name in os.listdir(images_dir):
         stem, dot, suffix = name.rpartition(".")
         if dot and "." + suffix.lower() in _IMAGE_SUFFIXES:
