@@ -32,8 +32,9 @@ import datetime as _dt
 import json
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import h5py
 import numpy as np
@@ -65,8 +66,157 @@ def _to_json(obj: Any) -> str:
     return json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))
 
 
+# --------------------------------------------------------------------------- HDF5 files
+# What the dataset store and the maps files of ``galaxy_xai.explain.maps_io`` share.
+@dataclass(frozen=True)
+class FileFormat:
+    """A kind of galaxy-xai HDF5 file, as :func:`open_format_file` checks and names it.
+
+    Attributes
+    ----------
+    name : str
+        Value of the file's ``format`` attribute.
+    required : str
+        A dataset every such file holds (e.g. ``"images"``).
+    what : str
+        The kind of file in messages (``"dataset"``, ``"maps file"``).
+    made_by : str
+        The command(s) that write such a file, quoted, for the wrong-format message.
+    unreadable : str
+        How the message about an unreadable file goes on after the path.
+    interrupted : str
+        What a leftover ``.partial`` file means, for the missing-file message.
+    """
+
+    name: str
+    required: str
+    what: str
+    made_by: str
+    unreadable: str = "is not a readable HDF5 file"
+    interrupted: str = "the job was interrupted"
+
+
+def open_format_file(path: Path, fmt: FileFormat) -> h5py.File:
+    """Open a finished galaxy-xai HDF5 file of format ``fmt`` for reading.
+
+    Raises
+    ------
+    DataMissingError
+        If the file does not exist (saying so when only a partial file exists).
+    DataFormatError
+        If it is not HDF5, or not of that format.
+    """
+    if not path.is_file():
+        hint = (
+            f" (an unfinished '.partial' file exists: {fmt.interrupted})"
+            if partial_path(path).exists()
+            else ""
+        )
+        raise DataMissingError(f"{fmt.what} '{path}' does not exist{hint}")
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as exc:
+        raise DataFormatError(f"{fmt.what} '{path}' {fmt.unreadable}: {exc}") from exc
+    if h5.attrs.get("format") != fmt.name or fmt.required not in h5:
+        h5.close()
+        raise DataFormatError(
+            f"'{path}' is not a galaxy-xai {fmt.what} (write one with {fmt.made_by})"
+        )
+    return h5
+
+
+_DATASET_FILE = FileFormat(
+    FORMAT_NAME, "images", "dataset", "'galaxy-xai data import' or 'galaxy-xai simulate'"
+)
+
+
+class OpenedFile:
+    """Base of the read-only file objects: ``close`` and the context manager."""
+
+    _h5: h5py.File
+
+    def close(self) -> None:
+        if self._h5.id.valid:
+            self._h5.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class PartialWriter:
+    """Base of the resumable writers: ``<path>.partial`` until it is finished.
+
+    Subclasses call :meth:`_open_partial` from ``__init__``, define
+    :meth:`_compatible_partial`, and call :meth:`_finish` from ``close``; the partial
+    file holds a boolean ``_written`` mask while being written.
+    """
+
+    path: Path
+    partial: Path
+    _h5: h5py.File
+
+    def _open_partial(self, path: str | os.PathLike[str], *, resume: bool) -> bool:
+        """Reopen a compatible partial file of ``path`` (True) or start a fresh one (False).
+
+        Sets :attr:`path` and :attr:`partial` and makes the output folder.
+        """
+        self.path = Path(path)
+        self.partial = partial_path(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume and self.partial.exists() and self._compatible_partial():
+            self._h5 = h5py.File(self.partial, "a")
+            return True
+        self.partial.unlink(missing_ok=True)
+        self._h5 = h5py.File(self.partial, "w")
+        return False
+
+    def _compatible_partial(self) -> bool:
+        """Whether the partial file on disk was started with these settings."""
+        raise NotImplementedError
+
+    @property
+    def written(self) -> np.ndarray:
+        """Boolean mask (N,) of rows already written (True after a resume too)."""
+        return np.asarray(self._h5["_written"][:], dtype=bool)
+
+    def missing_indices(self) -> np.ndarray:
+        """Indices of rows not yet written (all of them for a fresh file)."""
+        return np.flatnonzero(~self.written)
+
+    def _finish(self, metadata: dict[str, Any]) -> Path:
+        """Save ``metadata`` (with a ``created`` time), drop the mask, rename to the path."""
+        meta = dict(metadata)
+        meta.setdefault("created", _now())
+        self._h5.attrs["metadata"] = _to_json(meta)
+        del self._h5["_written"]
+        self._h5.close()
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Close without finishing (the partial file stays for a resume)."""
+        if self._h5.id.valid:
+            self._h5.close()
+
+    def close(self) -> Path:
+        """Finish the file and return its final path."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
 # --------------------------------------------------------------------------- writing
-class DatasetWriter:
+class DatasetWriter(PartialWriter):
     """Write N images and their catalogue rows into a dataset file, in any order.
 
     Parameters
@@ -114,21 +264,15 @@ class DatasetWriter:
             raise ParameterError(
                 "storage_dtype", storage_dtype, f"must be one of {sorted(_STORAGE_DTYPES)}"
             )
-        self.path = Path(path)
-        self.partial = partial_path(self.path)
         self.n_images = int(n_images)
         self.image_shape = tuple(int(s) for s in image_shape)
         self.storage_dtype = storage_dtype
         self.metadata = dict(metadata or {})
         self.fingerprint = fingerprint
         self._rows: dict[int, dict[str, Any]] = {}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if resume and self.partial.exists() and self._compatible_partial():
-            self._h5 = h5py.File(self.partial, "a")
+        if self._open_partial(path, resume=resume):
             self._load_pending_rows()
         else:
-            self.partial.unlink(missing_ok=True)
-            self._h5 = h5py.File(self.partial, "w")
             self._create_layout()
 
     # layout -------------------------------------------------------------------------
@@ -175,16 +319,6 @@ class DatasetWriter:
             start = int(name)
             for offset, row in enumerate(json.loads(ds[()].decode())):
                 self._rows[start + offset] = row
-
-    # state --------------------------------------------------------------------------
-    @property
-    def written(self) -> np.ndarray:
-        """Boolean mask (N,) of rows already written (True after a resume too)."""
-        return np.asarray(self._h5["_written"][:], dtype=bool)
-
-    def missing_indices(self) -> np.ndarray:
-        """Indices of rows not yet written (all of them for a fresh file)."""
-        return np.flatnonzero(~self.written)
 
     # writing ------------------------------------------------------------------------
     def write(
@@ -296,27 +430,7 @@ class DatasetWriter:
                 )
         _write_catalog(self._h5, catalog)
         del self._h5["_pending_rows"]
-        del self._h5["_written"]
-        meta = dict(self.metadata)
-        meta.setdefault("created", _now())
-        self._h5.attrs["metadata"] = _to_json(meta)
-        self._h5.close()
-        os.replace(self.partial, self.path)
-        return self.path
-
-    def abort(self) -> None:
-        """Close the partial file without finishing it (kept for a later resume)."""
-        if self._h5.id.valid:
-            self._h5.close()
-
-    def __enter__(self) -> DatasetWriter:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+        return self._finish(self.metadata)
 
 
 def _plain(value: Any) -> Any:
@@ -388,7 +502,23 @@ def read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-class ImageArray:
+class LazyArray:
+    """Base of the lazy read-only views of an HDF5 dataset: ``len`` and ``numpy.asarray``."""
+
+    shape: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self[:]
+        return arr if dtype is None else arr.astype(dtype)
+
+
+class ImageArray(LazyArray):
     """Lazy ``(N, C, H, W)`` float32 view of the ``/images`` dataset.
 
     Indexing with an int, slice, or integer array reads only those images.
@@ -399,9 +529,6 @@ class ImageArray:
         self._scale = 1.0 / 255.0 if dataset.dtype == np.uint8 else None
         self.shape: tuple[int, ...] = tuple(dataset.shape)
         self.dtype = np.dtype(np.float32)
-
-    def __len__(self) -> int:
-        return self.shape[0]
 
     def __getitem__(self, key: Any) -> np.ndarray:
         if isinstance(key, np.ndarray | list) and not isinstance(key, slice):
@@ -418,12 +545,8 @@ class ImageArray:
             return out.astype(np.float32) * np.float32(self._scale)
         return out.astype(np.float32, copy=False)
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        arr = self[:]
-        return arr if dtype is None else arr.astype(dtype)
 
-
-class GalaxyDataset:
+class GalaxyDataset(OpenedFile):
     """An opened dataset file: lazy ``images`` and an in-memory ``catalog``.
 
     Attributes
@@ -439,24 +562,7 @@ class GalaxyDataset:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            hint = (
-                " (an unfinished '.partial' file exists: the job was interrupted)"
-                if partial_path(self.path).exists()
-                else ""
-            )
-            raise DataMissingError(f"dataset '{self.path}' does not exist{hint}")
-        try:
-            self._h5 = h5py.File(self.path, "r")
-        except OSError as exc:
-            raise DataFormatError(
-                f"dataset '{self.path}' is not a readable HDF5 file: {exc}"
-            ) from exc
-        if self._h5.attrs.get("format") != FORMAT_NAME or "images" not in self._h5:
-            self._h5.close()
-            raise DataFormatError(
-                f"'{self.path}' is not a galaxy-xai dataset (write one with 'galaxy-xai data import' or 'galaxy-xai simulate')"
-            )
+        self._h5 = open_format_file(self.path, _DATASET_FILE)
         self.images = ImageArray(self._h5["images"])
         self.metadata: dict[str, Any] = json.loads(self._h5.attrs.get("metadata", "{}"))
         self.catalog = _read_catalog(self._h5)
@@ -474,16 +580,6 @@ class GalaxyDataset:
 
     def __len__(self) -> int:
         return len(self.images)
-
-    def close(self) -> None:
-        if self._h5.id.valid:
-            self._h5.close()
-
-    def __enter__(self) -> GalaxyDataset:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"GalaxyDataset('{self.path}', n={len(self)}, image_shape={self.image_shape})"

@@ -15,6 +15,7 @@ from galaxy_xai.errors import DataMissingError
 
 __all__ = [
     "bar_labels",
+    "bar_saliency",
     "bar_set",
     "classification_panel",
     "describe",
@@ -210,6 +211,39 @@ def morph_labels(catalog: pd.DataFrame) -> np.ndarray:
 def bar_labels(catalog: pd.DataFrame) -> np.ndarray:
     """1 for a simulated barred galaxy, else 0."""
     return catalog["barred"].to_numpy().astype(np.int64)
+
+
+# --------------------------------------------------------------------------- saliency
+def bar_saliency(ctx: Context, trained: Any, images: np.ndarray, *, seed: int) -> np.ndarray:
+    """SmoothGrad maps of the bar output with the demo's settings.
+
+    Parameters
+    ----------
+    ctx
+        The demo run (its config gives the number of noisy copies).
+    trained
+        The bar network.
+    images
+        ``(N, C, H, W)`` galaxy images.
+    seed
+        Seed of the noise.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, H, W)`` maps.
+    """
+    from galaxy_xai.explain import attribute
+
+    return attribute(
+        trained,
+        images,
+        method="smoothgrad",
+        target="bar",
+        n_samples=ctx.config.smoothgrad_samples,
+        noise_level=0.15,
+        seed=seed,
+    )
 
 
 # --------------------------------------------------------------------------- provenance

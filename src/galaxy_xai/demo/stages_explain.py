@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galaxy_xai.demo.common import bar_set, run_dir
+from galaxy_xai.demo.common import bar_saliency, bar_set, run_dir
 from galaxy_xai.demo.runner import Context
 
 __all__ = ["maps_file", "stage_bars", "stage_explain"]
@@ -29,7 +29,7 @@ def maps_file(ctx: Context) -> Path:
 def stage_explain(ctx: Context) -> dict[str, Any]:
     """SmoothGrad maps of the barred galaxies, and the sanity check of each method."""
     from galaxy_xai.data import open_dataset
-    from galaxy_xai.explain import attribute, sanity_check
+    from galaxy_xai.explain import sanity_check
     from galaxy_xai.report import write_sanity
     from galaxy_xai.train import load_trained
 
@@ -39,15 +39,7 @@ def stage_explain(ctx: Context) -> dict[str, Any]:
         barred = np.flatnonzero(ds.catalog["barred"].to_numpy().astype(bool))
         images = ds.images[barred]  # (N, C, H, W)
         ids = ds.catalog["id"].to_numpy()[barred].astype(str)
-    maps = attribute(
-        trained,
-        images,
-        method="smoothgrad",
-        target="bar",
-        n_samples=cfg.smoothgrad_samples,
-        noise_level=0.15,
-        seed=ctx.seed(8),
-    )  # (N, H, W)
+    maps = bar_saliency(ctx, trained, images, seed=ctx.seed(8))  # (N, H, W)
     np.savez_compressed(maps_file(ctx), ids=ids, images=images, maps=maps.astype(np.float32))
 
     checks = sanity_check(

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from galaxy_xai.demo.common import (
+    bar_saliency,
     classification_panel,
     describe,
     morph_model,
@@ -116,11 +117,9 @@ def _real_bars(ctx: Context, path: Path) -> dict[str, Any]:
     """Bar lengths of the Galaxy Builder galaxies with a volunteer bar model."""
     from galaxy_xai.bars import BarParams, evaluate_lengths, measure_bars
     from galaxy_xai.data import open_dataset
-    from galaxy_xai.explain import attribute
     from galaxy_xai.report import write_bars, write_gallery
     from galaxy_xai.train import load_trained
 
-    cfg = ctx.config
     trained = load_trained(run_dir(ctx, "train_bars"))
     with open_dataset(path) as ds:
         cat = ds.catalog
@@ -134,15 +133,7 @@ def _real_bars(ctx: Context, path: Path) -> dict[str, Any]:
             * cat["bar_Re_arcsec"].to_numpy(dtype=np.float64)[rows]
             / cat["pixel_scale_arcsec"].to_numpy(dtype=np.float64)[rows]
         )
-    maps = attribute(
-        trained,
-        images,
-        method="smoothgrad",
-        target="bar",
-        n_samples=cfg.smoothgrad_samples,
-        noise_level=0.15,
-        seed=ctx.seed(22),
-    )
+    maps = bar_saliency(ctx, trained, images, seed=ctx.seed(22))
     marker = read_marker(ctx.stage_dir("bars") / "done.json") or {}
     params_dict = (marker.get("summary") or {}).get("params")
     params = BarParams(**params_dict) if params_dict else BarParams()

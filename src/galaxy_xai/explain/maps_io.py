@@ -20,7 +20,6 @@ unchanged) and no reader mistakes it for a finished file.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 from collections.abc import Sequence
@@ -30,21 +29,31 @@ from typing import Any
 import h5py
 import numpy as np
 
-from galaxy_xai.data.store import read_rows
-from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
-from galaxy_xai.io import partial_path
+from galaxy_xai.data.store import (
+    FileFormat,
+    LazyArray,
+    OpenedFile,
+    PartialWriter,
+    open_format_file,
+    read_rows,
+)
+from galaxy_xai.errors import DataFormatError, ParameterError
 
 __all__ = ["FORMAT_NAME", "MapArray", "MapWriter", "MapsFile", "merge_maps", "open_maps"]
 
 FORMAT_NAME = "galaxy-xai-maps"
 FORMAT_VERSION = 1
+_MAPS_FILE = FileFormat(
+    FORMAT_NAME,
+    "maps",
+    "maps file",
+    "'galaxy-xai explain'",
+    unreadable="is not readable HDF5",
+    interrupted="the job was interrupted; rerun to resume",
+)
 
 
-def _json(obj: Any) -> str:
-    return json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))
-
-
-class MapWriter:
+class MapWriter(PartialWriter):
     """Write maps row by row into ``<path>.partial``; rename when all are written.
 
     Parameters
@@ -76,8 +85,6 @@ class MapWriter:
         fingerprint: str = "",
         resume: bool = True,
     ) -> None:
-        self.path = Path(path)
-        self.partial = partial_path(self.path)
         self.ids = [str(i) for i in ids]
         self.map_shape = tuple(int(s) for s in map_shape)
         self.rows = np.arange(len(self.ids)) if rows is None else np.asarray(rows, np.int64)
@@ -85,28 +92,26 @@ class MapWriter:
             raise ParameterError("rows", len(self.rows), f"needs one per id ({len(self.ids)})")
         self.metadata = dict(metadata or {})
         self.fingerprint = fingerprint
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if resume and self.partial.exists() and self._compatible():
-            self._h5 = h5py.File(self.partial, "a")
-        else:
-            self.partial.unlink(missing_ok=True)
-            self._h5 = h5py.File(self.partial, "w")
-            n = len(self.ids)
-            self._h5.create_dataset(
-                "maps",
-                shape=(n, *self.map_shape),
-                dtype=np.float32,
-                chunks=(1, *self.map_shape) if n else None,
-                compression="lzf" if n else None,
-            )
-            self._h5.create_dataset("ids", data=np.array(self.ids, dtype=h5py.string_dtype()))
-            self._h5.create_dataset("rows", data=self.rows)
-            self._h5.create_dataset("_written", shape=(n,), dtype=bool)
-            self._h5.attrs["format"] = FORMAT_NAME
-            self._h5.attrs["format_version"] = FORMAT_VERSION
-            self._h5.attrs["fingerprint"] = fingerprint
+        if not self._open_partial(path, resume=resume):
+            self._create_layout()
 
-    def _compatible(self) -> bool:
+    def _create_layout(self) -> None:
+        n = len(self.ids)
+        self._h5.create_dataset(
+            "maps",
+            shape=(n, *self.map_shape),
+            dtype=np.float32,
+            chunks=(1, *self.map_shape) if n else None,
+            compression="lzf" if n else None,
+        )
+        self._h5.create_dataset("ids", data=np.array(self.ids, dtype=h5py.string_dtype()))
+        self._h5.create_dataset("rows", data=self.rows)
+        self._h5.create_dataset("_written", shape=(n,), dtype=bool)
+        self._h5.attrs["format"] = FORMAT_NAME
+        self._h5.attrs["format_version"] = FORMAT_VERSION
+        self._h5.attrs["fingerprint"] = self.fingerprint
+
+    def _compatible_partial(self) -> bool:
         try:
             with h5py.File(self.partial, "r") as h5:
                 return (
@@ -118,10 +123,6 @@ class MapWriter:
                 )
         except (OSError, KeyError):
             return False
-
-    def missing_indices(self) -> np.ndarray:
-        """Output rows not yet written (all for a fresh file)."""
-        return np.flatnonzero(~np.asarray(self._h5["_written"][:], dtype=bool))
 
     def write(self, start: int, maps: np.ndarray) -> None:
         """Write a block of maps at output rows ``start:start+len(maps)``.
@@ -154,30 +155,10 @@ class MapWriter:
                 f"'{self.path}': {len(missing)} maps never written (first ids: "
                 f"{[self.ids[i] for i in missing[:5]]}); partial output kept at '{self.partial}'"
             )
-        meta = dict(self.metadata)
-        meta.setdefault("created", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-        self._h5.attrs["metadata"] = _json(meta)
-        del self._h5["_written"]
-        self._h5.close()
-        os.replace(self.partial, self.path)
-        return self.path
-
-    def abort(self) -> None:
-        """Close without finishing (the partial file stays for a resume)."""
-        if self._h5.id.valid:
-            self._h5.close()
-
-    def __enter__(self) -> MapWriter:
-        return self
-
-    def __exit__(self, exc_type: Any, *_: Any) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+        return self._finish(self.metadata)
 
 
-class MapArray:
+class MapArray(LazyArray):
     """Lazy read-only view of ``/maps``; reading a map with NaNs raises, naming its id."""
 
     def __init__(self, dataset: h5py.Dataset, ids: np.ndarray, path: Path) -> None:
@@ -187,9 +168,6 @@ class MapArray:
         self.shape: tuple[int, ...] = tuple(dataset.shape)
         self.dtype = np.dtype(np.float32)
         self.ndim = len(self.shape)
-
-    def __len__(self) -> int:
-        return self.shape[0]
 
     def __getitem__(self, key: Any) -> np.ndarray:
         first = key[0] if isinstance(key, tuple) else key
@@ -212,12 +190,8 @@ class MapArray:
             )
         return out
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        arr = self[:]
-        return arr if dtype is None else arr.astype(dtype)
 
-
-class MapsFile:
+class MapsFile(OpenedFile):
     """An opened maps file.
 
     Attributes
@@ -235,22 +209,7 @@ class MapsFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            hint = (
-                " (an unfinished '.partial' file exists: the job was interrupted; rerun to resume)"
-                if partial_path(self.path).exists()
-                else ""
-            )
-            raise DataMissingError(f"maps file '{self.path}' does not exist{hint}")
-        try:
-            self._h5 = h5py.File(self.path, "r")
-        except OSError as exc:
-            raise DataFormatError(f"maps file '{self.path}' is not readable HDF5: {exc}") from exc
-        if self._h5.attrs.get("format") != FORMAT_NAME or "maps" not in self._h5:
-            self._h5.close()
-            raise DataFormatError(
-                f"'{self.path}' is not a galaxy-xai maps file (write one with 'galaxy-xai explain')"
-            )
+        self._h5 = open_format_file(self.path, _MAPS_FILE)
         self.ids = np.asarray(self._h5["ids"].asstr()[:], dtype=object)
         self.rows = np.asarray(self._h5["rows"][:], dtype=np.int64)
         self.metadata: dict[str, Any] = json.loads(self._h5.attrs.get("metadata", "{}"))
@@ -258,16 +217,6 @@ class MapsFile:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    def close(self) -> None:
-        if self._h5.id.valid:
-            self._h5.close()
-
-    def __enter__(self) -> MapsFile:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (

@@ -159,10 +159,27 @@ def _read_npz(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _with_channels(images: np.ndarray) -> np.ndarray:
+    """``(N, H, W)`` images as ``(N, 1, H, W)``; any other shape as it is."""
+    return images[:, None] if images.ndim == 3 else images
+
+
+def _label_names(folder: Path, summary: dict[str, Any], *, at_least: int = 0) -> list[str]:
+    """The ``label_names`` of a panel's summary, as strings.
+
+    Raises
+    ------
+    DataFormatError
+        If the summary has no such list, or one of fewer than ``at_least`` names.
+    """
+    names = summary.get("label_names")
+    if not isinstance(names, list) or len(names) < at_least:
+        raise DataFormatError(f"'{folder / _SUMMARY}' has no 'label_names' list")
+    return [str(c) for c in names]
+
+
 def _as_nchw(images: np.ndarray, name: str) -> np.ndarray:
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim == 3:
-        images = images[:, None]
+    images = _with_channels(np.asarray(images, dtype=np.float32))
     if images.ndim != 4:
         raise ParameterError(name, images.shape, "must be (N, C, H, W) or (N, H, W)")
     return images
@@ -330,9 +347,7 @@ def read_gallery(run_dir: str | os.PathLike[str], name: str) -> GalleryPanel:
     folder = _panel_dir(run_dir, "gallery", name)
     arrays = _read_npz(folder / "gallery.npz", ("images", "saliency"))
     table = _read_csv(folder / "gallery.csv", ("id",))
-    images = arrays["images"]
-    if images.ndim == 3:
-        images = images[:, None]
+    images = _with_channels(arrays["images"])
     if images.ndim != 4 or arrays["saliency"].shape != (len(images), *images.shape[2:]):
         raise DataFormatError(
             f"'{folder / 'gallery.npz'}': images {images.shape} and saliency "
@@ -475,9 +490,7 @@ def read_classification(run_dir: str | os.PathLike[str], name: str) -> Classific
     """Read a classification panel written by :func:`write_classification`."""
     folder = _panel_dir(run_dir, "classification", name)
     summary = _read_summary(folder)
-    label_names = summary.get("label_names")
-    if not isinstance(label_names, list) or len(label_names) < 2:
-        raise DataFormatError(f"'{folder / _SUMMARY}' has no 'label_names' list")
+    label_names = _label_names(folder, summary, at_least=2)
     table = _read_csv(
         folder / "predictions.csv", ("id", "label", "pred", *[f"p_{c}" for c in label_names])
     )
@@ -486,7 +499,7 @@ def read_classification(run_dir: str | os.PathLike[str], name: str) -> Classific
         summary["title"],
         summary["description"],
         table,
-        [str(c) for c in label_names],
+        label_names,
         dict(summary.get("metrics") or {}),
     )
 
@@ -670,12 +683,8 @@ def read_prototypes(run_dir: str | os.PathLike[str], name: str) -> PrototypePane
     folder = _panel_dir(run_dir, "distillation", name)
     arrays = _read_npz(folder / "prototypes.npz", ("images", "labels"))
     summary = _read_summary(folder)
-    label_names = summary.get("label_names")
-    if not isinstance(label_names, list):
-        raise DataFormatError(f"'{folder / _SUMMARY}' has no 'label_names' list")
-    images = arrays["images"]
-    if images.ndim == 3:
-        images = images[:, None]
+    label_names = _label_names(folder, summary)
+    images = _with_channels(arrays["images"])
     if images.ndim != 4 or len(arrays["labels"]) != len(images):
         raise DataFormatError(
             f"'{folder / 'prototypes.npz'}': images {images.shape} and labels "
@@ -687,6 +696,6 @@ def read_prototypes(run_dir: str | os.PathLike[str], name: str) -> PrototypePane
         summary["description"],
         images,
         arrays["labels"].astype(np.int64),
-        [str(c) for c in label_names],
+        label_names,
         dict(summary.get("metrics") or {}),
     )
