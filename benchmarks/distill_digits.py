@@ -54,7 +54,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "max_start_epoch": 10,
         "lr_img": 100.0,
         "lr_lr_ipc1": 1e-7,
-        "stm": {"stage_limit": 100, "decay_every": 50},
+        "stm": {"stage_limit": 1000, "decay_every": 50},  # Guan et al.
         "eval": {"runs": 5, "epochs": 300, "full_epochs": 100},
     },
 }
