@@ -146,10 +146,10 @@ def test_predictions(run_dir, data) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return probs, truth, rows, names
 
 
-def bootstrap_interval(correct: np.ndarray, stat, *, n_boot: int = 2000, seed: int = 0):
-    """95% percentile-bootstrap interval of ``stat`` over resampled test galaxies."""
+def bootstrap_interval(n: int, stat, *, n_boot: int = 2000, seed: int = 0):
+    """95% percentile-bootstrap interval of ``stat(rows)`` over ``n`` resampled galaxies."""
     rng = np.random.default_rng(seed)
-    draws = [stat(rng.integers(0, len(correct), len(correct))) for _ in range(n_boot)]
+    draws = [stat(rng.integers(0, n, n)) for _ in range(n_boot)]
     return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
 
 
@@ -175,8 +175,8 @@ def label_audit(run_dir, data, out_png, *, per_pair: int = 8) -> dict:
     conf = probs.max(1)
     wrong = pred != truth
     k = len(names)
-    acc_ci = bootstrap_interval(wrong, lambda i: float(np.mean(~wrong[i])))
-    f1_ci = bootstrap_interval(wrong, lambda i: macro_f1(truth[i], pred[i], k))
+    acc_ci = bootstrap_interval(len(truth), lambda i: float(np.mean(~wrong[i])))
+    f1_ci = bootstrap_interval(len(truth), lambda i: macro_f1(truth[i], pred[i], k))
     # the class pairs with the most errors, each shown by its most confident cases
     pairs = sorted(
         (
