@@ -8,17 +8,12 @@ with different seeds:
   stream; only the bar differs, so the bar is the one thing that separates the
   classes); trains the bar network (one sigmoid output ``bar``) and, on its barred
   galaxies, the direct regressor (the paper's control);
-* calibration: barred; attribution maps of ``bar`` calibrate the measurement grid
-  (criterion, threshold, minimum pixels, multiply, variant, smoothing, length scale)
-  and choose the attribution method: the paper's SmoothGrad or Occlusion (a window
-  slid over the image, the drop in ``bar`` recorded), whichever calibrates better;
+* calibration: barred; SmoothGrad maps of ``bar`` calibrate the measurement grid
+  (criterion, threshold, minimum pixels, multiply, variant, smoothing, length scale);
 * test: barred; never used for training or calibration.
 
 Figures: Pearson r and RMSE (arcsec) of each method on the test set, with bootstrap
-95% intervals. ``*_saliency`` keys are the method chosen on the calibration split
-(``attribution_method``); ``*_smoothgrad`` keys are the paper's SmoothGrad maps with
-their own calibration, reported either way. Simulated sets are cached in
-``benchmarks/results/cache``.
+95% intervals. Simulated sets are cached in ``benchmarks/results/cache``.
 """
 
 from __future__ import annotations
@@ -54,26 +49,16 @@ SIZE = 64
 PIXEL_SCALE = 0.396
 
 #: Budget per mode. Quick: ~1400 simulated galaxies (~30 s, then cached) and two
-#: width-16 compact CNNs trained for a few epochs, within five minutes on two cores;
-#: its occlusion window moves by 4 px instead of 2 (a quarter of the forward passes).
+#: width-16 compact CNNs trained for a few epochs, within five minutes on two cores.
 SETTINGS = {
     True: {"n_train": 1200, "n_cal": 80, "n_test": 120, "epochs": 8, "direct_epochs": 6,
-           "n_samples": 24, "occlusion_stride_px": 4, "width": 16, "batch_size": 64,
-           "lr": 2e-3},
+           "n_samples": 24, "width": 16, "batch_size": 64, "lr": 2e-3},
     False: {"n_train": 6000, "n_cal": 300, "n_test": 500, "epochs": 25, "direct_epochs": 30,
-            "n_samples": 50, "occlusion_stride_px": 2, "width": 16, "batch_size": 64,
-            "lr": 2e-3},
+            "n_samples": 50, "width": 16, "batch_size": 64, "lr": 2e-3},
 }  # fmt: skip
 #: Calibration grid: the paper's (threshold, minimum pixels, multiply) x the criteria
 #: and variants x a light smoothing of the map up to about the PSF's width.
 SMOOTHING_PX = (0.0, 1.0, 2.0)
-#: Attribution methods tried on the calibration split: name -> ``attribute`` keywords
-#: beyond the model, images and target. Occlusion maps keep only the positive part
-#: (regions whose occlusion lowers p(bar)); a 5-px window is about two PSF widths.
-ATTRIBUTIONS: dict[str, dict[str, Any]] = {
-    "smoothgrad": {"method": "smoothgrad", "noise_level": 0.15},
-    "occlusion": {"method": "occlusion", "window_px": 5},
-}
 
 
 def simulate_sets(
@@ -145,21 +130,8 @@ def _simulate_twins(path: Path, *, n: int, seed: int, config: dict[str, Any]) ->
     )
 
 
-def saliency_maps(
-    run: Path,
-    data: Path,
-    *,
-    n_samples: int,
-    seed: int = 0,
-    method: str = "smoothgrad",
-    stride_px: int = 2,
-) -> tuple[Any, ...]:
-    """Attribution maps of the ``bar`` output: ``(maps, images, catalog)``.
-
-    ``method`` names an entry of :data:`ATTRIBUTIONS`; ``n_samples`` is SmoothGrad's
-    number of noisy copies and ``stride_px`` Occlusion's window step (each ignored
-    by the other method).
-    """
+def saliency_maps(run: Path, data: Path, *, n_samples: int, seed: int = 0) -> tuple[Any, ...]:
+    """SmoothGrad maps of the ``bar`` output: ``(maps, images, catalog)``."""
     from galaxy_xai.data import open_dataset
     from galaxy_xai.explain import attribute
     from galaxy_xai.train import load_trained
@@ -168,14 +140,10 @@ def saliency_maps(
     with open_dataset(data) as ds:
         images = ds.images[:]
         catalog = ds.catalog.copy()
-    kwargs = dict(ATTRIBUTIONS[method])
-    if kwargs["method"] == "smoothgrad":
-        kwargs["n_samples"] = n_samples
-    else:
-        kwargs["stride_px"] = stride_px
-    maps = attribute(trained, images, target="bar", seed=seed, batch_size=256, **kwargs)
-    if kwargs["method"] == "occlusion":
-        maps = np.clip(maps, 0.0, None)
+    maps = attribute(
+        trained, images, method="smoothgrad", target="bar", n_samples=n_samples,
+        noise_level=0.15, seed=seed, batch_size=256,
+    )  # fmt: skip
     return maps, images, catalog
 
 
@@ -226,44 +194,27 @@ def run(quick: bool) -> dict[str, Any]:
     t_net = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    maps: dict[str, tuple[Any, Any]] = {}
-    for method in ATTRIBUTIONS:
-        options = {
-            "n_samples": s["n_samples"],
-            "method": method,
-            "stride_px": s["occlusion_stride_px"],
-        }
-        cal_maps, cal_images, cal_cat = saliency_maps(net.run_dir, sets["calibration"], **options)
-        test_maps, test_images, test_cat = saliency_maps(net.run_dir, sets["test"], **options)
-        maps[method] = (cal_maps, test_maps)
+    cal_maps, cal_images, cal_cat = saliency_maps(
+        net.run_dir, sets["calibration"], n_samples=s["n_samples"]
+    )
+    test_maps, test_images, test_cat = saliency_maps(
+        net.run_dir, sets["test"], n_samples=s["n_samples"]
+    )
     t_maps = time.perf_counter() - t0
     p_bar_test = bar_probability(net.run_dir, test_images)
-    truth_arcsec = test_cat["bar_length_arcsec"].to_numpy()
-    scale_arcsec = test_cat["pixel_scale_arcsec"].to_numpy()
 
     t0 = time.perf_counter()
-    calibrated = {
-        method: calibrate(
-            cal, cal_cat["bar_length_px"].to_numpy(), images=cal_images, ids=cal_cat["id"],
-            grid=CalibrationGrid(smooth_sigma_px=SMOOTHING_PX),
-        )
-        for method, (cal, _) in maps.items()
-    }  # fmt: skip
+    result = calibrate(
+        cal_maps, cal_cat["bar_length_px"].to_numpy(), images=cal_images, ids=cal_cat["id"],
+        grid=CalibrationGrid(smooth_sigma_px=SMOOTHING_PX),
+    )  # fmt: skip
     t_cal = time.perf_counter() - t0
-    # the attribution method is chosen on the calibration split only
-    chosen = min(calibrated, key=lambda m: calibrated[m].score)
-    measured = {
-        method: measure_bars(maps[method][1], test_images, ids=test_cat["id"], params=res.params)
-        for method, res in calibrated.items()
-    }
-    stats = {
-        method: evaluate_lengths(table["bar_length_px"].to_numpy() * scale_arcsec, truth_arcsec)
-        for method, table in measured.items()
-    }
-    result, test, sal = calibrated[chosen], measured[chosen], stats[chosen]
-    cal_maps, test_maps = maps["smoothgrad"]
+    test = measure_bars(test_maps, test_images, ids=test_cat["id"], params=result.params)
+    truth_arcsec = test_cat["bar_length_arcsec"].to_numpy()
+    pred_arcsec = test["bar_length_px"].to_numpy() * test_cat["pixel_scale_arcsec"].to_numpy()
+    sal = evaluate_lengths(pred_arcsec, truth_arcsec)
     # the published algorithm (pearson criterion, all pixels) with the same calibration
-    # procedure restricted to the paper's grid, on the paper's SmoothGrad maps
+    # procedure restricted to the paper's grid, for comparison
     published = calibrate(
         cal_maps, cal_cat["bar_length_px"].to_numpy(), images=cal_images,
         grid=CalibrationGrid(criteria=("pearson",), variants=("published",), smooth_sigma_px=(0.0,)),
@@ -278,16 +229,13 @@ def run(quick: bool) -> dict[str, Any]:
     )  # fmt: skip
     direct = predict_direct(direct_run, sets["test"])
     t_direct = time.perf_counter() - t0
-    direct_arcsec = direct["bar_length_px"].to_numpy() * scale_arcsec
+    direct_arcsec = direct["bar_length_px"].to_numpy() * test_cat["pixel_scale_arcsec"].to_numpy()
     dir_stats = evaluate_lengths(direct_arcsec, truth_arcsec)
 
     p = result.params
     figures: dict[str, Any] = {}
     figures.update(prefixed(sal, "saliency"))
     figures.update(prefixed(dir_stats, "direct"))
-    figures.update(prefixed(stats["smoothgrad"], "smoothgrad"))
-    figures["attribution_method"] = chosen
-    figures.update({f"calibration_score_{m}": round(res.score, 4) for m, res in calibrated.items()})
     figures.update(
         {
             "n_test": sal["n"],
