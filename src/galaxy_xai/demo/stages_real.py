@@ -27,90 +27,110 @@ logger = logging.getLogger("galaxy_xai.demo")  # one logger for the whole demo
 
 def stage_real(ctx: Context) -> dict[str, Any]:
     """With --data: transfer to Galaxy Zoo 1, and measure Galaxy Builder bars."""
-    from galaxy_xai.data import import_dataset
-
-    cfg = ctx.config
-    root = Path(cfg.data)  # type: ignore[arg-type]
-    folder = ctx.stage_dir("real")
+    root = Path(ctx.config.data)  # type: ignore[arg-type]
     summary: dict[str, Any] = {"provenance": {}, "panels": []}
     gz1_dir, gzb_dir = root / "gz1-sdss", root / "galaxy-builder"
     if gz1_dir.is_dir():
-        gz1 = import_dataset(
-            "gz1",
-            gz1_dir,
-            folder / "gz1.h5",
-            size=cfg.image_size,
-            channels="gray",
-            limit=cfg.real_limit,
-            skip_bad=True,
-        )
-        summary["provenance"]["Galaxy Zoo 1 (real)"] = describe(
-            gz1,
-            f"SDSS gri JPEGs with Galaxy Zoo 1 classes (Lintott et al. 2008/2011), "
-            f"first {cfg.real_limit} of {gz1_dir}, grey, {cfg.image_size} px",
-        )
-        name, kwargs = morph_model(ctx)
-        # elliptical -> bulge-dominated; spirals and edge-on disks -> disk-dominated
-        class_map = {"0": "bulge", "1": "disk", "2": "disk", "3": "disk", "4": None, "5": None}
-        config = train_config(
-            ctx,
-            data=gz1,
-            target="label",
-            class_map=class_map,
-            model=name,
-            model_kwargs=kwargs,
-            epochs=cfg.transfer_epochs,
-            seed=ctx.seed(20),
-            transfer_from=run_dir(ctx, "train_morphology"),
-        )
-        run = folder / "gz1-run"
-        from galaxy_xai.report import write_training
-        from galaxy_xai.train import train
-
-        train(config, run)
-        write_training(
-            ctx.out,
-            "4-gz1",
-            metrics=run / "metrics.csv",
-            title="Transfer to Galaxy Zoo 1 (real SDSS)",
-            description="Simulation-trained morphology network fine-tuned on real GZ1 "
-            "ellipticals (bulge) vs spirals and edge-on disks (disk).",
-        )
-        names = ["bulge", "disk"]
-        codes = {0: 0, 1: 1, 2: 1, 3: 1}
-        summary["panels"] += [["training", "4-gz1"], ["classification", "4-gz1"]]
-        summary["gz1"] = classification_panel(
-            ctx,
-            run=run,
-            data=gz1,
-            labels_of=lambda cat: np.array([codes[int(v)] for v in cat["label"]]),
-            panel="4-gz1",
-            title="Galaxy Zoo 1 test galaxies (real SDSS)",
-            description=f"Classes {names}: GZ1 ellipticals vs spirals + edge-on disks; "
-            "'don't know' and mergers left out.",
-            seed=ctx.seed(21),
-        )
+        summary["gz1"] = _real_gz1(ctx, gz1_dir, summary)
     else:
         logger.warning("real data: '%s' not found; Galaxy Zoo 1 transfer skipped", gz1_dir)
     if gzb_dir.is_dir():
-        gzb = import_dataset(
+        gzb = _import_real(
+            ctx,
             "galaxy-builder",
             gzb_dir,
-            folder / "galaxy-builder.h5",
-            size=cfg.image_size,
-            channels="gray",
-            skip_bad=True,
-        )
-        summary["provenance"]["Galaxy Builder (real)"] = describe(
-            gzb,
-            "SDSS r-band cutouts with volunteer component models (Lingard et al. 2020), "
-            f"asinh-stretched, {cfg.image_size} px",
+            summary,
+            label="Galaxy Builder (real)",
+            what="SDSS r-band cutouts with volunteer component models (Lingard et al. "
+            f"2020), asinh-stretched, {ctx.config.image_size} px",
         )
         summary["panels"] += [["bars", "galaxy-builder"], ["gallery", "galaxy-builder"]]
         summary["galaxy_builder"] = _real_bars(ctx, gzb)
     else:
         logger.warning("real data: '%s' not found; Galaxy Builder bars skipped", gzb_dir)
     return summary
+
+
+def _import_real(
+    ctx: Context,
+    reader: str,
+    source: Path,
+    summary: dict[str, Any],
+    *,
+    label: str,
+    what: str,
+    limit: int | None = None,
+) -> Path:
+    """Import one real-data folder (grey, the demo's image size) and record its provenance."""
+    from galaxy_xai.data import import_dataset
+
+    path = import_dataset(
+        reader,
+        source,
+        ctx.stage_dir("real") / f"{reader}.h5",
+        size=ctx.config.image_size,
+        channels="gray",
+        limit=limit,
+        skip_bad=True,
+    )
+    summary["provenance"][label] = describe(path, what)
+    return Path(path)
+
+
+def _real_gz1(ctx: Context, source: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """Fine-tune the morphology network on GZ1 bulge vs disk; its test-split panel."""
+    from galaxy_xai.report import write_training
+    from galaxy_xai.train import train
+
+    cfg = ctx.config
+    gz1 = _import_real(
+        ctx,
+        "gz1",
+        source,
+        summary,
+        label="Galaxy Zoo 1 (real)",
+        what=f"SDSS gri JPEGs with Galaxy Zoo 1 classes (Lintott et al. 2008/2011), "
+        f"first {cfg.real_limit} of {source}, grey, {cfg.image_size} px",
+        limit=cfg.real_limit,
+    )
+    name, kwargs = morph_model(ctx)
+    # elliptical -> bulge-dominated; spirals and edge-on disks -> disk-dominated
+    class_map = {"0": "bulge", "1": "disk", "2": "disk", "3": "disk", "4": None, "5": None}
+    config = train_config(
+        ctx,
+        data=gz1,
+        target="label",
+        class_map=class_map,
+        model=name,
+        model_kwargs=kwargs,
+        epochs=cfg.transfer_epochs,
+        seed=ctx.seed(20),
+        transfer_from=run_dir(ctx, "train_morphology"),
+    )
+    run = ctx.stage_dir("real") / "gz1-run"
+    train(config, run)
+    write_training(
+        ctx.out,
+        "4-gz1",
+        metrics=run / "metrics.csv",
+        title="Transfer to Galaxy Zoo 1 (real SDSS)",
+        description="Simulation-trained morphology network fine-tuned on real GZ1 "
+        "ellipticals (bulge) vs spirals and edge-on disks (disk).",
+    )
+    names = ["bulge", "disk"]
+    codes = {0: 0, 1: 1, 2: 1, 3: 1}
+    summary["panels"] += [["training", "4-gz1"], ["classification", "4-gz1"]]
+    return classification_panel(
+        ctx,
+        run=run,
+        data=gz1,
+        labels_of=lambda cat: np.array([codes[int(v)] for v in cat["label"]]),
+        panel="4-gz1",
+        title="Galaxy Zoo 1 test galaxies (real SDSS)",
+        description=f"Classes {names}: GZ1 ellipticals vs spirals + edge-on disks; "
+        "'don't know' and mergers left out.",
+        seed=ctx.seed(21),
+    )
 
 
 def _real_bars(ctx: Context, path: Path) -> dict[str, Any]:

@@ -168,37 +168,32 @@ def stage_transfer(ctx: Context) -> dict[str, Any]:
     )
 
 
+#: The networks that stage_predict evaluates: (key, run stage, dataset, label reader,
+#: panel, title, description, seed index).
+_PREDICT_PANELS = (
+    ("simulated", "train_morphology", source_set, morph_labels, "1-simulated",
+     "Morphology network on simulated SDSS test galaxies",
+     "Test split of the training simulation.", 5),
+    ("transfer", "transfer", target_set, morph_labels, "2-transfer",
+     "Transferred network on the labelled set's test galaxies",
+     "Test split of the second set, after fine-tuning.", 6),
+    ("bars", "train_bars", source_set, bar_labels, "3-bar-network",
+     "Bar network on simulated test galaxies", "Barred vs unbarred, test split.", 7),
+)  # fmt: skip
+
+
 def stage_predict(ctx: Context) -> dict[str, Any]:
     """MC-dropout predictions of the three networks on their test splits."""
     return {
-        "simulated": classification_panel(
+        key: classification_panel(
             ctx,
-            run=run_dir(ctx, "train_morphology"),
-            data=source_set(ctx),
-            labels_of=morph_labels,
-            panel="1-simulated",
-            title="Morphology network on simulated SDSS test galaxies",
-            description="Test split of the training simulation.",
-            seed=ctx.seed(5),
-        ),
-        "transfer": classification_panel(
-            ctx,
-            run=run_dir(ctx, "transfer"),
-            data=target_set(ctx),
-            labels_of=morph_labels,
-            panel="2-transfer",
-            title="Transferred network on the labelled set's test galaxies",
-            description="Test split of the second set, after fine-tuning.",
-            seed=ctx.seed(6),
-        ),
-        "bars": classification_panel(
-            ctx,
-            run=run_dir(ctx, "train_bars"),
-            data=source_set(ctx),
-            labels_of=bar_labels,
-            panel="3-bar-network",
-            title="Bar network on simulated test galaxies",
-            description="Barred vs unbarred, test split.",
-            seed=ctx.seed(7),
-        ),
+            run=run_dir(ctx, stage),
+            data=data_of(ctx),
+            labels_of=labels_of,
+            panel=panel,
+            title=title,
+            description=text,
+            seed=ctx.seed(seed),
+        )
+        for key, stage, data_of, labels_of, panel, title, text, seed in _PREDICT_PANELS
     }
