@@ -14,6 +14,12 @@ What touches the 59 test galaxies: nothing but the final measurement.
   fine-tuned on real bar lengths: all Galaxy Builder galaxies with a bar model are
   among the 59 test galaxies, so none remain.
 
+Controls (keys ``pearson_r_<control>`` with intervals): ``constant_px``, one length in
+imported pixels for every galaxy (the cutouts span ~4 Petrosian radii, so this is
+galaxy size); ``petrosian``, the NSA Petrosian radius; ``image_only``, the calibrated
+measurement on a constant map times the image (no saliency). Saliency has to beat
+these to show that the map sees the bar.
+
 Pearson r is scale free, so the bar_Re (a Sersic effective radius) vs full-length
 difference does not matter for it; RMSE is not reported here for that reason.
 """
@@ -26,7 +32,12 @@ from typing import Any
 import numpy as np
 
 from benchmarks._common import cache_dir, data_dir
-from benchmarks.bar_length_sim import CALIBRATION_OBJECTIVE, saliency_maps, simulate_sets
+from benchmarks.bar_length_sim import (
+    CALIBRATION_OBJECTIVE,
+    image_only_lengths,
+    saliency_maps,
+    simulate_sets,
+)
 
 #: Simulated galaxies framed like the cutouts: the stamp spans a fixed multiple of the
 #: galaxy's R90 (cutouts are ~4 Petrosian radii), so the pixel scale varies.
@@ -108,6 +119,14 @@ def run(quick: bool) -> dict[str, Any]:
     dir_stats = evaluate_lengths(direct["bar_length_px"].to_numpy() * scale, truth)
     # the same comparison in cutout pixels (no pixel-scale mixing), for reference
     sal_px = evaluate_lengths(table["bar_length_px"].to_numpy(), test_cat["bar_Re"].to_numpy())
+    # controls: the cutouts span ~4 Petrosian radii, so a fixed length in imported
+    # pixels already scales with the galaxy; and the measurement without saliency
+    flat_px = image_only_lengths(cal_images, cal_cat["bar_length_px"].to_numpy(), images, grid=None)
+    null = {
+        "constant_px": evaluate_lengths(scale, truth),
+        "petrosian": evaluate_lengths(test_cat["petro_theta_arcsec"].to_numpy(float), truth),
+        "image_only": evaluate_lengths(flat_px * scale, truth),
+    }
 
     return {
         "pearson_r_saliency": sal["pearson_r"],
@@ -116,6 +135,11 @@ def run(quick: bool) -> dict[str, Any]:
         "pearson_r_direct": dir_stats["pearson_r"],
         "pearson_r_direct_ci_low": dir_stats["pearson_r_ci_low"],
         "pearson_r_direct_ci_high": dir_stats["pearson_r_ci_high"],
+        **{
+            f"pearson_r_{name}{part}": stats[f"pearson_r{part}"]
+            for name, stats in null.items()
+            for part in ("", "_ci_low", "_ci_high")
+        },
         "n": sal["n"],
         "n_unmeasured": sal["n_missing"],
         "frac_flag_ok": float((table["quality_flag"] == "ok").mean()),

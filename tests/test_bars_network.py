@@ -67,6 +67,9 @@ def test_bar_network_two_stages(network):
     assert fine.task == "vote_fraction"
     assert fine.config.data.target == "p_bar"
     assert fine.config.transfer.checkpoint == str(network.sim_run)
+    # the simulation stage hides the centre of some images; real images are not masked
+    assert sim.config.augment.centre_mask_probability == 0.5
+    assert fine.config.augment.centre_mask_probability == 0.0
     # fine-tuning started from the simulation weights and moved them
     a = dict(sim.model.named_parameters())
     b = dict(fine.model.named_parameters())

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from galaxy_xai.bars.network import CENTRE_MASK
+
 __all__ = ["add_parser"]
 
 
@@ -123,6 +125,13 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--finetune-data", help="real dataset .h5 with a vote-fraction column")
     p.add_argument("--finetune-col", default="p_bar", help="vote fraction column")
     p.add_argument("--finetune-epochs", type=int, default=10)
+    p.add_argument(
+        "--centre-mask",
+        type=float,
+        default=CENTRE_MASK,
+        help="probability of hiding a random central disc of a simulated training image, "
+        "so the maps follow the whole bar (default: %(default)s; 0 = off)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_train_network)
 
@@ -270,6 +279,7 @@ def _cmd_train_network(args: argparse.Namespace) -> int:
         finetune_col=args.finetune_col,
         finetune_epochs=args.finetune_epochs,
         seed=args.seed,
+        centre_mask=args.centre_mask,
     )
     print(f"bar network: {result.run_dir} (target output {result.target!r})")
     return 0

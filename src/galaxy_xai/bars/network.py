@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 #: Name of the network's output whose saliency map holds the bar.
 BAR_OUTPUT = "bar"
+#: Default probability of hiding the centre of a simulated training image (see
+#: :func:`train_bar_network`).
+CENTRE_MASK = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +69,13 @@ def bar_train_config(
     transfer_from: str | os.PathLike[str] | None = None,
     seed: int = 0,
     augment: bool = True,
+    centre_mask: float = 0.0,
 ) -> Any:
-    """The ``TrainConfig`` of one stage: a single sigmoid output ``bar`` on ``target_col``."""
+    """The ``TrainConfig`` of one stage: a single sigmoid output ``bar`` on ``target_col``.
+
+    ``centre_mask`` is the probability that a training image has its centre hidden
+    (:class:`galaxy_xai.train.augment.CentreMask`).
+    """
     from galaxy_xai.train import load_train_config
 
     transfer: dict[str, Any] = {}
@@ -88,7 +96,12 @@ def bar_train_config(
             },
             "model": {"name": architecture or "compact", "kwargs": dict(model_kwargs or {})},
             "optim": {"name": "adam", "lr": lr, "schedule": "plateau"},
-            "augment": {"enabled": augment, "scale": [1.0, 1.0], "shift_fraction": 0.03},
+            "augment": {
+                "enabled": augment,
+                "scale": [1.0, 1.0],
+                "shift_fraction": 0.03,
+                "centre_mask_probability": centre_mask,
+            },
             "trainer": {"max_epochs": epochs, "batch_size": batch_size, "patience": 6},
             "transfer": transfer,
         }
@@ -125,6 +138,7 @@ def train_bar_network(
     finetune_fractions: tuple[float, float, float] = (0.8, 0.2, 0.0),
     seed: int = 0,
     resume: bool = False,
+    centre_mask: float = CENTRE_MASK,
 ) -> BarNetwork:
     """Train the bar network on simulations, then (optionally) fine-tune on real votes.
 
@@ -149,6 +163,13 @@ def train_bar_network(
         Fine-tuning epochs and its (train, val, test) split of ``finetune_data``.
     seed
         Seed of simulation, splits and weights.
+    centre_mask
+        Probability that a simulated training image has a random central disc hidden
+        (:class:`galaxy_xai.train.augment.CentreMask`), in both classes alike. The
+        network must then recognise a bar from its outer parts too, so that its
+        saliency maps follow the bar along its length instead of marking its centre
+        (:data:`CENTRE_MASK` by default; 0 = off). Fine-tuning on real images does not
+        mask.
     resume
         Reuse finished stages and continue interrupted ones.
 
@@ -195,6 +216,7 @@ def train_bar_network(
         bar_train_config(
             sim_path, target_col=sim_target_col, epochs=epochs, architecture=architecture,
             model_kwargs=model_kwargs, batch_size=batch_size, lr=lr, seed=seed,
+            centre_mask=centre_mask,
         ),
     )  # fmt: skip
     finetune_run = None

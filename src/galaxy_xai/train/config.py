@@ -121,6 +121,25 @@ class AugmentConfig:
     shift_fraction: float = 0.05  # translations up to this fraction of the image side
     brightness: float = 0.1  # additive brightness change up to +-this (image units)
     scale: tuple[float, float] = (1.0, 1.0)  # zoom range (1, 1) = none
+    # centre masking: with this probability per image, a central disc (radius drawn
+    # from centre_mask_radius, as fractions of the image side) is replaced by the mean
+    # of the ring around it, so the network must also learn a structure (a bar) from
+    # its outer parts; see galaxy_xai.train.augment.CentreMask. 0 = off.
+    centre_mask_probability: float = 0.0
+    centre_mask_radius: tuple[float, float] = (0.05, 0.22)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.centre_mask_probability <= 1.0:
+            raise ParameterError(
+                "augment.centre_mask_probability", self.centre_mask_probability,
+                "must be in [0, 1]",
+            )  # fmt: skip
+        low, high = self.centre_mask_radius
+        if not 0.0 < low <= high < 0.5:
+            raise ParameterError(
+                "augment.centre_mask_radius", self.centre_mask_radius,
+                "must be (low, high) with 0 < low <= high < 0.5 (fractions of the image side)",
+            )  # fmt: skip
 
 
 @dataclass(frozen=True)
