@@ -18,7 +18,8 @@ Controls (keys ``pearson_r_<control>`` with intervals): ``constant_px``, one len
 imported pixels for every galaxy (the cutouts span ~4 Petrosian radii, so this is
 galaxy size); ``petrosian``, the NSA Petrosian radius; ``image_only``, the calibrated
 measurement on a constant map times the image (no saliency). Saliency has to beat
-these to show that the map sees the bar.
+these to show that the map sees the bar. ``partial_r_<method>_given_size``: the partial
+r with the cutout's size (its pixel scale) held fixed.
 
 Pearson r is scale free, so the bar_Re (a Sersic effective radius) vs full-length
 difference does not matter for it; RMSE is not reported here for that reason.
@@ -35,6 +36,7 @@ from benchmarks._common import cache_dir, data_dir
 from benchmarks.bar_length_sim import (
     CALIBRATION_OBJECTIVE,
     image_only_lengths,
+    partial_r,
     saliency_maps,
     simulate_sets,
 )
@@ -139,6 +141,14 @@ def run(quick: bool) -> dict[str, Any]:
             f"pearson_r_{name}{part}": stats[f"pearson_r{part}"]
             for name, stats in null.items()
             for part in ("", "_ci_low", "_ci_high")
+        },
+        **{
+            f"partial_r_{name}_given_size{k[1:]}": v
+            for name, lengths in (
+                ("saliency", table["bar_length_px"]),
+                ("direct", direct["bar_length_px"]),
+            )
+            for k, v in partial_r(lengths.to_numpy() * scale, truth, scale).items()
         },
         "n": sal["n"],
         "n_unmeasured": sal["n_missing"],

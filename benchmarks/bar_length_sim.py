@@ -20,7 +20,9 @@ Figures: Pearson r and RMSE (arcsec) of each method on the test set, with bootst
 95% intervals, and two controls: the same measurement on a constant map times the
 image (``*_image_only``, :func:`image_only_lengths`: no saliency), and the disk's size
 alone (``*_disk_size``, :func:`disk_size_lengths`: the simulated bars scale with their
-disks). Simulated sets are cached in ``benchmarks/results/cache``.
+disks); ``partial_r_<method>_given_disk_size`` (:func:`partial_r`) is what a method
+knows about the bar beyond the disk's size. Simulated sets are cached in
+``benchmarks/results/cache``.
 """
 
 from __future__ import annotations
@@ -230,6 +232,29 @@ def disk_size_lengths(cal_catalog: Any, test_catalog: Any) -> np.ndarray:
     return k * test_catalog["disk_half_light_radius_arcsec"].to_numpy()
 
 
+def partial_r(
+    pred: np.ndarray, truth: np.ndarray, control: np.ndarray, *, n_boot: int = 2000, seed: int = 0
+) -> dict[str, float]:
+    """Partial Pearson r of ``pred`` and ``truth`` with ``control`` held fixed, and its CI.
+
+    Does a measurement know more about the bar than ``control`` (the galaxy's size)
+    does? Near zero: it measures the galaxy, not its bar. Rows with a NaN are left out;
+    the 95% interval is from ``n_boot`` bootstrap resamples of the galaxies.
+    """
+    rows = np.column_stack([pred, truth, control]).astype(np.float64)
+    rows = rows[np.isfinite(rows).all(1)]
+
+    def value(sample: np.ndarray) -> float:
+        c = np.corrcoef(sample, rowvar=False)
+        r_xy, r_xz, r_yz = c[0, 1], c[0, 2], c[1, 2]
+        return float((r_xy - r_xz * r_yz) / np.sqrt((1 - r_xz**2) * (1 - r_yz**2)))
+
+    rng = np.random.default_rng(seed)
+    boot = [value(rows[rng.integers(0, len(rows), len(rows))]) for _ in range(n_boot)]
+    low, high = np.nanpercentile(boot, [2.5, 97.5])
+    return {"r": value(rows), "r_ci_low": float(low), "r_ci_high": float(high)}
+
+
 def bar_probability(run: Path, images: np.ndarray) -> np.ndarray:
     """The bar network's p(bar) for each image (a diagnostic of the network itself)."""
     import torch
@@ -324,6 +349,10 @@ def run(quick: bool) -> dict[str, Any]:
     figures.update(prefixed(dir_stats, "direct"))
     figures.update(prefixed(image_only, "image_only"))
     figures.update(prefixed(disk_size, "disk_size"))
+    size = test_cat["disk_half_light_radius_arcsec"].to_numpy()
+    for name, lengths in (("saliency", pred_arcsec), ("direct", direct_arcsec)):
+        given = partial_r(lengths, truth_arcsec, size)
+        figures.update({f"partial_r_{name}_given_disk_size{k[1:]}": v for k, v in given.items()})
     figures.update(
         {
             "n_test": sal["n"],
