@@ -51,10 +51,13 @@ GZB_SIM_CONFIG: dict[str, Any] = {
     "frame_r90": 4.5,
 }
 #: Training budget per mode (the simulation stage, fine-tuning and the direct control
-#: all fit the quick mode's five minutes on two cores).
+#: all fit the quick mode's five minutes on two cores). Quick mode trains on 1,200
+#: simulated galaxies at width 16: with half of its images centre-masked, a width-8
+#: network on 400 galaxies did not learn (validation loss stayed at 0.24-0.25, the
+#: loss of a constant 0.5).
 SETTINGS = {
-    True: {"n_train": 400, "n_cal": 60, "n_test": 100, "epochs": 8, "direct_epochs": 15,
-           "n_samples": 16, "width": 8},
+    True: {"n_train": 1200, "n_cal": 60, "n_test": 100, "epochs": 12, "direct_epochs": 15,
+           "n_samples": 16, "width": 16},
     False: {"n_train": 4000, "n_cal": 300, "n_test": 500, "epochs": 25, "direct_epochs": 40,
             "n_samples": 50, "width": 16},
 }  # fmt: skip
@@ -84,7 +87,11 @@ def run(quick: bool) -> dict[str, Any]:
     other_ids = cat["id"][~barred].astype(str).tolist()
     finetune, _ = subset_dataset(real, root / "gzb64_finetune.h5", ids=other_ids)
     sets = simulate_sets(
-        quick, config=GZB_SIM_CONFIG, tag="gzbsimflat", settings=SETTINGS[quick], twins=True
+        quick,
+        config=GZB_SIM_CONFIG,
+        tag=f"gzbsimflat{s['n_train']}",
+        settings=SETTINGS[quick],
+        twins=True,
     )
     t_data = time.perf_counter() - t0
 
