@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: the real-data folder, timing, peak memory."""
+"""Helpers shared by the benchmarks: the real-data folder, timing, peak memory, intervals."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from galaxy_xai.errors import DataMissingError
 
@@ -37,3 +39,12 @@ def best_time(fn: Callable[[], object], *, repeats: int = 3) -> float:
         fn()
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def bootstrap_interval(
+    n: int, stat: Callable[[np.ndarray], float], *, n_boot: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of ``stat(rows)`` over ``n`` resampled galaxies."""
+    rng = np.random.default_rng(seed)
+    draws = [stat(rng.integers(0, n, n)) for _ in range(n_boot)]
+    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))

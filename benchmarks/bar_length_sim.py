@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._common import cache_dir
+from benchmarks._common import bootstrap_interval, cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -245,14 +245,12 @@ def partial_r(
     rows = rows[np.isfinite(rows).all(1)]
 
     def value(sample: np.ndarray) -> float:
-        c = np.corrcoef(sample, rowvar=False)
+        c = np.corrcoef(rows[sample], rowvar=False)
         r_xy, r_xz, r_yz = c[0, 1], c[0, 2], c[1, 2]
         return float((r_xy - r_xz * r_yz) / np.sqrt((1 - r_xz**2) * (1 - r_yz**2)))
 
-    rng = np.random.default_rng(seed)
-    boot = [value(rows[rng.integers(0, len(rows), len(rows))]) for _ in range(n_boot)]
-    low, high = np.nanpercentile(boot, [2.5, 97.5])
-    return {"r": value(rows), "r_ci_low": float(low), "r_ci_high": float(high)}
+    low, high = bootstrap_interval(len(rows), value, n_boot=n_boot, seed=seed)
+    return {"r": value(np.arange(len(rows))), "r_ci_low": low, "r_ci_high": high}
 
 
 def bar_probability(run: Path, images: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-from benchmarks._common import cache_dir, data_dir
+from benchmarks._common import bootstrap_interval, cache_dir, data_dir
 
 #: Where the label-audit montage is written (beside the benchmark's JSON).
 DISAGREEMENTS_PNG = "gz1-classify-disagreements.png"
@@ -144,13 +144,6 @@ def test_predictions(run_dir, data) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     probs = table[[f"prob_{n}" for n in names]].to_numpy()
     truth = np.array([names.index(CLASS_MAP[int(v)]) for v in labels[rows]])
     return probs, truth, rows, names
-
-
-def bootstrap_interval(n: int, stat, *, n_boot: int = 2000, seed: int = 0):
-    """95% percentile-bootstrap interval of ``stat(rows)`` over ``n`` resampled galaxies."""
-    rng = np.random.default_rng(seed)
-    draws = [stat(rng.integers(0, n, n)) for _ in range(n_boot)]
-    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
 
 
 def label_audit(run_dir, data, out_png, *, per_pair: int = 8) -> dict:

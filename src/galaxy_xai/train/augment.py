@@ -51,10 +51,10 @@ class CentreMask(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.probability <= 0:
+            return x
         n, _, h, w = x.shape
         chosen = torch.rand(n, device=x.device) < self.probability
-        if self.probability <= 0 or not bool(chosen.any()):
-            return x
         side = float(min(h, w))
         low, high = self.radius
         r = (low + (high - low) * torch.rand(n, 1, 1, device=x.device)) * side  # (N, 1, 1) px
