@@ -89,7 +89,7 @@ def run(quick: bool) -> dict[str, Any]:
     sets = simulate_sets(
         quick,
         config=GZB_SIM_CONFIG,
-        tag=f"gzbsimflat{s['n_train']}",
+        tag="gzbsimflat",
         settings=SETTINGS[quick],
         twins=True,
     )
