@@ -9,7 +9,9 @@ What touches the 59 test galaxies: nothing but the final measurement.
 * Bar network: trained on simulated SDSS-like galaxies in Galaxy-Zoo-like relative
   framing, then fine-tuned on GZ2 ``p_bar`` of the *other* 139 Galaxy Builder galaxies.
 * Calibration: on simulated barred galaxies (known lengths), never on real ones, for
-  the highest Pearson r as in ``bar-length-sim``.
+  the highest Pearson r as in ``bar-length-sim``; the grid (ours or the paper's) is
+  chosen by 5-fold cross-validation inside that simulated calibration split
+  (``calibration_grid``, ``calibration_cv_r_grid_*``), as there.
 * Direct regressor (control): trained on the simulations' bar lengths. It cannot be
   fine-tuned on real bar lengths: all Galaxy Builder galaxies with a bar model are
   among the 59 test galaxies, so none remain.
@@ -35,6 +37,8 @@ import numpy as np
 from benchmarks._common import cache_dir, data_dir
 from benchmarks.bar_length_sim import (
     CALIBRATION_OBJECTIVE,
+    choose_grid,
+    grids,
     image_only_lengths,
     partial_r,
     saliency_maps,
@@ -107,8 +111,10 @@ def run(quick: bool) -> dict[str, Any]:
     cal_maps, cal_images, cal_cat = saliency_maps(
         net.run_dir, sets["calibration"], n_samples=s["n_samples"]
     )
+    cal_lengths = cal_cat["bar_length_px"].to_numpy()
+    grid_name, cv_r = choose_grid(cal_maps, cal_images, cal_lengths)
     result = calibrate(
-        cal_maps, cal_cat["bar_length_px"].to_numpy(), images=cal_images, ids=cal_cat["id"],
+        cal_maps, cal_lengths, images=cal_images, ids=cal_cat["id"], grid=grids()[grid_name],
         objective=CALIBRATION_OBJECTIVE,
     )  # fmt: skip
     test_file, _ = subset_dataset(real, work / "gzb_test.h5", ids=test_ids)
@@ -130,7 +136,7 @@ def run(quick: bool) -> dict[str, Any]:
     sal_px = evaluate_lengths(table["bar_length_px"].to_numpy(), test_cat["bar_Re"].to_numpy())
     # controls: the cutouts span ~4 Petrosian radii, so a fixed length in imported
     # pixels already scales with the galaxy; and the measurement without saliency
-    flat_px = image_only_lengths(cal_images, cal_cat["bar_length_px"].to_numpy(), images, grid=None)
+    flat_px = image_only_lengths(cal_images, cal_lengths, images, grid=grids()["full"])
     null = {
         "constant_px": evaluate_lengths(scale, truth),
         "petrosian": evaluate_lengths(test_cat["petro_theta_arcsec"].to_numpy(float), truth),
@@ -164,6 +170,8 @@ def run(quick: bool) -> dict[str, Any]:
         "n_finetune_galaxies": len(other_ids),
         "direct_finetuned_on_real": False,
         "calibration_objective": CALIBRATION_OBJECTIVE,
+        "calibration_grid": grid_name,
+        **{f"calibration_cv_r_grid_{k}": v for k, v in cv_r.items()},
         "calibrated": f"{result.params.criterion}/{result.params.variant} "
         f"corr>{result.params.corr_threshold} min_px={result.params.min_pixels} "
         f"multiply={result.params.multiply}",

@@ -22,8 +22,16 @@ Figures: Pearson r and RMSE (arcsec) of each method on the test set, with bootst
 image (``*_image_only``, :func:`image_only_lengths`: no saliency), and the disk's size
 alone (``*_disk_size``, :func:`disk_size_lengths`: the simulated bars scale with their
 disks); ``partial_r_<method>_given_disk_size`` (:func:`partial_r`) is what a method
-knows about the bar beyond the disk's size. Simulated sets are cached in
-``benchmarks/results/cache``.
+knows about the bar beyond the disk's size.
+
+The ceiling (:func:`oracle_lengths`): the same calibration and measurement on each
+galaxy's true bar light, redrawn alone from the simulation
+(``pearson_r_oracle_grid_full`` / ``_grid_paper``, ``rmse_arcsec_oracle_grid_*``): what
+a perfect saliency map would give. ``map_truth_r_saliency_median`` is the median
+pixel-by-pixel Pearson r of a test map with its bar's light (``_saliency_x_image``: of
+the map times the image, as the measurement sees it with ``multiply``;
+``map_truth_r_image_median``: of the image itself, for reference). Simulated sets are
+cached in ``benchmarks/results/cache``.
 """
 
 from __future__ import annotations
@@ -279,6 +287,38 @@ def choose_grid(
     return max(held_out_r, key=lambda name: held_out_r[name]), held_out_r
 
 
+def oracle_lengths(
+    sets: dict[str, Path],
+    cal_lengths_px: np.ndarray,
+    cal_images: np.ndarray,
+    test_images: np.ndarray,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The measurement's ceiling: each grid calibrated and applied on the true bar light.
+
+    Each galaxy's bar is redrawn alone from the simulation's truth (noiseless,
+    PSF-convolved: :func:`galaxy_xai.simulate.component_maps`), the map a perfect
+    saliency method would give, and the measurement is calibrated on the calibration
+    split's bars and applied to the test split's, as for the saliency maps. No saliency
+    method can be expected to beat this r with the same measurement.
+
+    Returns the test lengths (px) per grid of :func:`grids` and the test bars' images.
+    """
+    from galaxy_xai.bars import calibrate, measure_bars
+    from galaxy_xai.simulate import component_maps
+
+    cal_bars = component_maps(sets["calibration"], component="bar")
+    test_bars = component_maps(sets["test"], component="bar")
+    lengths = {}
+    for name, grid in grids().items():
+        fit = calibrate(
+            cal_bars, cal_lengths_px, images=cal_images, grid=grid,
+            objective=CALIBRATION_OBJECTIVE,
+        )  # fmt: skip
+        measured = measure_bars(test_bars, test_images, params=fit.params)
+        lengths[name] = measured["bar_length_px"].to_numpy()
+    return lengths, test_bars
+
+
 def partial_r(
     pred: np.ndarray, truth: np.ndarray, control: np.ndarray, *, n_boot: int = 2000, seed: int = 0
 ) -> dict[str, float]:
@@ -330,6 +370,7 @@ def run(quick: bool) -> dict[str, Any]:
     from galaxy_xai.bars import calibrate, evaluate_lengths, measure_bars
     from galaxy_xai.bars.direct import predict_direct, train_direct_regressor
     from galaxy_xai.bars.network import train_bar_network
+    from galaxy_xai.simulate import map_truth_correlation
 
     torch.set_num_threads(2)
     s = SETTINGS[quick]
@@ -378,6 +419,17 @@ def run(quick: bool) -> dict[str, Any]:
     flat_px = image_only_lengths(cal_images, cal_lengths, test_images, grid=grids()["full"])
     image_only = evaluate_lengths(flat_px * PIXEL_SCALE, truth_arcsec)
     disk_size = evaluate_lengths(disk_size_lengths(cal_cat, test_cat), truth_arcsec)
+    t0 = time.perf_counter()
+    oracle_px, test_bars = oracle_lengths(sets, cal_lengths, cal_images, test_images)
+    oracle = {k: evaluate_lengths(v * PIXEL_SCALE, truth_arcsec) for k, v in oracle_px.items()}
+    # how much each test map looks like the galaxy's bar, pixel by pixel (median r)
+    flat_images = test_images.reshape(test_bars.shape)
+    map_truth = {
+        "saliency": map_truth_correlation(np.abs(test_maps), test_bars),
+        "saliency_x_image": map_truth_correlation(np.abs(test_maps) * flat_images, test_bars),
+        "image": map_truth_correlation(flat_images, test_bars),
+    }
+    t_oracle = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     direct_run = train_direct_regressor(
@@ -395,6 +447,8 @@ def run(quick: bool) -> dict[str, Any]:
     figures.update(prefixed(dir_stats, "direct"))
     figures.update(prefixed(image_only, "image_only"))
     figures.update(prefixed(disk_size, "disk_size"))
+    for name, stats in oracle.items():
+        figures.update(prefixed(stats, f"oracle_grid_{name}"))
     size = test_cat["disk_half_light_radius_arcsec"].to_numpy()
     for name, lengths in (("saliency", pred_arcsec), ("direct", direct_arcsec)):
         given = partial_r(lengths, truth_arcsec, size)
@@ -412,6 +466,7 @@ def run(quick: bool) -> dict[str, Any]:
             "rmse_arcsec_published_rule": pub_stats["rmse"],
             "calibration_objective": CALIBRATION_OBJECTIVE,
             "smoothgrad_noise_level": noise,
+            **{f"map_truth_r_{k}_median": float(np.nanmedian(v)) for k, v in map_truth.items()},
             "calibration_grid": grid_name,
             **{f"calibration_cv_r_grid_{k}": v for k, v in cv_r.items()},
             **{f"calibration_r_noise_{k}": v for k, v in r_by_noise.items()},
@@ -424,6 +479,7 @@ def run(quick: bool) -> dict[str, Any]:
             "time_test_maps_s": round(t_maps, 1),
             "time_calibrate_s": round(t_cal, 1),
             "time_direct_s": round(t_direct, 1),
+            "time_oracle_s": round(t_oracle, 1),
         }
     )
     return figures

@@ -7,6 +7,7 @@ Public API (imported lazily, so ``import galaxy_xai.simulate`` stays cheap)::
     simulate_dataset(out, n=..., workers=..., shard=...)  # the dataset store
     save_galaxy_grid(images, catalog, out_png)            # a PNG grid for reports/docs
     draw_parameters, draw_components, render_galaxy       # one galaxy, step by step
+    component_maps(dataset, component="bar")              # true component images of a dataset
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ _EXPORTS = {
     "SimulationConfig": "config",
     "SurveyConfig": "config",
     "load_simulation_config": "config",
+    "component_maps": "truth_maps",
+    "map_truth_correlation": "truth_maps",
     "save_galaxy_grid": "gallery",
     "PRESET_NAMES": "presets",
     "get_preset": "presets",
