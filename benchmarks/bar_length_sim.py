@@ -296,12 +296,26 @@ def oracle_lengths(
     """The measurement's ceiling: each grid calibrated and applied on the true bar light.
 
     Each galaxy's bar is redrawn alone from the simulation's truth (noiseless,
-    PSF-convolved: :func:`galaxy_xai.simulate.component_maps`), the map a perfect
-    saliency method would give, and the measurement is calibrated on the calibration
-    split's bars and applied to the test split's, as for the saliency maps. No saliency
-    method can be expected to beat this r with the same measurement.
+    PSF-convolved: :func:`galaxy_xai.simulate.component_maps`), the map that shows the
+    bar and nothing else, and the measurement is calibrated on the calibration split's
+    bars and applied to the test split's, as for the saliency maps. A reference for
+    this measurement, not a strict bound: a map could in principle encode length better
+    than the bar's light does.
 
-    Returns the test lengths (px) per grid of :func:`grids` and the test bars' images.
+    Parameters
+    ----------
+    sets
+        The simulated ``"calibration"`` and ``"test"`` dataset files.
+    cal_lengths_px
+        True bar lengths of the calibration galaxies, pixels.
+    cal_images, test_images
+        ``(N, 1, H, W)`` images of the two splits (for the grids' ``multiply``).
+
+    Returns
+    -------
+    lengths, test_bars
+        Test bar lengths (pixels, NaN where nothing was measured) per grid of
+        :func:`grids`, and the test bars' light ``(N, H, W)`` (counts).
     """
     from galaxy_xai.bars import calibrate, measure_bars
     from galaxy_xai.simulate import component_maps
@@ -423,7 +437,7 @@ def run(quick: bool) -> dict[str, Any]:
     oracle_px, test_bars = oracle_lengths(sets, cal_lengths, cal_images, test_images)
     oracle = {k: evaluate_lengths(v * PIXEL_SCALE, truth_arcsec) for k, v in oracle_px.items()}
     # how much each test map looks like the galaxy's bar, pixel by pixel (median r)
-    flat_images = test_images.reshape(test_bars.shape)
+    flat_images = test_images[:, 0]  # the SDSS-like sets are one band (jpeg-gray)
     map_truth = {
         "saliency": map_truth_correlation(np.abs(test_maps), test_bars),
         "saliency_x_image": map_truth_correlation(np.abs(test_maps) * flat_images, test_bars),

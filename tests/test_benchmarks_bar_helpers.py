@@ -29,8 +29,9 @@ def test_the_ceiling_measures_true_bars_closely(tmp_path) -> None:
     assert set(lengths) == {"full", "paper"} and test_bars.shape == (30, 64, 64)
     truth = catalogs["test"]["bar_length_px"].to_numpy()
     r = {k: np.corrcoef(v[np.isfinite(v)], truth[np.isfinite(v)])[0, 1] for k, v in lengths.items()}
-    # on the bars' own light our grid measures them closely (full mode: r 0.96)
-    assert r["full"] > 0.85
+    # on the bars' own light our grid measures them closely (here 0.99, full mode 0.96),
+    # closer than the paper's grid (here 0.83, full mode 0.79)
+    assert r["full"] > 0.9 and r["full"] > r["paper"] + 0.05, r
     # the controls: disk size alone predicts some of the length, not all of it
     size = disk_size_lengths(catalogs["calibration"], catalogs["test"])
     truth_arcsec = catalogs["test"]["bar_length_arcsec"].to_numpy()

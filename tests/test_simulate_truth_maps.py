@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from galaxy_xai.data import write_dataset
-from galaxy_xai.data.store import open_dataset
+from galaxy_xai.data import open_dataset, write_dataset
+from galaxy_xai.data.join import join_datasets
 from galaxy_xai.errors import DataFormatError, ParameterError
 from galaxy_xai.simulate import simulate_dataset
 from galaxy_xai.simulate.render import COMPONENT_NAMES
@@ -55,7 +56,7 @@ def test_bad_component_and_non_simulated_file(tmp_path) -> None:
     plain = write_dataset(
         tmp_path / "plain.h5",
         np.zeros((2, 1, 8, 8), np.float32),
-        __import__("pandas").DataFrame({"id": ["a", "b"]}),
+        pd.DataFrame({"id": ["a", "b"]}),
     )
     with pytest.raises(DataFormatError, match="plain.h5"):
         component_maps(plain)
@@ -65,10 +66,33 @@ def test_a_file_from_another_simulation_version_is_refused(tmp_path) -> None:
     out = simulate_dataset(tmp_path / "s.h5", n=2, seed=1, config=NOISELESS, bar_fraction=1.0)
     with open_dataset(out) as ds:
         images, catalog, metadata = ds.images[:], ds.catalog.copy(), dict(ds.metadata)
-    catalog.loc[1, "bar_length_px"] += 3.0
-    changed = write_dataset(tmp_path / "changed.h5", images, catalog, metadata=metadata)
-    with pytest.raises(DataFormatError, match=r"row 1 .*bar_length_px"):
+    # a catalogue that the stored config cannot have made
+    edited = catalog.copy()
+    edited.loc[1, "bar_length_px"] += 3.0
+    changed = write_dataset(tmp_path / "changed.h5", images, edited, metadata=metadata)
+    with pytest.raises(DataFormatError, match=r"changed.h5' row 1 .*bar_length_px"):
         component_maps(changed, component="bar")
+    # a stored config that differs from the one the galaxies were made with (the bar's
+    # Sersic index does not change its length, only its light)
+    config = {**metadata["config"], "bar": {**metadata["config"]["bar"], "sersic_n": 1.5}}
+    other = write_dataset(
+        tmp_path / "other.h5", images, catalog, metadata={**metadata, "config": config}
+    )
+    with pytest.raises(DataFormatError, match=r"other.h5' row 0 .*bar_sersic_n"):
+        component_maps(other, component="bar")
+
+
+def test_shards_redraw_their_own_galaxies_and_rows_are_checked(tmp_path) -> None:
+    args = {"n": 4, "seed": 5, "config": NOISELESS, "bar_fraction": 1.0}
+    whole = simulate_dataset(tmp_path / "all.h5", **args)
+    parts = [simulate_dataset(tmp_path / f"p{i}.h5", shard=f"{i}/2", **args) for i in range(2)]
+    joined = join_datasets(parts, tmp_path / "joined.h5")
+    expected = component_maps(whole)
+    np.testing.assert_array_equal(component_maps(parts[1]), expected[2:])
+    np.testing.assert_array_equal(component_maps(joined, rows=[3, 0]), expected[[3, 0]])
+    for bad in ([4], [-1], [0.5], [True]):
+        with pytest.raises(ParameterError, match="rows"):
+            component_maps(whole, rows=bad)
 
 
 def test_map_truth_correlation() -> None:

@@ -18,18 +18,11 @@ import pandas as pd
 
 from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
 from galaxy_xai.io import atomic_output
+from galaxy_xai.stats import row_pearson
 
 __all__ = ["evaluate_files", "evaluate_lengths", "read_table", "scatter_plot"]
 
 log = logging.getLogger(__name__)
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r along the last axis (NaN where either side is constant)."""
-    a = a - a.mean(-1, keepdims=True)
-    b = b - b.mean(-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
 
 
 def evaluate_lengths(
@@ -84,11 +77,11 @@ def evaluate_lengths(
         )
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(p), size=(n_boot, len(p)))
-    boot_r = _pearson(p[idx], t[idx])
+    boot_r = row_pearson(p[idx], t[idx])
     boot_rmse = np.sqrt(((p[idx] - t[idx]) ** 2).mean(-1))
     lo, hi = 100 * (1 - confidence) / 2, 100 * (1 + confidence) / 2
     boot_r = boot_r[np.isfinite(boot_r)]
-    r = float(_pearson(p, t))
+    r = float(row_pearson(p, t))
     return {
         "pearson_r": r,
         "pearson_r_ci_low": float(np.percentile(boot_r, lo)) if len(boot_r) else float("nan"),

@@ -10,18 +10,17 @@ pixel (:func:`map_truth_correlation`).
 
 from __future__ import annotations
 
+import numbers
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from galaxy_xai.errors import DataFormatError, ParameterError
+from galaxy_xai.stats import row_pearson
 
 __all__ = ["component_maps", "map_truth_correlation"]
-
-#: Catalogue columns that must agree between the file and the redrawn galaxy; a
-#: mismatch means the file was not made by this version of the simulation.
-_CHECK_COLUMNS = ("bar_length_px", "disk_half_light_radius_arcsec")
 
 
 def component_maps(
@@ -29,7 +28,7 @@ def component_maps(
     *,
     component: str = "bar",
     psf: bool = True,
-    rows: Any = None,
+    rows: Sequence[int] | np.ndarray | None = None,
 ) -> np.ndarray:
     """The noiseless image (counts) of one component of each galaxy of a simulated dataset.
 
@@ -49,18 +48,21 @@ def component_maps(
     Returns
     -------
     numpy.ndarray
-        ``(N, H, W)`` float32 linear counts, before the survey stretch and noise; zeros
-        where the galaxy has no such component (e.g. ``bar`` of an unbarred galaxy).
-        Random rotations and flips are part of each galaxy's parameters, so the
-        images have the orientation of the stored ones.
+        ``(N, H, W)`` float32 linear counts in the survey's reference band (also for
+        colour renderings: one band, no colour factors), before the survey stretch
+        and noise; zeros where the galaxy has no such component (e.g. ``bar`` of an
+        unbarred galaxy). Random rotations and flips are part of each galaxy's
+        parameters, so the images have the orientation of the stored ones. Sharded
+        and joined files work: galaxies are redrawn by their catalogue ``index``.
 
     Raises
     ------
     ParameterError
-        For an unknown component.
+        For an unknown component, or ``rows`` that are not row numbers of the file.
     DataFormatError
         If the file is not a simulation, or a redrawn galaxy does not match its
-        catalogue row (naming the row): the file was made by another simulation version.
+        catalogue row (naming the row and the column): the file was made with
+        another configuration or simulation version than the one stored in it.
     """
     from galaxy_xai.data import open_dataset
     from galaxy_xai.simulate.render import COMPONENT_NAMES, draw_components
@@ -72,27 +74,49 @@ def component_maps(
     with open_dataset(dataset) as ds:
         metadata = dict(ds.metadata)
         catalog = ds.catalog
-    if metadata.get("kind") != "simulation" or "config" not in metadata:
+    if metadata.get("kind") != "simulation" or "config" not in metadata or "seed" not in metadata:
         raise DataFormatError(
-            f"'{dataset}' is not a simulated dataset (no simulation config in it)"
+            f"'{dataset}' is not a simulated dataset (no simulation config and seed in it)"
         )
+    if "index" not in catalog.columns:
+        raise DataFormatError(f"'{dataset}' has no 'index' column to redraw its galaxies by")
     config = resolve_config(metadata["config"])
     seed = int(metadata["seed"])
-    picked = np.arange(len(catalog)) if rows is None else np.asarray(rows, dtype=int)
+    picked = _check_rows(rows, len(catalog), dataset)
     out = np.zeros((len(picked), config.size, config.size), np.float32)
     for k, row in enumerate(picked):
         entry = catalog.iloc[int(row)]
         params = draw_parameters(config, seed, int(entry["index"]))
-        for column in _CHECK_COLUMNS:
-            if column in entry and not np.isclose(getattr(params, column), entry[column]):
-                raise DataFormatError(
-                    f"'{dataset}' row {int(row)} (id {entry['id']}): the redrawn galaxy has "
-                    f"{column} {getattr(params, column):.4g}, the catalogue "
-                    f"{entry[column]:.4g}; the file was made by another simulation version"
-                )
-        image = draw_components(params, config, psf=psf)[component]
-        out[k] = image
+        _check_redrawn(params.to_row(), entry, dataset, int(row))
+        out[k] = draw_components(params, config, psf=psf)[component]
     return out
+
+
+def _check_rows(rows: Any, n: int, dataset: object) -> np.ndarray:
+    """Row numbers in [0, n) as an int array (all rows when None)."""
+    if rows is None:
+        return np.arange(n)
+    values = list(np.ravel(np.asarray(rows, dtype=object)))
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+        raise ParameterError("rows", rows, "must be integer row numbers")
+    picked = np.asarray(values, dtype=int)
+    if len(picked) and (picked.min() < 0 or picked.max() >= n):
+        raise ParameterError("rows", rows, f"must lie in [0, {n}): '{dataset}' has {n} rows")
+    return picked
+
+
+def _check_redrawn(redrawn: dict[str, Any], entry: Any, dataset: object, row: int) -> None:
+    """Every numeric truth column of the file must equal the redrawn galaxy's."""
+    for column, value in redrawn.items():
+        if column not in entry.index or not isinstance(value, numbers.Real):
+            continue
+        stored = float(entry[column])
+        if not np.isclose(float(value), stored, rtol=1e-5, atol=1e-6, equal_nan=True):
+            raise DataFormatError(
+                f"'{dataset}' row {row} (id {entry.get('id', '?')}): the redrawn galaxy has "
+                f"{column} {float(value):.6g}, the catalogue {stored:.6g}; the file was made "
+                "with another configuration or simulation version than the one stored in it"
+            )
 
 
 def map_truth_correlation(maps: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -115,10 +139,4 @@ def map_truth_correlation(maps: np.ndarray, truth: np.ndarray) -> np.ndarray:
         raise ParameterError(
             "maps", maps.shape, f"must be (N, H, W) and match the truth's shape {truth.shape}"
         )
-    a = maps.reshape(len(maps), -1)
-    b = truth.reshape(len(truth), -1)
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    norm = np.sqrt((a**2).sum(axis=1) * (b**2).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(norm > 0, (a * b).sum(axis=1) / norm, np.nan)
+    return row_pearson(maps.reshape(len(maps), -1), truth.reshape(len(truth), -1))
