@@ -27,7 +27,7 @@ knows about the bar beyond the disk's size.
 The ceiling (:func:`oracle_lengths`): the same calibration and measurement on each
 galaxy's true bar light, redrawn alone from the simulation
 (``pearson_r_oracle_grid_full`` / ``_grid_paper``, ``rmse_arcsec_oracle_grid_*``): what
-a perfect saliency map would give. ``map_truth_r_saliency_median`` is the median
+the measurement gives on a map that shows the bar and nothing else. ``map_truth_r_saliency_median`` is the median
 pixel-by-pixel Pearson r of a test map with its bar's light (``_saliency_x_image``: of
 the map times the image, as the measurement sees it with ``multiply``;
 ``map_truth_r_image_median``: of the image itself, for reference). Simulated sets are

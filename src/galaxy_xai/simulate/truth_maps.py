@@ -2,9 +2,9 @@
 
 A simulated dataset stores its resolved configuration, run seed and truth catalogue, so
 every galaxy can be redrawn exactly (the seed scheme of :mod:`galaxy_xai.simulate.suite`)
-and any one component rendered alone: the bar's own light is the map a perfect bar
-saliency map would be. It gives a ceiling for a measurement made on maps (the same
-measurement on the true bar light) and a ground truth to compare maps with, pixel by
+and any one component rendered alone. The bar's own light is a map that shows the bar
+and nothing else: the same measurement on it is a reference ceiling for a measurement
+made on saliency maps, and it is a ground truth to compare the maps with, pixel by
 pixel (:func:`map_truth_correlation`).
 """
 
