@@ -27,11 +27,11 @@ knows about the bar beyond the disk's size.
 The ceiling (:func:`oracle_lengths`): the same calibration and measurement on each
 galaxy's true bar light, redrawn alone from the simulation
 (``pearson_r_oracle_grid_full`` / ``_grid_paper``, ``rmse_arcsec_oracle_grid_*``): what
-the measurement gives on a map that shows the bar and nothing else. ``map_truth_r_saliency_median`` is the median
-pixel-by-pixel Pearson r of a test map with its bar's light (``_saliency_x_image``: of
-the map times the image, as the measurement sees it with ``multiply``;
-``map_truth_r_image_median``: of the image itself, for reference). Simulated sets are
-cached in ``benchmarks/results/cache``.
+the measurement gives on a map that shows the bar and nothing else.
+``map_truth_r_saliency_median`` is the median pixel-by-pixel Pearson r of a test map
+with its bar's light (``_saliency_x_image``: of the map times the image, as the
+measurement sees it with ``multiply``; ``map_truth_r_image_median``: of the image
+itself, for reference). Simulated sets are cached in ``benchmarks/results/cache``.
 """
 
 from __future__ import annotations
@@ -206,6 +206,29 @@ def calibrate_smoothgrad(
     return best[0], best[1], r_by_noise, best[2]
 
 
+def fit_and_measure(
+    cal_maps: np.ndarray,
+    cal_lengths_px: np.ndarray,
+    cal_images: np.ndarray,
+    maps: np.ndarray,
+    images: np.ndarray,
+    *,
+    grid: Any,
+) -> np.ndarray:
+    """Calibrate the measurement on the calibration maps, then measure ``maps``.
+
+    The calibration searches ``grid`` for :data:`CALIBRATION_OBJECTIVE` on
+    ``cal_maps`` (true lengths ``cal_lengths_px``, pixels); returns the lengths
+    (pixels, NaN where nothing was measured) of ``maps`` with the parameters found.
+    """
+    from galaxy_xai.bars import calibrate, measure_bars
+
+    fit = calibrate(
+        cal_maps, cal_lengths_px, images=cal_images, grid=grid, objective=CALIBRATION_OBJECTIVE
+    )
+    return measure_bars(maps, images, params=fit.params)["bar_length_px"].to_numpy()
+
+
 def image_only_lengths(
     cal_images: np.ndarray,
     cal_lengths_px: np.ndarray,
@@ -220,15 +243,14 @@ def image_only_lengths(
     it keeps are the brightest of the galaxy. If saliency does not beat this, the map
     adds nothing to the galaxy's light distribution.
     """
-    from galaxy_xai.bars import calibrate, measure_bars
 
-    flat = calibrate(
-        np.ones((len(cal_images), *cal_images.shape[-2:]), np.float32), cal_lengths_px,
-        images=cal_images, grid=grid,
-        objective=CALIBRATION_OBJECTIVE,
+    def constant(images: np.ndarray) -> np.ndarray:
+        return np.ones((len(images), *images.shape[-2:]), np.float32)
+
+    return fit_and_measure(
+        constant(cal_images), cal_lengths_px, cal_images, constant(test_images), test_images,
+        grid=grid,
     )  # fmt: skip
-    constant = np.ones((len(test_images), *test_images.shape[-2:]), np.float32)
-    return measure_bars(constant, test_images, params=flat.params)["bar_length_px"].to_numpy()
 
 
 def disk_size_lengths(cal_catalog: Any, test_catalog: Any) -> np.ndarray:
@@ -268,20 +290,15 @@ def choose_grid(
 
     Returns the chosen grid's name and the held-out r of each grid.
     """
-    from galaxy_xai.bars import calibrate, measure_bars
-
     fold_of = np.random.default_rng(seed).permutation(len(lengths_px)) % folds
     held_out_r = {}
     for name, grid in grids().items():
         pred = np.full(len(lengths_px), np.nan)
         for k in range(folds):
             fit, held = fold_of != k, fold_of == k
-            result = calibrate(
-                maps[fit], lengths_px[fit], images=images[fit], grid=grid,
-                objective=CALIBRATION_OBJECTIVE,
-            )  # fmt: skip
-            measured = measure_bars(maps[held], images[held], params=result.params)
-            pred[held] = measured["bar_length_px"].to_numpy()
+            pred[held] = fit_and_measure(
+                maps[fit], lengths_px[fit], images[fit], maps[held], images[held], grid=grid
+            )
         ok = np.isfinite(pred)
         held_out_r[name] = round(float(np.corrcoef(pred[ok], lengths_px[ok])[0, 1]), 4)
     return max(held_out_r, key=lambda name: held_out_r[name]), held_out_r
@@ -317,19 +334,16 @@ def oracle_lengths(
         Test bar lengths (pixels, NaN where nothing was measured) per grid of
         :func:`grids`, and the test bars' light ``(N, H, W)`` (counts).
     """
-    from galaxy_xai.bars import calibrate, measure_bars
     from galaxy_xai.simulate import component_maps
 
     cal_bars = component_maps(sets["calibration"], component="bar")
     test_bars = component_maps(sets["test"], component="bar")
-    lengths = {}
-    for name, grid in grids().items():
-        fit = calibrate(
-            cal_bars, cal_lengths_px, images=cal_images, grid=grid,
-            objective=CALIBRATION_OBJECTIVE,
-        )  # fmt: skip
-        measured = measure_bars(test_bars, test_images, params=fit.params)
-        lengths[name] = measured["bar_length_px"].to_numpy()
+    lengths = {
+        name: fit_and_measure(
+            cal_bars, cal_lengths_px, cal_images, test_bars, test_images, grid=grid
+        )
+        for name, grid in grids().items()
+    }
     return lengths, test_bars
 
 
