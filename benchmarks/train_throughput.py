@@ -99,9 +99,9 @@ def run(quick: bool) -> dict:
         xi, _ = _data(n_inf, size)
         path = write_dataset(Path(tmp) / "inf.h5", xi.numpy(),
                              pd.DataFrame({"id": [f"g{i}" for i in range(n_inf)]}))  # fmt: skip
-        save_trained(Path(tmp) / "model.pt", m, build_head("classification", 3),
+        save_trained(Path(tmp), m, build_head("classification", 3),
                      output_names=["a", "b", "c"], config=TrainConfig())  # fmt: skip
-        trained = load_trained(Path(tmp) / "model.pt")
+        trained = load_trained(Path(tmp))
         predict(trained, path, batch_size=256, indices=np.arange(256))  # warm-up
         t0 = time.perf_counter()
         predict(trained, path, batch_size=256, device="cpu")

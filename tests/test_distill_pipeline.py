@@ -188,11 +188,11 @@ def test_divergence_is_reported_and_the_last_good_state_kept(
 ) -> None:
     cfg = DistillConfig(ipc=1, method="mtt", iterations=2, max_start_epoch=2, **FAST)
     distill(buffer_dir, tmp_path / "run", cfg)
-    before = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    before = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     bad = DistillConfig(**{**vars(cfg), "iterations": 4, "divergence_loss": 1e-9})
     with pytest.raises(DivergenceError, match=r"iteration 3.*last good state \(iteration 2\)"):
         distill(buffer_dir, tmp_path / "run", bad, resume=True)
-    after = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    after = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert after["iteration"] == 2
     torch.testing.assert_close(after["images"], before["images"])
 

@@ -16,8 +16,6 @@ from galaxy_xai.errors import ParameterError
 from galaxy_xai.explain import attribute, explain_dataset, merge_maps, open_maps
 from galaxy_xai.explain import dataset as dataset_module
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*weights_only.*")
-
 
 def _model(seed: int) -> torch.nn.Module:
     from galaxy_xai.models import build_model
@@ -37,7 +35,7 @@ def run(tmp_path: Path) -> Path:
 
     folder = tmp_path / "run"
     save_trained(
-        folder / "model.pt",
+        folder,
         _model(0),
         build_head("classification", 2),
         output_names=["blob", "ring"],

@@ -31,4 +31,4 @@ def test_two_process_ddp_ranks_agree(tmp_path):
     ranks = [json.loads((out / f"ddp_rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in ranks] == [2, 2]
     assert ranks[0]["parameter_sha256"] == ranks[1]["parameter_sha256"]
-    assert (out / "model.pt").is_file() and (out / "metrics.json").is_file()
+    assert (out / "model.json").is_file() and (out / "metrics.json").is_file()

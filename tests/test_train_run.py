@@ -19,7 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 def test_run_folder_contract(tmp_path):
     data = blob_ring_dataset(tmp_path / "d.h5", n=40)
     run = train(tiny_config(data, trainer={"max_epochs": 2}), tmp_path / "run")
-    for name in ("config.yaml", "split.json", "checkpoints/last.ckpt", "model.pt",
+    for name in ("config.yaml", "split.json", "checkpoints/last.ckpt", "model.json",
                  "metrics.csv", "metrics.json"):  # fmt: skip
         assert (run / name).is_file(), name
     saved = yaml.safe_load((run / "config.yaml").read_text())
@@ -31,7 +31,7 @@ def test_run_folder_contract(tmp_path):
     assert lines[0].startswith("epoch,") and len(lines) == 3  # header + 2 epochs
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n"] == 8 and 0 <= metrics["accuracy"] <= 1 and "ece" in metrics
-    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["galaxy_xai"]["config"]["data"]["path"] == str(data)
     assert ckpt["galaxy_xai"]["galaxy_xai_version"]
     trained = load_trained(run)
@@ -48,10 +48,10 @@ def test_resume_replays_an_uninterrupted_run(tmp_path):
     train(two, tmp_path / "straight")
     one = tiny_config(data, trainer={"max_epochs": 1}, augment={"brightness": 0.05})
     train(one, tmp_path / "resumed")
-    first = torch.load(tmp_path / "resumed/checkpoints/last.ckpt", weights_only=False)
+    first = torch.load(tmp_path / "resumed/checkpoints/last.ckpt", weights_only=True)
     train(two, tmp_path / "resumed", resume=True)
-    a = torch.load(tmp_path / "straight/checkpoints/last.ckpt", weights_only=False)
-    b = torch.load(tmp_path / "resumed/checkpoints/last.ckpt", weights_only=False)
+    a = torch.load(tmp_path / "straight/checkpoints/last.ckpt", weights_only=True)
+    b = torch.load(tmp_path / "resumed/checkpoints/last.ckpt", weights_only=True)
     assert first["epoch"] == 0 and b["epoch"] == 1 and b["global_step"] == 2 * first["global_step"]
     # Adam continued from the saved state (its step count kept growing)
     steps = [s["step"] for s in b["optimizer_states"][0]["state"].values()]
@@ -167,7 +167,7 @@ def test_vote_fraction_and_regression_tasks(tmp_path):
 
 def test_mismatched_model_file(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
-    with pytest.raises(ModelMismatchError, match="not a readable model file"):
+    with pytest.raises(ModelMismatchError, match="not a readable torch file"):
         load_trained(tmp_path / "junk.pt")
     torch.save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(ModelMismatchError, match="not a galaxy-xai model"):
@@ -181,4 +181,4 @@ def test_max_time_stops_training_early(tmp_path):
     run = train(config, tmp_path / "run")
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs_trained"] < 50
-    assert (run / "model.pt").is_file() and np.isfinite(metrics["accuracy"])
+    assert (run / "model.json").is_file() and np.isfinite(metrics["accuracy"])

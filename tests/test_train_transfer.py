@@ -27,7 +27,7 @@ def _gamornet(num_outputs=3, seed=0):
 @pytest.fixture
 def source(tmp_path):
     model = _gamornet(seed=1)
-    return save_trained(tmp_path / "model.pt", model, build_head("classification", 3),
+    return save_trained(tmp_path / "source", model, build_head("classification", 3),
                         output_names=["d", "i", "b"], config=TrainConfig())  # fmt: skip
 
 
@@ -114,5 +114,5 @@ def test_fine_tuning_run_with_preset(tmp_path):
     a, b = load_trained(pre).model, load_trained(run).model
     assert _same(a.conv1, b.conv1) and _same(a.conv3, b.conv3)  # frozen
     assert not _same(a.conv4, b.conv4)  # trained further
-    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(0.005)

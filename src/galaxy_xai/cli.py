@@ -14,11 +14,15 @@ fast. The package's base error is caught here only: one line on stderr, exit sta
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from galaxy_xai import __version__
 from galaxy_xai.errors import GalaxyXAIError
@@ -31,6 +35,7 @@ COMMAND_MODULES = (
     "galaxy_xai.data.commands",
     "galaxy_xai.simulate.commands",
     "galaxy_xai.train.commands",
+    "galaxy_xai.models.commands",
     "galaxy_xai.explain.commands",
     "galaxy_xai.bars.commands",
     "galaxy_xai.distill.commands",
@@ -62,6 +67,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_as_interrupt(func: Callable[[argparse.Namespace], Any]) -> Callable[..., Any]:
+    """Run ``func`` with SIGTERM raising KeyboardInterrupt, so that ``kill`` (or a batch
+    scheduler's stop) ends a command like Ctrl-C: partial outputs kept, exit 130."""
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return func(args)  # signal handlers can only be set from the main thread
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            return func(args)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+    return run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``galaxy-xai`` script; returns the exit status."""
     parser = build_parser()
@@ -85,10 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 0 if args.command is None else 2
+    func = _sigterm_as_interrupt(func)
     try:
         status = func(args)
     except GalaxyXAIError as exc:
-        print(f"galaxy-xai {args.command}: error: {exc}", file=sys.stderr)
+        # One line, whatever the message holds (YAML parse errors span several).
+        message = " | ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"galaxy-xai {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -14,7 +14,9 @@ __all__ = [
     "DataMissingError",
     "GalaxyXAIError",
     "ModelMismatchError",
+    "OutputBusyError",
     "ParameterError",
+    "UnsafeFileError",
 ]
 
 
@@ -56,3 +58,11 @@ class DataMissingError(GalaxyXAIError, FileNotFoundError):
 
 class ModelMismatchError(GalaxyXAIError, ValueError):
     """A checkpoint, dataset or buffer that does not fit the model it is used with."""
+
+
+class OutputBusyError(GalaxyXAIError, OSError):
+    """An output that another process is writing right now (its partial file is locked)."""
+
+
+class UnsafeFileError(ModelMismatchError):
+    """A file that only full unpickling could read (so it could run code): refused."""

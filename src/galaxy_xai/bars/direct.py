@@ -107,7 +107,7 @@ def train_direct_regressor(
     epochs, batch_size, lr, architecture, model_kwargs, seed
         Training settings (``galaxy_xai.train.TrainConfig``).
     transfer_from
-        Optional run folder / ``model.pt`` to start from (e.g. a regressor trained on
+        Optional run folder / ``model.json`` to start from (e.g. a regressor trained on
         simulations, fine-tuned here on real galaxies).
     resume
         Continue an interrupted run.

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from galaxy_xai.errors import DataFormatError, ParameterError
+from galaxy_xai.models.files import MODEL_INFO_NAME
 
 __all__ = ["BarNetwork", "bar_train_config", "train_bar_network"]
 
@@ -207,7 +208,7 @@ def train_bar_network(
     _check_column(sim_path, sim_target_col)
 
     def _run(path: Path, config: Any) -> Path:
-        if (path / "model.pt").is_file() and resume:
+        if (path / MODEL_INFO_NAME).is_file() and resume:
             return path
         return train(config, path, resume=resume and (path / "checkpoints").is_dir())
 

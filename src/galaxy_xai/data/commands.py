@@ -62,6 +62,12 @@ def add_parser(subparsers: Any) -> None:
     imp.add_argument(
         "--skip-bad", action="store_true", help="skip bad items, listing them in OUT.skipped.csv"
     )
+    imp.add_argument(
+        "--allow-outside-root",
+        action="store_true",
+        help="let the catalogue name files outside SRC (.., absolute paths, symlinks); "
+        "refused by default, even with --skip-bad",
+    )
     imp.add_argument("--workers", type=int, default=1, help="decoding processes (default 1)")
     imp.add_argument("--limit", type=int, default=None, help="import only the first N items")
     imp.add_argument("--resume", action="store_true", help="continue an interrupted import")
@@ -93,6 +99,7 @@ def _import(args: argparse.Namespace) -> int:
         zero_masked=not args.keep_masked,
         pattern=args.pattern,
         command=shlex.join(["galaxy-xai", *sys.argv[1:]]),
+        allow_outside_root=args.allow_outside_root,
     )
     info = dataset_info(out)
     prov = info["provenance"]

@@ -1,15 +1,22 @@
 """Decoding image files: JPEG/PNG through Pillow, FITS through astropy, with validation.
 
 Every decoder raises :class:`~galaxy_xai.errors.DataFormatError` naming the file when
-the data are corrupt or unusable (truncated JPEG, unreadable FITS, NaN or infinite
-pixels) and :class:`~galaxy_xai.errors.DataMissingError` when the file is absent.
+the data are corrupt or unusable (truncated JPEG or FITS, unreadable FITS, NaN or
+infinite pixels, a header declaring more than :data:`MAX_IMAGE_PIXELS`) and
+:class:`~galaxy_xai.errors.DataMissingError` when the file is absent.
+
+The declared size of an image is checked *before* its pixels are decoded, so a small
+file whose header claims an enormous image (a "decompression bomb") costs nothing.
 """
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
+import re
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +28,82 @@ from galaxy_xai.errors import DataFormatError, DataMissingError
 
 __all__ = [
     "FITS_SUFFIXES",
+    "MAX_IMAGE_PIXELS",
+    "MAX_IMAGE_VALUES",
     "RASTER_SUFFIXES",
+    "check_declared_size",
     "check_finite",
     "decode_raster",
     "is_fits",
+    "open_raster",
     "raster_from_array",
     "read_fits",
+    "safe_text",
 ]
 
 RASTER_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz", ".fz")
+#: Most pixels (width x height) an image may declare before it is decoded: 8192 x 8192,
+#: far above any galaxy cutout and below Pillow's own warning limit (89 M pixels).
+MAX_IMAGE_PIXELS = 8192 * 8192
+#: Most values (width x height x bands) an image may declare: four bands at the pixel
+#: limit, 1 GiB as float32 (FITS cubes, Galaxy10 rows, Galaxy Builder arrays).
+MAX_IMAGE_VALUES = 4 * MAX_IMAGE_PIXELS
+_PIL_BOMB_SIZE = re.compile(r"\((\d+) pixels\)")
+
+
+def safe_text(value: object) -> str:
+    """``str(value)`` that prints and encodes as UTF-8 whatever bytes it came from.
+
+    File names that are not valid UTF-8 reach Python as lone surrogates
+    (``'\\udcff'``); these become ``\\xff`` escapes, so messages, logs and HDF5
+    strings never raise :class:`UnicodeEncodeError`.
+    """
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate that is no escaped byte
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (some libraries wrap theirs)."""
+    return " ".join(safe_text(exc).split())
+
+
+def check_declared_size(width: int, height: int, bands: int = 1, *, where: str) -> None:
+    """Refuse an image whose header declares more than the package limits.
+
+    Parameters
+    ----------
+    width, height, bands
+        The size the file declares (before anything is decoded).
+    where
+        The file (and HDU, row or array) for the message.
+
+    Raises
+    ------
+    DataFormatError
+        If ``width * height`` exceeds :data:`MAX_IMAGE_PIXELS` or
+        ``width * height * bands`` exceeds :data:`MAX_IMAGE_VALUES`.
+    """
+    pixels = int(width) * int(height)
+    if pixels > MAX_IMAGE_PIXELS or pixels * int(bands) > MAX_IMAGE_VALUES:
+        size = f"{width} x {height} pixels" + (f" x {bands} bands" if bands > 1 else "")
+        limit = (
+            f"{MAX_IMAGE_PIXELS} pixels (8192 x 8192)"
+            if pixels > MAX_IMAGE_PIXELS
+            else f"{MAX_IMAGE_VALUES} values (pixels x bands)"
+        )
+        raise DataFormatError(
+            f"{where} declares an image of {size}, over the limit of {limit}; "
+            "refusing to decode it (a decompression bomb, or not a cutout)"
+        )
 
 
 def is_fits(path: str | os.PathLike[str]) -> bool:
@@ -49,6 +122,47 @@ def _finish_raster(img: Image.Image, *, size: int, crop: float, channels: str) -
     img = img.resize((size, size), Image.Resampling.LANCZOS, box=box)
     arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def open_raster(path: str | os.PathLike[str]) -> Image.Image:
+    """Open an 8-bit image file with Pillow, reading only its header.
+
+    The declared size is checked against :data:`MAX_IMAGE_PIXELS` before anything is
+    decoded; Pillow's own ``DecompressionBombWarning``/``Error`` never escape.
+
+    Raises
+    ------
+    DataMissingError
+        If the file does not exist.
+    DataFormatError
+        If Pillow cannot identify it, or it declares too many pixels.
+    """
+    path = Path(path)
+    shown = safe_text(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except FileNotFoundError:
+        raise DataMissingError(f"image file '{shown}' does not exist") from None
+    except Image.DecompressionBombError as exc:
+        found = _PIL_BOMB_SIZE.search(str(exc))
+        declared = f"{found.group(1)} pixels" if found else "too many pixels"
+        raise DataFormatError(
+            f"image file '{shown}' declares an image of {declared}, over the limit of "
+            f"{MAX_IMAGE_PIXELS} pixels (8192 x 8192); refusing to decode it "
+            "(a decompression bomb, or not a cutout)"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
+        raise DataFormatError(
+            f"image file '{shown}' is corrupt or unreadable: {_one_line(exc)}"
+        ) from None
+    try:
+        check_declared_size(img.width, img.height, where=f"image file '{shown}'")
+    except DataFormatError:
+        img.close()
+        raise
+    return img
 
 
 def decode_raster(
@@ -83,11 +197,12 @@ def decode_raster(
     DataMissingError
         If the file does not exist.
     DataFormatError
-        If Pillow cannot identify or fully decode it (e.g. a truncated JPEG).
+        If Pillow cannot identify or fully decode it (e.g. a truncated JPEG), or its
+        header declares more than :data:`MAX_IMAGE_PIXELS` (checked before decoding).
     """
     path = Path(path)
-    try:
-        with Image.open(path) as img:
+    with open_raster(path) as img:
+        try:
             original = img.size
             if img.format == "JPEG":
                 need = math.ceil(size / crop)
@@ -96,10 +211,10 @@ def decode_raster(
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img.load()
             return _finish_raster(img, size=size, crop=crop, channels=channels), original
-    except FileNotFoundError:
-        raise DataMissingError(f"image file '{path}' does not exist") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
-        raise DataFormatError(f"image file '{path}' is corrupt or unreadable: {exc}") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
+            raise DataFormatError(
+                f"image file '{safe_text(path)}' is corrupt or unreadable: {_one_line(exc)}"
+            ) from None
 
 
 def raster_from_array(
@@ -155,10 +270,44 @@ def _pixel_scale_arcsec(header: object) -> float:
         return math.nan
 
 
+def _hdu_shape(hdu: Any) -> tuple[int, ...]:
+    """An image HDU's data shape as its header declares it (nothing is read)."""
+    return tuple(int(n) for n in (hdu.shape or ()))
+
+
+def _check_fits_declared(hdul: Any, index: int, path: Path) -> tuple[int, ...]:
+    """Check HDU ``index``'s declared shape and that the file holds all its data."""
+    shown = safe_text(path)
+    hdu = hdul[index]
+    shape = _hdu_shape(hdu)
+    if len(shape) not in (2, 3) or min(shape, default=0) < 1:
+        raise DataFormatError(
+            f"FITS file '{shown}' HDU {index}: expected 2-D or 3-D data, found {shape}"
+        )
+    bands = shape[0] if len(shape) == 3 else 1
+    check_declared_size(shape[-1], shape[-2], bands, where=f"FITS file '{shown}' HDU {index}")
+    compressed = type(hdu).__name__ == "CompImageHDU" or path.name.lower().endswith(".gz")
+    if not compressed:
+        nbytes = math.prod(shape) * abs(int(hdu.header.get("BITPIX", 8))) // 8
+        end = int(hdul.fileinfo(index)["datLoc"]) + nbytes
+        actual = path.stat().st_size
+        if actual < end:
+            raise DataFormatError(
+                f"FITS file '{shown}' is corrupt or unreadable: truncated, HDU {index} declares "
+                f"{' x '.join(map(str, shape[::-1]))} pixels ({nbytes} bytes of data) "
+                f"but the file ends {end - actual} bytes short"
+            )
+    return shape
+
+
 def read_fits(
     path: str | os.PathLike[str], *, hdu: int | str | None = None
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Read a FITS cutout as float32 ``(C, H, W)`` with its pixel scale and bands.
+
+    The HDU is chosen, and its size checked, from the headers alone; the data are
+    read only once they are known to fit (:data:`MAX_IMAGE_PIXELS`,
+    :data:`MAX_IMAGE_VALUES`) and to be wholly in the file.
 
     Parameters
     ----------
@@ -180,46 +329,63 @@ def read_fits(
     DataMissingError
         If the file does not exist.
     DataFormatError
-        If it is not valid FITS, has no 2-D/3-D image, or holds NaN/infinite pixels.
+        If it is empty, truncated or not valid FITS, has no 2-D/3-D image, declares
+        an image over the size limits, or holds NaN/infinite pixels.
     """
     from astropy.io import fits
 
     path = Path(path)
+    shown = safe_text(path)
     if not path.is_file():
-        raise DataMissingError(f"FITS file '{path}' does not exist")
+        raise DataMissingError(f"FITS file '{shown}' does not exist")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # astropy's VerifyWarning on odd headers
-            with fits.open(path, memmap=False) as hdul:
+            # our own handle: astropy leaves its file open when a header is damaged
+            with open(path, "rb") as fh, fits.open(fh, memmap=False, lazy_load_hdus=False) as hdul:
                 if hdu is None:
                     index = next(
                         (
                             i
                             for i, h in enumerate(hdul)
-                            if h.is_image and h.data is not None and h.data.ndim in (2, 3)
+                            if h.is_image
+                            and len(_hdu_shape(h)) in (2, 3)
+                            and min(_hdu_shape(h)) > 0
                         ),
                         None,
                     )
                     if index is None:
                         raise DataFormatError(
-                            f"FITS file '{path}' has no 2-D or 3-D image HDU "
+                            f"FITS file '{shown}' has no 2-D or 3-D image HDU "
                             f"(found: {', '.join(type(h).__name__ for h in hdul)})"
                         )
                 else:
                     index = hdul.index_of(hdu)
+                _check_fits_declared(hdul, index, path)
                 header = hdul[index].header
                 data = np.asarray(hdul[index].data, dtype=np.float32)
     except DataFormatError:
         raise
-    except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
-        raise DataFormatError(f"FITS file '{path}' is corrupt or unreadable: {exc}") from None
+    except (
+        OSError,
+        EOFError,
+        zlib.error,
+        gzip.BadGzipFile,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+    ) as exc:
+        raise DataFormatError(
+            f"FITS file '{shown}' is corrupt or unreadable: {_one_line(exc)}"
+        ) from None
     if data.ndim == 2:
         data = data[None]
     elif data.ndim != 3:
         raise DataFormatError(
-            f"FITS file '{path}' HDU {index}: expected 2-D or 3-D data, found {data.shape}"
+            f"FITS file '{shown}' HDU {index}: expected 2-D or 3-D data, found {data.shape}"
         )
-    check_finite(data, where=f"FITS file '{path}'")
+    check_finite(data, where=f"FITS file '{shown}'")
     bands_text = str(header.get("BANDS", header.get("FILTER", "")) or "").strip()
     bands = (
         list(bands_text)

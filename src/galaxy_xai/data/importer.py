@@ -6,10 +6,17 @@ through :class:`~galaxy_xai.data.store.DatasetWriter` (a ``.partial`` file renam
 when complete). After every chunk it saves its progress beside the partial file
 (``<out>.partial.state.json``), so ``resume=True`` continues an interrupted import.
 
-Bad items (missing or corrupt files, NaN pixels, wrong band count) raise a
+Bad items (missing or corrupt files, NaN pixels, wrong band count, images whose
+header declares more than :data:`~galaxy_xai.data.images.MAX_IMAGE_PIXELS`) raise a
 :class:`~galaxy_xai.errors.GalaxyXAIError` naming the file; with ``skip_bad`` they are
 left out of the store, counted in its provenance and listed (``id,file,reason``) in
 ``<out>.skipped.csv``.
+
+A catalogue naming a file outside the source folder (``..``, an absolute path, a
+symlink out of it) is refused up front, with or without ``skip_bad``: reading files
+the user did not point at is a security matter, not a bad image, and skipping them
+quietly would hide a hostile catalogue. ``allow_outside_root=True``
+(``--allow-outside-root``) accepts them.
 """
 
 from __future__ import annotations
@@ -25,19 +32,21 @@ import os
 import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from galaxy_xai.data.images import safe_text
 from galaxy_xai.data.preprocess import Preprocess
 from galaxy_xai.data.readers import READERS, ImageSource
 from galaxy_xai.data.store import DatasetWriter
 from galaxy_xai.errors import DataFormatError, DataMissingError, GalaxyXAIError, ParameterError
 from galaxy_xai.io import atomic_output, partial_path, write_json
 from galaxy_xai.progress import progress
+from galaxy_xai.sharding import worker_pool
 
 __all__ = ["FORMATS", "import_dataset", "open_source", "skipped_log_path"]
 
@@ -64,17 +73,23 @@ def open_source(
     *,
     skip_bad: bool = False,
     pattern: str | None = None,
+    allow_outside_root: bool = False,
 ) -> ImageSource:
     """Open ``source`` with the reader of format ``fmt`` (see :data:`FORMATS`).
+
+    ``allow_outside_root`` lets the catalogue name files outside ``source`` (see the
+    module doc); every reader accepts it.
 
     Raises
     ------
     ParameterError
         On an unknown format, or ``pattern`` with a format other than ``fits``.
+    DataMissingError, DataFormatError
+        From the reader, on a missing or malformed source.
     """
     if fmt not in READERS:
         raise ParameterError("format", fmt, f"must be one of {', '.join(FORMATS)}")
-    kwargs: dict[str, Any] = {"skip_bad": skip_bad}
+    kwargs: dict[str, Any] = {"skip_bad": skip_bad, "allow_outside_root": allow_outside_root}
     if pattern is not None:
         if fmt != "fits":
             raise ParameterError("pattern", pattern, "only applies to the 'fits' format")
@@ -157,8 +172,8 @@ def _decoded(
     context = multiprocessing.get_context(
         "fork" if sys.platform.startswith("linux") and "fork" in methods else None
     )
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
+    pool = worker_pool(  # workers exit if this process dies
+        workers,
         mp_context=context,
         initializer=_init_worker,
         initargs=(source, prep, skip_bad, shape),
@@ -184,7 +199,7 @@ def _fingerprint(
     digest = hashlib.sha256()
     digest.update(json.dumps([fmt, str(source), prep.as_dict(), skip_bad]).encode())
     for ident in ids:
-        digest.update(ident.encode() + b"\0")
+        digest.update(ident.encode("utf-8", "surrogateescape") + b"\0")
     return digest.hexdigest()[:32]
 
 
@@ -210,9 +225,15 @@ def _write_skipped_log(path: Path, skipped: list[dict[str, str]]) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["id", "file", "reason"], extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(skipped)
+    writer.writerows({k: safe_text(v) for k, v in row.items()} for row in skipped)
     with atomic_output(path) as tmp:
-        tmp.write_text(buffer.getvalue())
+        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def _storable(row: dict[str, Any]) -> dict[str, Any]:
+    """A catalogue row whose text encodes as UTF-8 (HDF5 strings): file names that
+    were not UTF-8 keep their bytes as ``\\xNN`` escapes instead of failing."""
+    return {k: safe_text(v) if isinstance(v, str) else v for k, v in row.items()}
 
 
 def import_dataset(
@@ -232,6 +253,7 @@ def import_dataset(
     pattern: str | None = None,
     chunk_size: int | None = None,
     command: str | None = None,
+    allow_outside_root: bool = False,
 ) -> Path:
     """Import a galaxy image set into one dataset store file.
 
@@ -269,6 +291,9 @@ def import_dataset(
         Items per decoding task (default: 64, fewer for small sets with workers).
     command
         The command line, recorded in the provenance.
+    allow_outside_root
+        Accept catalogue paths that resolve (``..``, absolute paths, symlinks)
+        outside ``source``; by default they are refused, even with ``skip_bad``.
 
     Returns
     -------
@@ -281,7 +306,9 @@ def import_dataset(
         On an out-of-range option.
     DataMissingError, DataFormatError
         On bad input without ``skip_bad`` (the message names the file, row or column);
-        the partial output is kept for ``resume``.
+        the partial output is kept for ``resume``. Catalogue problems (paths outside
+        ``source``, bad labels, unreadable containers) are raised before any output
+        is written.
     """
     prep = Preprocess(
         size=size, crop=crop, channels=channels, stretch=stretch, zero_masked=zero_masked
@@ -294,7 +321,9 @@ def import_dataset(
         raise ParameterError("chunk_size", chunk_size, "must be >= 1")
     out = Path(out)
     src_path = Path(source).expanduser().resolve()
-    src = open_source(fmt, src_path, skip_bad=skip_bad, pattern=pattern)
+    src = open_source(
+        fmt, src_path, skip_bad=skip_bad, pattern=pattern, allow_outside_root=allow_outside_root
+    )
     n_listed = len(src) + len(src.skipped)
     if limit is not None:
         src = src.head(limit)
@@ -384,7 +413,7 @@ def import_dataset(
                     log.warning("skipped: %s", extras)
                     continue
                 images.append(image)
-                rows.append({**src.catalog.iloc[i].to_dict(), **extras})
+                rows.append(_storable({**src.catalog.iloc[i].to_dict(), **extras}))
                 scale = float(extras.get("pixel_scale_arcsec", math.nan))
                 scales.add(round(scale, 9) if math.isfinite(scale) else -1.0)
                 if len(scales) > 2:  # only "one common scale or not" matters
@@ -415,11 +444,15 @@ def import_dataset(
         if common is not None:
             writer.metadata["pixel_scale_arcsec"] = common
         writer.close()
-    except BaseException:
+    except BaseException as exc:
         writer.abort()
         if out.exists() is False and partial_path(out).exists():
-            log.warning(
-                "partial output kept at '%s'; rerun with --resume to continue", partial_path(out)
+            # after bad input the error is the one line a user needs (-v shows this)
+            level = logging.INFO if isinstance(exc, GalaxyXAIError) else logging.WARNING
+            log.log(
+                level,
+                "partial output kept at '%s'; rerun with --resume to continue",
+                partial_path(out),
             )
         raise
     finally:

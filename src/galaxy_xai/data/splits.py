@@ -8,13 +8,16 @@ test into training. Every run records its split (ids per part) in its run folder
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from galaxy_xai.errors import ParameterError
+from galaxy_xai.errors import DataFormatError, ParameterError
 
-__all__ = ["id_hash_uniform", "split_indices"]
+__all__ = ["id_hash_uniform", "read_split_file", "split_indices"]
 
 
 def id_hash_uniform(ids: Sequence[object], seed: int) -> np.ndarray:
@@ -78,3 +81,23 @@ def split_indices(
             parts[name].append(members[start:stop])
             start = stop
     return {k: np.sort(np.concatenate(v)) if v else np.zeros(0, np.int64) for k, v in parts.items()}
+
+
+def read_split_file(path: str | os.PathLike[str]) -> dict[str, list[str]] | None:
+    """A run's ``split.json`` (ids per part), or None if absent.
+
+    Raises
+    ------
+    DataFormatError
+        If the file is not a mapping of part names to lists of ids.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        split = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataFormatError(f"split file '{path}' is not valid JSON: {exc}") from exc
+    if not isinstance(split, dict) or not all(isinstance(v, list) for v in split.values()):
+        raise DataFormatError(f"split file '{path}' must map part names to lists of ids")
+    return {str(k): [str(i) for i in v] for k, v in split.items()}

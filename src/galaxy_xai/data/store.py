@@ -23,7 +23,9 @@ Every catalogue has an ``id`` column (string, unique). ``label`` (int class inde
 Writing goes through :class:`DatasetWriter`, which writes to ``<path>.partial`` and
 renames when every row is written, so an interrupted job never leaves a file that
 looks finished; with ``resume=True`` it reopens the partial file and reports which rows
-are still missing.
+are still missing. The partial file is written under an exclusive lock
+(:class:`galaxy_xai.io.OutputLock`), so a second job writing the same path fails at
+once instead of corrupting it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
-from galaxy_xai.io import partial_path
+from galaxy_xai.io import OutputLock, partial_path
 
 __all__ = [
     "FORMAT_NAME",
@@ -56,6 +58,16 @@ __all__ = [
 FORMAT_NAME = "galaxy-xai-dataset"
 FORMAT_VERSION = 1
 _STORAGE_DTYPES = {"uint8": np.uint8, "float32": np.float32}
+# What h5py raises reading a damaged (truncated, overwritten) file: OSError (read
+# errors), KeyError (bad object headers), RuntimeError (bad symbol tables or heaps),
+# ValueError (bad JSON attributes, dtypes), TypeError (bad string types).
+_DAMAGED = (OSError, KeyError, RuntimeError, ValueError, TypeError)
+
+
+def _damaged(what: str, path: object, exc: BaseException) -> DataFormatError:
+    """The one-line error for a file that opens but cannot be read."""
+    detail = " ".join(str(exc).strip("'\"").split())
+    return DataFormatError(f"{what} '{path}' is damaged (truncated or corrupt?): {detail}")
 
 
 def _now() -> str:
@@ -104,7 +116,7 @@ def open_format_file(path: Path, fmt: FileFormat) -> h5py.File:
     DataMissingError
         If the file does not exist (saying so when only a partial file exists).
     DataFormatError
-        If it is not HDF5, or not of that format.
+        If it is empty, truncated or not HDF5, or not of that format.
     """
     if not path.is_file():
         hint = (
@@ -116,8 +128,16 @@ def open_format_file(path: Path, fmt: FileFormat) -> h5py.File:
     try:
         h5 = h5py.File(path, "r")
     except OSError as exc:
-        raise DataFormatError(f"{fmt.what} '{path}' {fmt.unreadable}: {exc}") from exc
-    if h5.attrs.get("format") != fmt.name or fmt.required not in h5:
+        detail = " ".join(str(exc).split())
+        if path.stat().st_size == 0:
+            detail = "the file is empty (0 bytes)"
+        raise DataFormatError(f"{fmt.what} '{path}' {fmt.unreadable}: {detail}") from exc
+    try:
+        right_format = h5.attrs.get("format") == fmt.name and fmt.required in h5
+    except _DAMAGED as exc:
+        h5.close()
+        raise _damaged(fmt.what, path, exc) from None
+    if not right_format:
         h5.close()
         raise DataFormatError(
             f"'{path}' is not a galaxy-xai {fmt.what} (write one with {fmt.made_by})"
@@ -157,20 +177,33 @@ class PartialWriter:
     path: Path
     partial: Path
     _h5: h5py.File
+    _lock: OutputLock | None = None
 
     def _open_partial(self, path: str | os.PathLike[str], *, resume: bool) -> bool:
         """Reopen a compatible partial file of ``path`` (True) or start a fresh one (False).
 
-        Sets :attr:`path` and :attr:`partial` and makes the output folder.
+        Sets :attr:`path` and :attr:`partial`, makes the output folder and takes the
+        exclusive lock on the partial file (held until :meth:`_finish` or :meth:`abort`)
+        before touching it.
+
+        Raises
+        ------
+        OutputBusyError
+            If another process is writing ``path`` now; nothing is touched then.
         """
         self.path = Path(path)
         self.partial = partial_path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if resume and self.partial.exists() and self._compatible_partial():
-            self._h5 = h5py.File(self.partial, "a")
-            return True
-        self.partial.unlink(missing_ok=True)
-        self._h5 = h5py.File(self.partial, "w")
+        self._lock = OutputLock(self.path).acquire()
+        try:
+            if resume and self.partial.exists() and self._compatible_partial():
+                self._h5 = h5py.File(self.partial, "a")
+                return True
+            self.partial.unlink(missing_ok=True)
+            self._h5 = h5py.File(self.partial, "w")
+        except BaseException:
+            self._lock.release()
+            raise
         return False
 
     def _compatible_partial(self) -> bool:
@@ -194,12 +227,20 @@ class PartialWriter:
         del self._h5["_written"]
         self._h5.close()
         os.replace(self.partial, self.path)
+        self._release_lock()
         return self.path
 
     def abort(self) -> None:
-        """Close without finishing (the partial file stays for a resume)."""
-        if self._h5.id.valid:
-            self._h5.close()
+        """Close without finishing (the partial file stays for a resume) and unlock it."""
+        try:
+            if getattr(self, "_h5", None) is not None and self._h5.id.valid:
+                self._h5.close()
+        finally:
+            self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
     def close(self) -> Path:
         """Finish the file and return its final path."""
@@ -210,7 +251,11 @@ class PartialWriter:
 
     def __exit__(self, exc_type: Any, *_: Any) -> None:
         if exc_type is None:
-            self.close()
+            try:
+                self.close()
+            except BaseException:
+                self.abort()  # e.g. rows missing: keep the partial, drop the lock
+                raise
         else:
             self.abort()
 
@@ -238,6 +283,15 @@ class DatasetWriter(PartialWriter):
     fingerprint
         A string identifying the job's inputs and settings (e.g. a hash of the
         config); a partial file with another fingerprint is not resumed.
+
+    Raises
+    ------
+    OutputBusyError
+        If another process is writing ``path`` now: the partial file is held under an
+        exclusive lock (``<path>.partial.lock``) from here until the writer finishes
+        or aborts.
+    ParameterError
+        On an impossible row count, image shape or storage dtype.
 
     Examples
     --------
@@ -270,10 +324,15 @@ class DatasetWriter(PartialWriter):
         self.metadata = dict(metadata or {})
         self.fingerprint = fingerprint
         self._rows: dict[int, dict[str, Any]] = {}
-        if self._open_partial(path, resume=resume):
-            self._load_pending_rows()
-        else:
-            self._create_layout()
+        resumed = self._open_partial(path, resume=resume)
+        try:
+            if resumed:
+                self._load_pending_rows()
+            else:
+                self._create_layout()
+        except BaseException:
+            self.abort()
+            raise
 
     # layout -------------------------------------------------------------------------
     def _create_layout(self) -> None:
@@ -526,6 +585,7 @@ class ImageArray(LazyArray):
 
     def __init__(self, dataset: h5py.Dataset) -> None:
         self._ds = dataset
+        self._filename = str(dataset.file.filename)
         self._scale = 1.0 / 255.0 if dataset.dtype == np.uint8 else None
         self.shape: tuple[int, ...] = tuple(dataset.shape)
         self.dtype = np.dtype(np.float32)
@@ -537,9 +597,15 @@ class ImageArray(LazyArray):
                 idx = np.flatnonzero(idx)
             if idx.size == 0:
                 return np.zeros((0, *self.shape[1:]), np.float32)
-            out = read_rows(self._ds, idx)
+            try:
+                out = read_rows(self._ds, idx)
+            except (OSError, KeyError, RuntimeError, TypeError) as exc:
+                raise _damaged("dataset", self._filename, exc) from None
         else:
-            out = self._ds[key]
+            try:
+                out = self._ds[key]
+            except (OSError, KeyError, RuntimeError, TypeError) as exc:
+                raise _damaged("dataset", self._filename, exc) from None
         out = np.asarray(out)
         if self._scale is not None:
             return out.astype(np.float32) * np.float32(self._scale)
@@ -563,9 +629,13 @@ class GalaxyDataset(OpenedFile):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._h5 = open_format_file(self.path, _DATASET_FILE)
-        self.images = ImageArray(self._h5["images"])
-        self.metadata: dict[str, Any] = json.loads(self._h5.attrs.get("metadata", "{}"))
-        self.catalog = _read_catalog(self._h5)
+        try:
+            self.images = ImageArray(self._h5["images"])
+            self.metadata: dict[str, Any] = json.loads(self._h5.attrs.get("metadata", "{}"))
+            self.catalog = _read_catalog(self._h5)
+        except _DAMAGED as exc:
+            self._h5.close()
+            raise _damaged("dataset", self.path, exc) from None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -583,6 +653,20 @@ class GalaxyDataset(OpenedFile):
 
     def __repr__(self) -> str:
         return f"GalaxyDataset('{self.path}', n={len(self)}, image_shape={self.image_shape})"
+
+    def require_images(self, purpose: str) -> None:
+        """Refuse an empty dataset before a command does nothing with it.
+
+        Raises
+        ------
+        DataFormatError
+            If the file holds no image.
+        """
+        if len(self) == 0:
+            raise DataFormatError(
+                f"dataset '{self.path}' holds no images; nothing to {purpose} (was every "
+                "image skipped at import? see 'galaxy-xai data info')"
+            )
 
     def torch_dataset(
         self,
@@ -609,7 +693,7 @@ def _read_catalog(h5: h5py.File) -> pd.DataFrame:
     for col in columns:
         ds = h5["catalog"][col]
         if h5py.check_string_dtype(ds.dtype) is not None:
-            data[col] = ds.asstr()[:].astype(object)
+            data[col] = ds.asstr(errors="backslashreplace")[:].astype(object)
         else:
             data[col] = ds[:]
     return pd.DataFrame(data, columns=columns)

@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from galaxy_xai.distill.augment import DEFAULT_STRATEGY, SiameseAugment
 from galaxy_xai.distill.data import DEFAULT_FRACTIONS, LabelledImages, load_labelled
 from galaxy_xai.distill.zca import ZCA
-from galaxy_xai.errors import DataMissingError, ModelMismatchError, ParameterError
-from galaxy_xai.io import partial_path, write_json
+from galaxy_xai.errors import DataFormatError, DataMissingError, ModelMismatchError, ParameterError
+from galaxy_xai.io import OutputLock, partial_path, write_json
 from galaxy_xai.models.convnet import ConvNet
 from galaxy_xai.progress import progress
 
@@ -250,9 +250,11 @@ def train_experts(
         final = out / f"expert_{expert:03d}.h5"
         if final.exists():
             continue
-        _train_one(
-            final, expert, config, model_kwargs, data, augment, (x_train, y_train), (x_val, y_val)
-        )
+        with OutputLock(final):  # a second process on the same buffer stops here
+            _train_one(
+                final, expert, config, model_kwargs, data, augment, (x_train, y_train),
+                (x_val, y_val),
+            )  # fmt: skip
     return load_buffer(out)
 
 
@@ -357,11 +359,16 @@ class ExpertBuffer:
                 f"'{self.path}' is not an expert buffer (no manifest.json); "
                 "create one with 'galaxy-xai distill buffer'"
             )
-        self.manifest = json.loads(manifest_path.read_text())
-        if self.manifest.get("format") != BUFFER_FORMAT:
+        try:
+            self.manifest = json.loads(manifest_path.read_bytes())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataFormatError(
+                f"buffer manifest '{manifest_path}' is not valid JSON: {exc}"
+            ) from exc
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != BUFFER_FORMAT:
             raise ModelMismatchError(
                 f"'{manifest_path}' is not a galaxy-xai expert buffer manifest "
-                f"(format {self.manifest.get('format')!r})"
+                "(no galaxy-xai buffer format recorded)"
             )
         self.expert_files = sorted(self.path.glob("expert_*.h5"))
         if not self.expert_files:
@@ -369,9 +376,21 @@ class ExpertBuffer:
                 f"buffer '{self.path}' holds no finished expert; rerun 'galaxy-xai distill "
                 "buffer' with the same options to finish it"
             )
+        zca = self.manifest.get("zca")
+        if zca is not None and (not isinstance(zca, str) or Path(zca).name != zca):
+            raise DataFormatError(
+                f"buffer manifest '{manifest_path}' names ZCA file {zca!r}; it must be a file "
+                "name inside the buffer folder"
+            )
         for f in self.expert_files:
-            with h5py.File(f, "r") as h5:
-                shape = h5["params"].shape
+            try:
+                with h5py.File(f, "r") as h5:
+                    shape = h5["params"].shape
+            except (OSError, KeyError) as exc:
+                raise DataFormatError(
+                    f"expert file '{f}' is not a readable expert trajectory (truncated or "
+                    f"damaged?): {exc}; delete it and rerun 'galaxy-xai distill buffer'"
+                ) from exc
             if shape[1] != self.num_params:
                 raise ModelMismatchError(
                     f"expert '{f}' has {shape[1]} parameters per epoch but the manifest's "

@@ -25,6 +25,7 @@ import torch
 
 from galaxy_xai.errors import DataMissingError, ModelMismatchError
 from galaxy_xai.io import atomic_output
+from galaxy_xai.models.files import safe_torch_load
 
 __all__ = ["DistilledSet", "load_distilled", "save_distilled"]
 
@@ -116,7 +117,7 @@ def load_distilled(path: str | os.PathLike[str]) -> DistilledSet:
             raise DataMissingError(f"'{folder}' holds no distilled.pt{hint}")
     if not path.is_file():
         raise DataMissingError(f"distilled set '{path}' does not exist")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = safe_torch_load(path, what="distilled set")
     if not isinstance(payload, dict) or payload.get("format") != DISTILLED_FORMAT:
         raise ModelMismatchError(f"'{path}' is not a galaxy-xai distilled set")
     return DistilledSet(payload["images"], payload["labels"], payload["syn_lr"], payload["meta"])

@@ -40,6 +40,7 @@ from galaxy_xai.distill.io import save_distilled
 from galaxy_xai.distill.schedule import AdaptiveSchedule, FixedSchedule, STMConstants
 from galaxy_xai.errors import GalaxyXAIError, ModelMismatchError, ParameterError
 from galaxy_xai.io import atomic_output
+from galaxy_xai.models.files import safe_torch_load
 
 __all__ = ["DistillConfig", "DistillResult", "DivergenceError", "distill", "matching_loss"]
 
@@ -306,7 +307,7 @@ def distill(
         "config": _config_dict(config),
     }
     if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        state = safe_torch_load(ckpt_path, what="distillation checkpoint")
         old = state["meta"]
         if old["model"] != meta["model"] or old["image_shape"] != meta["image_shape"]:
             raise ModelMismatchError(

@@ -17,6 +17,7 @@ import torch
 
 from galaxy_xai.errors import DataFormatError, ParameterError
 from galaxy_xai.io import atomic_output
+from galaxy_xai.models.files import safe_torch_load
 
 __all__ = ["ZCA"]
 
@@ -104,5 +105,5 @@ class ZCA:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ZCA:
         """Read a transform written by :meth:`save`."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = safe_torch_load(path, what="ZCA transform")
         return cls(state["mean"], state["transform"], state["inverse"], tuple(state["shape"]))

@@ -32,7 +32,12 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         required=True,
         metavar="RUN",
-        help="trained run folder or model.pt (repeat for an ensemble; maps are averaged)",
+        help="trained run folder or model.json (repeat for an ensemble; maps are averaged)",
+    )
+    p.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="use the last checkpoint of a run that has not finished (half-trained weights)",
     )
     p.add_argument("--data", required=True, metavar="X.h5", help="dataset file")
     p.add_argument("--out", required=True, help="maps file (.h5), or the JSON report with --check")
@@ -140,6 +145,9 @@ def _run(args: argparse.Namespace) -> int:
         options["window_px"] = args.window_px
     if args.stride_px is not None:
         options["stride_px"] = args.stride_px
+    from galaxy_xai.train import load_trained
+
+    models = [load_trained(m, allow_unfinished=args.allow_unfinished) for m in args.model]
     if args.check:
         if len(args.model) != 1:
             raise ParameterError("--model", args.model, "--check takes exactly one model")
@@ -147,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
         for m in methods:
             check_method(m)
         report = run_checks(
-            args.model[0],
+            models[0],
             args.data,
             methods=methods,
             target=args.target,
@@ -166,7 +174,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     check_method(args.method)
     out = explain_dataset(
-        args.model,
+        models,
         args.data,
         args.out,
         method=args.method,

@@ -85,7 +85,7 @@ def explain_dataset(
     ----------
     models
         One model or a list (``nn.Module``, ``TrainedModel`` or run folder /
-        ``model.pt`` path); with several, the maps are averaged over the ensemble.
+        ``model.json`` path); with several, the maps are averaged over the ensemble.
     data
         Dataset file (:func:`galaxy_xai.data.open_dataset`).
     out
@@ -133,6 +133,7 @@ def explain_dataset(
     loaded, labels = load_models(models)
     prepared = [prepare_model(m, output_names=output_names) for m in loaded]
     with open_dataset(data) as ds:
+        ds.require_images("explain")
         rows = _rows(len(ds), limit=limit, shard=shard)
         ids = ds.catalog["id"].astype(str).to_numpy()
         probe = as_images(ds.images[rows[:1]] if len(rows) else ds.images[:1])
@@ -282,6 +283,7 @@ def run_checks(
     methods = [check_method(m) for m in methods]
     loaded, labels = load_models([model])
     with open_dataset(data) as ds:
+        ds.require_images("check")
         rng = np.random.default_rng(seed)
         rows = np.sort(rng.choice(len(ds), size=min(n, len(ds)), replace=False))
         images = ds.images[rows]

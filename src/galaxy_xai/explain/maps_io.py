@@ -150,7 +150,7 @@ class MapWriter(PartialWriter):
         """Write the metadata and rename the finished file; keep it partial if incomplete."""
         missing = self.missing_indices()
         if len(missing):
-            self._h5.close()
+            self.abort()  # keep the partial for a resume, release its lock
             raise DataFormatError(
                 f"'{self.path}': {len(missing)} maps never written (first ids: "
                 f"{[self.ids[i] for i in missing[:5]]}); partial output kept at '{self.partial}'"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 import statistics
 from collections.abc import Mapping
@@ -79,6 +80,7 @@ class Distribution:
     value: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_finite(self, "")
         if self.kind == "fixed":
             return
         if not self.low <= self.high:
@@ -127,21 +129,76 @@ class Distribution:
         return min(max(math.exp(dist.inv_cdf(min(max(p, 1e-15), 1 - 1e-15))), low), high)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _not_finite(value: Any) -> bool:
+    """True for a NaN or infinite real number (or an integer too large for a float)."""
+    if not _is_number(value):
+        return False
+    try:
+        return not math.isfinite(value)
+    except OverflowError:
+        return True
+
+
+def _check_finite(obj: Any, prefix: str) -> None:
+    """Raise :class:`ParameterError` for a NaN or infinite number in any field of ``obj``.
+
+    Walks every dataclass field: numbers and tuples/lists of numbers are checked here;
+    distributions and nested config blocks check themselves when they are built.
+    """
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        items = value if isinstance(value, list | tuple) else (value,)
+        if any(_not_finite(v) for v in items):
+            name = f"{prefix}.{f.name}" if prefix else f.name
+            raise ParameterError(name, value, "must be finite")
+
+
 def as_distribution(value: DistLike, name: str) -> Distribution:
-    """Turn a number, a ``[low, high]`` pair or a mapping into a :class:`Distribution`."""
+    """Turn a number, a ``[low, high]`` pair or a mapping into a :class:`Distribution`.
+
+    Raises
+    ------
+    ParameterError
+        On a NaN or infinite number, or impossible bounds, naming ``name`` (and the
+        key of a mapping, e.g. ``survey.psf_fwhm_arcsec.mean``).
+    ConfigError
+        On a value of the wrong type or an unknown key.
+    """
     if isinstance(value, Distribution):
         return value
-    if isinstance(value, bool):
-        raise ConfigError(f"{name}: expected a number, [low, high] or a mapping, found {value!r}")
-    if isinstance(value, int | float):
-        return Distribution(kind="fixed", value=float(value))
+    shape_error = f"{name}: expected a number, [low, high] or a mapping, found {value!r}"
+    if _is_number(value):
+        if _not_finite(value):
+            raise ParameterError(name, value, "must be finite")
+        return _named_distribution(name, {"kind": "fixed", "value": float(value)})
     if isinstance(value, list | tuple) and len(value) == 2:
-        return Distribution(kind="uniform", low=float(value[0]), high=float(value[1]))
+        if not all(_is_number(v) for v in value):
+            raise ConfigError(shape_error)
+        if any(_not_finite(v) for v in value):
+            raise ParameterError(name, list(value), "must be finite")
+        low, high = (float(v) for v in value)
+        return _named_distribution(name, {"kind": "uniform", "low": low, "high": high})
     if isinstance(value, Mapping):
-        from galaxy_xai.config import load_config
+        return _named_distribution(name, value)
+    raise ConfigError(shape_error)
 
-        return load_config(Distribution, value)
-    raise ConfigError(f"{name}: expected a number, [low, high] or a mapping, found {value!r}")
+
+def _named_distribution(name: str, mapping: Mapping[str, Any]) -> Distribution:
+    """Build a :class:`Distribution` from a mapping; errors name the field ``name``."""
+    from galaxy_xai.config import load_config
+
+    try:
+        return load_config(Distribution, mapping)
+    except ConfigError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ParameterError):  # e.g. mean=nan -> <name>.mean=nan
+            raise ParameterError(f"{name}.{cause.name}", cause.value, cause.reason) from None
+        message = str(cause if isinstance(cause, ConfigError) else exc)
+        raise ConfigError(f"{name}: {message.removeprefix('Distribution: ')}") from None
 
 
 def _uniform(low: float, high: float) -> Distribution:
@@ -153,12 +210,14 @@ def _fixed(value: float) -> Distribution:
 
 
 def _normalise_distributions(obj: Any, prefix: str) -> None:
-    """Convert every field annotated as a distribution into a :class:`Distribution`."""
+    """Convert every field annotated as a distribution into a :class:`Distribution`,
+    then refuse NaN or infinite numbers in any field (see :func:`_check_finite`)."""
     for f in dataclasses.fields(obj):
         if f.metadata.get("distribution"):
             object.__setattr__(
                 obj, f.name, as_distribution(getattr(obj, f.name), f"{prefix}.{f.name}")
             )
+    _check_finite(obj, prefix)
 
 
 _DIST = {"distribution": True}  # marks fields that take a Distribution (or shorthand)
@@ -563,6 +622,7 @@ class JpegConfig:
     colour_scales: tuple[float, float, float] = (1.5, 1.0, 0.8)
 
     def __post_init__(self) -> None:
+        _check_finite(self, "jpeg")
         if not self.q > 0:
             raise ParameterError("jpeg.q", self.q, "must be > 0")
         if not self.stretch_sigma > 0:
@@ -630,6 +690,7 @@ class SimulationConfig:
             object.__setattr__(self, "survey", get_preset(self.preset))
         else:
             get_preset(self.preset)  # validates the name
+        _check_finite(self, "")
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 16:
             raise ParameterError("size", self.size, "must be an integer >= 16 (pixels)")
         if not 0 <= self.bar_fraction <= 1:

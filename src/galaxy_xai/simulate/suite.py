@@ -12,8 +12,9 @@ import logging
 import math
 import multiprocessing
 import os
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from galaxy_xai.errors import ParameterError
+from galaxy_xai.io import partial_path
+from galaxy_xai.sharding import worker_pool
 from galaxy_xai.simulate.config import SimulationConfig, load_simulation_config
 
 __all__ = [
@@ -61,6 +64,115 @@ def _check_count(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ParameterError(name, value, f"must be an integer >= {minimum}")
     return int(value)
+
+
+# --------------------------------------------------------------------------- sizes
+#: Memory per galaxy held until a dataset file is finished: DatasetWriter keeps every
+#: truth-catalogue row (49 columns, ~4 KB as Python dicts, measured) and builds the
+#: catalogue table from them at the end (~9 KB per row at the peak).
+CATALOG_BYTES_PER_GALAXY = 10_000
+#: Copies of each image :func:`simulate_galaxies` holds at once, counted as float32:
+#: the rendered list, the stacked array and the float32 result.
+_IN_MEMORY_IMAGE_COPIES = 3
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def available_memory_bytes() -> int | None:
+    """Memory available to a new allocation now, in bytes (None if it cannot be told).
+
+    Uses psutil when installed, else ``MemAvailable`` of ``/proc/meminfo`` (Linux),
+    else free physical pages from :func:`os.sysconf`.
+    """
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _free_disk_bytes(path: Path) -> tuple[Path, int]:
+    """The nearest existing folder of ``path`` and its free space in bytes."""
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder, int(shutil.disk_usage(folder).free)
+
+
+def _check_dataset_fits(
+    out: Path, n: int, rows: int, cfg: SimulationConfig, *, resume: bool
+) -> None:
+    """Refuse up front a run whose file cannot fit on disk or catalogue in memory.
+
+    Images are streamed to the HDF5 file block by block, so they need disk space, not
+    memory (estimated uncompressed, from the storage dtype); the catalogue rows are
+    held in memory until the file is finished (:data:`CATALOG_BYTES_PER_GALAXY`).
+    """
+    c, h, w = cfg.channels, cfg.size, cfg.size
+    per_image = c * h * w * np.dtype(cfg.storage_dtype).itemsize
+    folder, free = _free_disk_bytes(out)
+    partial = partial_path(out)
+    if resume and partial.is_file():
+        free += partial.stat().st_size  # rewritten in place
+    fit_disk = free // per_image
+    memory = available_memory_bytes()
+    fit_memory = rows if memory is None else memory // CATALOG_BYTES_PER_GALAXY
+    where = "" if rows == n else " in this shard"
+    if rows > fit_disk and fit_disk <= fit_memory:
+        raise ParameterError(
+            "n",
+            n,
+            f"{rows} galaxies{where} of {c}x{h}x{w} {cfg.storage_dtype} need "
+            f"~{_bytes(rows * per_image)} of disk space (the file is written as it goes, "
+            f"so disk, not memory, holds the images; uncompressed estimate) but "
+            f"'{folder}' has {_bytes(free)} free: at most {fit_disk} galaxies fit",
+        )
+    if memory is not None and rows > fit_memory:
+        raise ParameterError(
+            "n",
+            n,
+            f"the truth catalogue of {rows} galaxies{where} is held in memory until the "
+            f"file is finished (~{_bytes(rows * CATALOG_BYTES_PER_GALAXY)}) but "
+            f"{_bytes(memory)} is available: at most {fit_memory} galaxies fit in one "
+            "file; split the run into shards (--shard i/N)",
+        )
+
+
+def _check_memory_fits(n: int, cfg: SimulationConfig) -> None:
+    """Refuse up front an in-memory simulation larger than the available memory."""
+    memory = available_memory_bytes()
+    if memory is None:
+        return
+    c, h, w = cfg.channels, cfg.size, cfg.size
+    per_galaxy = _IN_MEMORY_IMAGE_COPIES * c * h * w * 4 + CATALOG_BYTES_PER_GALAXY
+    fit = memory // per_galaxy
+    if n > fit:
+        raise ParameterError(
+            "n",
+            n,
+            f"{n} galaxies of {c}x{h}x{w} float32 are all held in memory at once "
+            f"(~{_bytes(n * per_galaxy)}) but {_bytes(memory)} is available: at most "
+            f"{fit} galaxies fit; stream them to a file with simulate_dataset "
+            "('galaxy-xai simulate') instead",
+        )
 
 
 # --------------------------------------------------------------------------- workers
@@ -182,7 +294,8 @@ def simulate_galaxies(
     Raises
     ------
     ParameterError
-        On an impossible parameter, naming it and its value.
+        On an impossible parameter, naming it and its value, or an ``n`` whose
+        images cannot fit in the available memory (the message says how many fit).
     """
     from galaxy_xai.simulate.truth import check_bars_fit, check_seed
 
@@ -193,6 +306,7 @@ def simulate_galaxies(
         config, preset=preset, size=size, bar_fraction=bar_fraction, rendering=rendering
     )
     check_bars_fit(cfg)
+    _check_memory_fits(n, cfg)
     if n == 0:
         from galaxy_xai.simulate.truth import CATALOG_COLUMNS
 
@@ -303,8 +417,8 @@ def _run_blocks(
     warm_galsim_cache(cfg, seed, [i for _, idx in blocks for i in idx])
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    executor = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_worker_init, initargs=(cfg, seed)
+    executor = worker_pool(  # workers exit if this process dies
+        workers, mp_context=context, initializer=_worker_init, initargs=(cfg, seed)
     )
     pending: set[Future[Any]] = set()
     queue = list(blocks)
@@ -368,12 +482,17 @@ def simulate_dataset(
     Raises
     ------
     ParameterError
-        On an impossible parameter (naming it and its value).
+        On an impossible parameter (naming it and its value), or an ``n`` whose file
+        cannot fit in the free disk space or whose truth catalogue cannot fit in the
+        available memory (checked before anything is written; the message says how
+        many galaxies fit).
+    OutputBusyError
+        If another process is writing ``out`` now (its partial file is locked).
     """
     from galaxy_xai.config import config_to_dict
     from galaxy_xai.data.store import DatasetWriter, open_dataset
     from galaxy_xai.progress import progress
-    from galaxy_xai.sharding import shard_range
+    from galaxy_xai.sharding import shard_bounds, shard_range
     from galaxy_xai.simulate.truth import check_bars_fit, check_seed
 
     n = _check_count("n", n, 1)
@@ -384,8 +503,8 @@ def simulate_dataset(
         config, preset=preset, size=size, bar_fraction=bar_fraction, rendering=rendering
     )
     check_bars_fit(cfg)
-    global_rows = shard_range(n, shard_index, shard_count)
-    if not len(global_rows):
+    first, stop = shard_bounds(n, shard_index, shard_count)
+    if stop == first:
         raise ParameterError("shard", f"{shard_index}/{shard_count}", f"is empty for n={n}")
     config_dict = config_to_dict(cfg)
     fingerprint = _fingerprint(config_dict, int(seed), n, (shard_index, shard_count))
@@ -395,6 +514,8 @@ def simulate_dataset(
             if done.metadata.get("fingerprint") == fingerprint:
                 logger.info("'%s' is already complete with these settings", out)
                 return out
+    _check_dataset_fits(out, n, stop - first, cfg, resume=resume)
+    global_rows = shard_range(n, shard_index, shard_count)
     metadata = _metadata(
         cfg,
         config_dict,

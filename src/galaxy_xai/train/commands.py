@@ -20,7 +20,7 @@ def add_parser(subparsers: Any) -> None:
         "train",
         help="train a network (Lightning) on a dataset file",
         description="Train a network on a dataset written by 'data import' or 'simulate'. "
-        "Writes RUN/config.yaml, split.json, checkpoints/last.ckpt, model.pt, metrics.csv, "
+        "Writes RUN/config.yaml, split.json, checkpoints/last.ckpt, model.safetensors + model.json, metrics.csv, "
         "metrics.json. Options override the --config file.",
     )
     p.add_argument("--data", help="dataset file (.h5)")
@@ -39,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--num-nodes", type=int)
     p.add_argument("--accelerator", choices=["cpu", "gpu", "cuda", "mps", "auto"])
     p.add_argument("--precision", help="e.g. 32-true, 16-mixed, bf16-mixed")
-    p.add_argument("--transfer-from", help="pre-trained run folder, model.pt or .ckpt")
+    p.add_argument("--transfer-from", help="pre-trained run folder, model.json or .ckpt")
     p.add_argument("--transfer-preset", choices=["sdss", "candels"])
     p.set_defaults(func=_train)
 
@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> None:
         description="One row per galaxy: id, class probabilities or vote fractions; with "
         "--mc-samples K the MC-dropout mean, std and predictive entropy.",
     )
-    p.add_argument("--model", required=True, help="run folder or model.pt")
+    p.add_argument("--model", required=True, help="run folder or model file (model.json)")
     p.add_argument("--data", required=True, help="dataset file (.h5)")
     p.add_argument("--out", required=True, help="output .csv or .parquet")
     p.add_argument("--mc-samples", type=int, default=0, help="MC dropout passes (0 = off)")
@@ -57,18 +57,28 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--device", help="torch device (default: cuda if available)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dropout masks")
+    p.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="use the last checkpoint of a run that has not finished (half-trained weights)",
+    )
     p.set_defaults(func=_predict)
 
     p = subparsers.add_parser(
         "evaluate",
         help="metrics of a trained model on a split (accuracy, macro-F1, ECE)",
     )
-    p.add_argument("--model", required=True, help="run folder or model.pt")
+    p.add_argument("--model", required=True, help="run folder or model file (model.json)")
     p.add_argument("--data", required=True, help="labelled dataset file (.h5)")
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
     p.add_argument("--out", help="write the metrics as JSON here")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--bins", type=int, default=10, help="confidence bins of the ECE")
+    p.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="use the last checkpoint of a run that has not finished (half-trained weights)",
+    )
     p.set_defaults(func=_evaluate)
 
 
@@ -118,10 +128,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from galaxy_xai.train.predict import predict
+    from galaxy_xai.train.predict import load_trained, predict
 
     table = predict(
-        args.model,
+        load_trained(args.model, allow_unfinished=args.allow_unfinished),
         args.data,
         out=args.out,
         mc_samples=args.mc_samples,
@@ -135,10 +145,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from galaxy_xai.train.predict import evaluate
+    from galaxy_xai.train.predict import evaluate, load_trained
 
     result = evaluate(
-        args.model, args.data, split=args.split, out=args.out, batch_size=args.batch_size,
+        load_trained(args.model, allow_unfinished=args.allow_unfinished), args.data, split=args.split, out=args.out, batch_size=args.batch_size,
         n_bins=args.bins,
     )  # fmt: skip
     keys = ("n", "accuracy", "macro_f1", "ece", "mse", "rmse", "mae", "r2")

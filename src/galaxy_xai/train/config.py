@@ -179,7 +179,7 @@ class TransferConfig:
     the model's ``layer_names()`` (``0``, ``-1``), or by group (``conv``, ``dense``).
     """
 
-    checkpoint: str | None = None  # RUN, model.pt or a Lightning .ckpt
+    checkpoint: str | None = None  # RUN, model.json or a Lightning .ckpt
     preset: Literal["sdss", "candels"] | None = None  # fills load/reinit/freeze
     load: tuple[str, ...] = ()  # layers to load (default: all that are not re-initialised)
     reinit: tuple[str, ...] = ()  # layers given fresh weights

@@ -1,13 +1,12 @@
-"""Run folders and trained models: ``RUN/model.pt`` and :func:`load_trained`.
+"""Run folders and trained models: ``RUN/model.json`` + ``RUN/model.safetensors``.
 
-``model.pt`` carries its own config (nanoGPT style): the architecture's build spec,
+A model carries its own config (nanoGPT style): the architecture's build spec,
 the head (task, output names, class weights, regression scaling), the input shape, the
 resolved training config and the package version, beside the weights.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +15,14 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from galaxy_xai.errors import DataMissingError, ModelMismatchError
-from galaxy_xai.io import atomic_output
+from galaxy_xai.data.splits import read_split_file
+from galaxy_xai.errors import ModelMismatchError
+from galaxy_xai.models.files import MODEL_FORMAT, read_model, write_model
 from galaxy_xai.models.heads import Head, RegressionHead, build_head
 from galaxy_xai.models.registry import build_from_spec
 from galaxy_xai.train.config import TrainConfig, load_train_config
 
 __all__ = ["MODEL_FORMAT", "TrainedModel", "load_trained", "save_trained"]
-
-MODEL_FORMAT = "galaxy-xai-model"
 
 
 @dataclass
@@ -93,15 +91,37 @@ def save_trained(
     config: TrainConfig,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``model.pt`` (weights plus their own config) atomically."""
+    """Write ``model.safetensors`` + ``model.json`` (weights plus their own config).
+
+    Parameters
+    ----------
+    path
+        The run folder, or the ``model.json`` path (see :func:`galaxy_xai.models.files.write_model`).
+    model, head
+        The network (with its ``build_spec`` and ``input_shape``) and its head.
+    output_names
+        One name per output.
+    config
+        The resolved training config.
+    extra
+        More JSON-ready fields (e.g. ``best_epoch``).
+
+    Returns
+    -------
+    Path
+        The ``model.json`` written.
+
+    Raises
+    ------
+    ModelMismatchError
+        If the model has no build spec.
+    """
     from galaxy_xai import __version__
     from galaxy_xai.config import config_to_dict
 
-    payload = {
-        "format": MODEL_FORMAT,
+    info = {
         "galaxy_xai_version": __version__,
         "build_spec": model.build_spec,
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "head": _head_spec(head),
         "task": head.task,
         "output_names": list(output_names),
@@ -110,9 +130,7 @@ def save_trained(
         "config": config_to_dict(config),
         **(extra or {}),
     }
-    with atomic_output(path) as tmp:
-        torch.save(payload, tmp)
-    return Path(path)
+    return write_model(path, model.state_dict(), info)
 
 
 def _head_from_spec(spec: dict[str, Any]) -> Head:
@@ -126,67 +144,53 @@ def _head_from_spec(spec: dict[str, Any]) -> Head:
     )
 
 
-def load_trained(path: str | os.PathLike[str]) -> TrainedModel:
-    """Load a trained model from a run folder, its ``model.pt`` or a Lightning ``.ckpt``.
+def load_trained(path: str | os.PathLike[str], *, allow_unfinished: bool = False) -> TrainedModel:
+    """Load a trained model: a run folder, ``model.json``, a Lightning ``.ckpt``, or ``model.pt``.
+
+    Nothing is unpickled (see :mod:`galaxy_xai.models.files`): weights come from
+    safetensors, checkpoints and earlier versions' ``model.pt`` through a weights-only
+    load.
+
+    Parameters
+    ----------
+    path
+        Run folder or model file.
+    allow_unfinished
+        Let a run folder without a finished model give its ``checkpoints/last.ckpt``
+        (half-trained weights); otherwise such a folder is refused.
 
     Raises
     ------
     DataMissingError
-        If there is no model at ``path`` (a run folder without ``model.pt`` has not
-        finished: resume it with ``galaxy-xai train --resume``).
+        If there is no model at ``path``, or only an unfinished checkpoint and
+        ``allow_unfinished`` is false.
     ModelMismatchError
-        If the file is not a galaxy-xai model or its weights do not fit its architecture.
+        If the file is not a galaxy-xai model, is damaged or fails its checksum, or its
+        weights do not fit its architecture.
     """
-    path = Path(path)
-    run_dir = path if path.is_dir() else path.parent
-    if path.is_dir():
-        if (path / "model.pt").is_file():
-            path = path / "model.pt"
-        elif (path / "checkpoints" / "last.ckpt").is_file():
-            path = path / "checkpoints" / "last.ckpt"
-        else:
-            raise DataMissingError(
-                f"run folder '{path}' holds no model.pt (training has not finished: "
-                "rerun 'galaxy-xai train --resume')"
-            )
-    if not path.is_file():
-        raise DataMissingError(f"trained model '{path}' does not exist")
+    file = read_model(path, allow_unfinished=allow_unfinished)
+    info = file.info
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise ModelMismatchError(f"'{path}' is not a readable model file: {exc}") from exc
-    if not isinstance(blob, dict):
-        raise ModelMismatchError(f"'{path}' is not a galaxy-xai model")
-    if blob.get("format") == MODEL_FORMAT:
-        info, state = blob, blob["state_dict"]
-    elif "galaxy_xai" in blob and "state_dict" in blob:  # Lightning checkpoint
-        info = blob["galaxy_xai"]
-        state = {k[6:]: v for k, v in blob["state_dict"].items() if k.startswith("model.")}
-        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-    else:
-        raise ModelMismatchError(f"'{path}' is not a galaxy-xai model (no architecture recorded)")
-    model = build_from_spec(info["build_spec"])
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
+        model = build_from_spec(info["build_spec"])
+        model.load_state_dict(file.state)
+        head = _head_from_spec(info["head"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        name = info["build_spec"].get("name") if isinstance(info["build_spec"], dict) else None
         raise ModelMismatchError(
-            f"weights in '{path}' do not fit architecture {info['build_spec']['name']!r}: {exc}"
+            f"weights in '{file.path}' do not fit architecture {name!r}: "
+            f"{' '.join(str(exc).split())[:300]}"
         ) from exc
     model.eval()
-    head = _head_from_spec(info["head"])
     head.eval()
-    split = None
-    split_file = run_dir / "split.json"
-    if split_file.is_file():
-        split = json.loads(split_file.read_text())
+    split = read_split_file(file.run_dir / "split.json")
     return TrainedModel(
         model=model,
         head=head,
-        output_names=list(info["output_names"]),
-        task=info["task"],
-        input_shape=tuple(info["input_shape"]),  # type: ignore[arg-type]
+        output_names=[str(n) for n in info["output_names"]],
+        task=str(info["task"]),
+        input_shape=tuple(int(v) for v in info["input_shape"]),  # type: ignore[arg-type]
         config=load_train_config(info["config"]),
         split=split,
-        path=path,
+        path=file.path,
         version=str(info.get("galaxy_xai_version", "")),
     )

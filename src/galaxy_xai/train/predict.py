@@ -157,7 +157,7 @@ def predict(
     Parameters
     ----------
     trained
-        A :class:`TrainedModel` or a run folder / ``model.pt``.
+        A :class:`TrainedModel` or a run folder / ``model.json``.
     data
         Dataset file or opened :class:`GalaxyDataset`; its images must have the
         model's ``input_shape``.
@@ -202,6 +202,7 @@ def predict(
     trained = _as_trained(trained)
     ds, opened = _as_dataset(data)
     try:
+        ds.require_images("predict")
         check_fits(trained, ds)
         n = len(ds)
         rows = np.arange(n) if indices is None else np.asarray(indices, dtype=np.int64)
@@ -286,7 +287,7 @@ def evaluate(
     Parameters
     ----------
     trained
-        A :class:`TrainedModel` or a run folder / ``model.pt``.
+        A :class:`TrainedModel` or a run folder / ``model.json``.
     data
         The labelled dataset (the training dataset for ``train``/``val``/``test``).
     split
@@ -318,6 +319,7 @@ def evaluate(
     trained = _as_trained(trained)
     ds, opened = _as_dataset(data)
     try:
+        ds.require_images("evaluate")
         check_fits(trained, ds)
         data_cfg = trained.config.data
         if class_map is not None:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import logging
 import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any, cast
 
 import lightning as L
 import numpy as np
-import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from galaxy_xai.config import config_to_dict, save_config
 from galaxy_xai.data.store import open_dataset
 from galaxy_xai.errors import ConfigError, ModelMismatchError, ParameterError
-from galaxy_xai.io import write_json
+from galaxy_xai.io import OutputLock, write_json
+from galaxy_xai.models.files import LEGACY_MODEL_NAME, MODEL_INFO_NAME, safe_torch_load
 from galaxy_xai.models.heads import build_head
 from galaxy_xai.models.registry import build_model
 from galaxy_xai.train.augment import build_augment
@@ -83,7 +87,7 @@ def train(
     -------
     Path
         The run folder, holding ``config.yaml``, ``split.json``, ``checkpoints/``,
-        ``model.pt``, ``metrics.csv`` and ``metrics.json``.
+        ``model.safetensors`` + ``model.json``, ``metrics.csv`` and ``metrics.json``.
 
     Raises
     ------
@@ -96,10 +100,34 @@ def train(
     """
     config = load_train_config(config)
     run_dir = Path(out_dir)
+    with _run_lock(run_dir):
+        return _train_locked(config, run_dir, resume=resume)
+
+
+def _run_lock(run_dir: Path) -> contextlib.AbstractContextManager[Any]:
+    """An exclusive lock on the run folder, taken by the launching process only.
+
+    Lightning's DDP launcher re-runs the command in one process per device, and the
+    other nodes run it too: those find ``LOCAL_RANK``/``NODE_RANK``/``RANK`` (or SLURM's
+    ``SLURM_PROCID``) set to a non-zero value and write only what their rank writes.
+
+    Raises
+    ------
+    OutputBusyError
+        If another process is training into ``run_dir``.
+    """
+    ranks = ("LOCAL_RANK", "NODE_RANK", "RANK", "GROUP_RANK", "SLURM_PROCID")
+    if any(os.environ.get(name, "0") != "0" for name in ranks):
+        return contextlib.nullcontext()
+    return OutputLock(run_dir)
+
+
+def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
     last = run_dir / "checkpoints" / "last.ckpt"
     if not config.data.path:
         raise ParameterError("data.path", config.data.path, "name the dataset file (--data X.h5)")
-    if not resume and (last.exists() or (run_dir / "model.pt").exists()):
+    finished = [run_dir / n for n in (MODEL_INFO_NAME, LEGACY_MODEL_NAME)]
+    if not resume and (last.exists() or any(f.exists() for f in finished)):
         raise ParameterError(
             "out", str(run_dir), "already holds a training run; use --resume or another folder"
         )
@@ -108,6 +136,7 @@ def train(
     L.seed_everything(config.seed, workers=True, verbose=False)
 
     ds = open_dataset(config.data.path)
+    ds.require_images("train on")
     targets = prepare_targets(ds, config.data, config.task)
     c, h, w = ds.image_shape
     if h != w:
@@ -179,7 +208,7 @@ def train(
         cfg=config.data, seed=config.seed,
     )  # fmt: skip
     if resume and last.exists():  # the first resumed epoch's order, before Lightning sets it
-        done = torch.load(last, map_location="cpu", weights_only=False).get("epoch", -1)
+        done = _read_resume_checkpoint(last).get("epoch", -1)
         train_loader.sampler.set_epoch(int(done) + 1)
     val_loader = (
         make_loader(
@@ -197,10 +226,7 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(config, run_dir / "config.yaml")
         write_json(run_dir / "split.json", split_ids)
-    trainer.fit(
-        lit, train_dataloaders=train_loader, val_dataloaders=val_loader,
-        ckpt_path=str(last) if resume and last.exists() else None,
-    )  # fmt: skip
+    _fit(trainer, lit, train_loader, val_loader, str(last) if resume and last.exists() else None)
     if not trainer.is_global_zero:
         return run_dir
 
@@ -208,7 +234,7 @@ def train(
     ckpt = cast("ModelCheckpoint | None", trainer.checkpoint_callback)
     best = ckpt.best_model_path if ckpt else ""
     if best and Path(best).is_file():
-        blob = torch.load(best, map_location="cpu", weights_only=False)
+        blob = safe_torch_load(best, what="checkpoint")
         state = {k[6:]: v for k, v in blob["state_dict"].items() if k.startswith("model.")}
         model.load_state_dict(state)
         best_epoch = int(blob.get("epoch", -1))
@@ -216,13 +242,13 @@ def train(
         best_epoch = trainer.current_epoch - 1
     model.cpu().eval()
     save_trained(
-        run_dir / "model.pt", model, head.cpu(), output_names=targets.output_names,
+        run_dir, model, head.cpu(), output_names=targets.output_names,
         config=config, extra={"best_epoch": best_epoch},
     )  # fmt: skip
 
     from galaxy_xai.train.predict import evaluate, load_trained
 
-    trained = load_trained(run_dir / "model.pt")
+    trained = load_trained(run_dir)
     metrics: dict[str, Any] = {"epochs_trained": trainer.current_epoch, "best_epoch": best_epoch}
     if len(parts["test"]):
         metrics.update(evaluate(trained, ds, split="test"))
@@ -231,3 +257,50 @@ def train(
     write_json(run_dir / "metrics.json", metrics)
     ds.close()
     return run_dir
+
+
+def _read_resume_checkpoint(path: Path) -> dict[str, Any]:
+    """The checkpoint to resume from, read weights-only (it is checked before Lightning reads it).
+
+    Raises
+    ------
+    ModelMismatchError
+        If it is empty, damaged, or holds objects a weights-only load refuses.
+    """
+    blob = safe_torch_load(path, what="checkpoint")
+    if not isinstance(blob, dict) or "state_dict" not in blob or "galaxy_xai" not in blob:
+        raise ModelMismatchError(f"checkpoint '{path}' is not a galaxy-xai training checkpoint")
+    return blob
+
+
+def _fit(
+    trainer: L.Trainer,
+    lit: L.LightningModule,
+    train_loader: Any,
+    val_loader: Any,
+    ckpt_path: str | None,
+) -> None:
+    """``trainer.fit`` with a weights-only resume, and Ctrl-C raised as KeyboardInterrupt.
+
+    On Ctrl-C Lightning saves nothing more, tears down and calls ``sys.exit(1)``; the
+    CLI must instead report the interruption (exit 130, "rerun to resume"), so that
+    exit is turned back into the ``KeyboardInterrupt`` it came from.
+    """
+    kwargs: dict[str, Any] = {}
+    if ckpt_path is not None:
+        _read_resume_checkpoint(Path(ckpt_path))
+        if "weights_only" in inspect.signature(trainer.fit).parameters:
+            kwargs["weights_only"] = True
+    try:
+        trainer.fit(
+            lit, train_dataloaders=train_loader, val_dataloaders=val_loader,
+            ckpt_path=ckpt_path, **kwargs,
+        )  # fmt: skip
+    except SystemExit:
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        # Lightning ignores SIGINT while it shuts down; give Ctrl-C back to the caller.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)

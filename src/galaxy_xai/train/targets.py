@@ -51,6 +51,24 @@ def _first_bad(catalog: pd.DataFrame, mask: np.ndarray) -> str:
     return f"row {i} (id {catalog['id'].iloc[i]!r})"
 
 
+def _require_label_like(ds: GalaxyDataset, col: str, n_classes: int, n_rows: int) -> None:
+    """Refuse a column that names each galaxy rather than its class (an id, a fraction).
+
+    Raises
+    ------
+    DataFormatError
+        If ``col`` is the id column, or most of its values occur once (more classes
+        than half the rows), so that no class could be learnt.
+    """
+    if col == "id" or (n_rows >= 4 and n_classes > n_rows / 2):
+        raise DataFormatError(
+            f"dataset '{ds.path}' column '{col}' cannot be a class label: it has "
+            f"{n_classes} distinct values in {n_rows} rows, so most classes would hold a single "
+            "galaxy (an identifier or a continuous quantity?); choose a class column, map its "
+            "values with data.class_map, or use --task regression / vote_fraction"
+        )
+
+
 def _classification(ds: GalaxyDataset, cfg: DataConfig) -> Targets:
     columns = cfg.target_columns
     if len(columns) != 1:
@@ -104,6 +122,7 @@ def _classification(ds: GalaxyDataset, cfg: DataConfig) -> Targets:
                     k,
                 ),
             )
+            _require_label_like(ds, col, len(names), len(keys))
             index = {k: i for i, k in enumerate(names)}
             labels = np.array([index[k] for k in keys], dtype=np.int64)
     if cfg.output_names:

@@ -26,7 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from galaxy_xai.errors import DataMissingError, ModelMismatchError, ParameterError
+from galaxy_xai.errors import ModelMismatchError, ParameterError
+from galaxy_xai.models.files import read_model
 
 __all__ = [
     "PRESETS",
@@ -111,36 +112,21 @@ def preset_layers(model: nn.Module, preset: str) -> dict[str, list[str]]:
 
 
 def load_source_weights(checkpoint: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """State dict and architecture spec of a run folder, ``model.pt`` or Lightning ``.ckpt``.
+    """State dict and architecture spec of a run folder, ``model.json``, ``model.pt`` or ``.ckpt``.
+
+    Read without unpickling (see :func:`galaxy_xai.models.files.read_model`). A run
+    folder must hold a finished model; name its ``checkpoints/last.ckpt`` to start from
+    an unfinished one.
 
     Raises
     ------
     DataMissingError
-        If nothing is found at ``checkpoint``.
+        If nothing is found at ``checkpoint``, or the run has not finished.
     ModelMismatchError
-        If the file holds no galaxy-xai model weights.
+        If the file holds no galaxy-xai model weights, is damaged or fails its checksum.
     """
-    path = Path(checkpoint)
-    if path.is_dir():
-        path = (
-            path / "model.pt"
-            if (path / "model.pt").exists()
-            else path / "checkpoints" / "last.ckpt"
-        )
-    if not path.is_file():
-        raise DataMissingError(f"transfer checkpoint '{checkpoint}' does not exist")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(blob, dict):
-        raise ModelMismatchError(f"'{path}' does not hold a galaxy-xai model checkpoint")
-    if "build_spec" in blob and "state_dict" in blob:  # model.pt
-        return dict(blob["state_dict"]), dict(blob["build_spec"])
-    if "state_dict" in blob and "galaxy_xai" in blob:  # Lightning checkpoint
-        prefix = "model."
-        state = {k[len(prefix) :]: v for k, v in blob["state_dict"].items() if k.startswith(prefix)}
-        return state, dict(blob["galaxy_xai"].get("build_spec", {}))
-    if "state_dict" in blob:
-        return dict(blob["state_dict"]), {}
-    raise ModelMismatchError(f"'{path}' does not hold a galaxy-xai model checkpoint")
+    model = read_model(checkpoint)
+    return dict(model.state), dict(model.info["build_spec"])
 
 
 @dataclass
@@ -176,7 +162,7 @@ def apply_transfer(
         The network to fine-tune (built for the new data; it may have another number
         of outputs, as long as the layers that change are re-initialised).
     checkpoint
-        Run folder, ``model.pt`` or Lightning ``.ckpt`` of the pre-trained network.
+        Run folder, ``model.json`` or Lightning ``.ckpt`` of the pre-trained network.
     preset
         ``"sdss"`` or ``"candels"`` (see module doc); explicit lists extend it.
     load, reinit, freeze

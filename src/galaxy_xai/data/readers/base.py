@@ -9,22 +9,39 @@ Catalogue conventions (see ``docs/architecture.md``): ``id`` (str, unique),
 ``label`` (int) where a class exists, vote-fraction columns under their original
 names, ``pixel_scale_arcsec`` of the *source* pixels (NaN where unknown),
 ``source_file`` (path relative to the source folder), ``redshift`` where known.
+
+Safety rules every reader keeps (see :func:`match_files`): each path a catalogue names
+is resolved (following symlinks) and refused unless it lies inside the data folder
+(``allow_outside_root=True`` lifts this); ids used to build paths may not hold path
+separators or ``..``; file names that are not valid UTF-8 are refused (or, with
+``skip_bad``, skipped); label and other value columns are checked cell by cell.
 """
 
 from __future__ import annotations
 
 import copy
+import csv
+import gzip
 import logging
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import warnings
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from galaxy_xai.data.images import check_finite, decode_raster, is_fits, read_fits
+from galaxy_xai.data.images import (
+    check_finite,
+    decode_raster,
+    is_fits,
+    open_raster,
+    read_fits,
+    safe_text,
+)
 from galaxy_xai.data.preprocess import (
     Preprocess,
     asinh_stretch,
@@ -37,13 +54,18 @@ from galaxy_xai.errors import DataFormatError, DataMissingError
 __all__ = [
     "FileSource",
     "ImageSource",
+    "check_id_names",
+    "check_inside_root",
     "check_unique_ids",
     "find_column",
+    "integer_column",
     "labels_from_names",
     "match_files",
+    "numeric_column",
     "read_table",
     "require_columns",
     "require_path",
+    "utf8_names",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,26 +95,57 @@ def read_table(
     DataMissingError
         If the file does not exist.
     DataFormatError
-        If it cannot be parsed or is empty.
+        If it cannot be parsed (truncated ``.gz``, text that is not UTF-8: the
+        message names the line and column) or is empty.
     """
     path = require_path(path, what=what, kind="file")
     name = path.name.lower()
+    shown = safe_text(path)
     try:
         if name.endswith((".parquet", ".pq")):
             df = pd.read_parquet(path)
         else:
             df = pd.read_csv(path, **kwargs)
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            f"{what} '{shown}' {_utf8_error_location(path)}is not valid UTF-8 "
+            f"({exc.reason}: {exc.object[exc.start : exc.end]!r}); "
+            "save the catalogue as UTF-8"
+        ) from None
     except (
         pd.errors.ParserError,
         pd.errors.EmptyDataError,
-        UnicodeDecodeError,
         OSError,
+        EOFError,
+        zlib.error,
         ValueError,
     ) as exc:
-        raise DataFormatError(f"{what} '{path}' cannot be parsed: {exc}") from None
+        message = " ".join(safe_text(exc).split())
+        raise DataFormatError(f"{what} '{shown}' cannot be parsed: {message}") from None
     if df.empty:
-        raise DataFormatError(f"{what} '{path}' has no rows")
+        raise DataFormatError(f"{what} '{shown}' has no rows")
     return df
+
+
+def _utf8_error_location(path: Path) -> str:
+    """``"line N, column 'c' "`` of the first text that is not UTF-8 ('' if not found)."""
+    try:
+        opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            header: list[str] = []
+            for number, raw in enumerate(fh, start=1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    before = raw[: exc.start].decode("utf-8", "replace")
+                    k = len(next(csv.reader([before]))) - 1 if before else 0
+                    column = f", column {header[k]!r}" if 0 <= k < len(header) else ""
+                    return f"line {number}{column} "
+                if number == 1:
+                    header = next(csv.reader([text]), [])
+    except (OSError, EOFError, zlib.error, csv.Error):
+        pass
+    return ""
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], *, where: str) -> None:
@@ -132,6 +185,183 @@ def check_unique_ids(ids: pd.Series, *, where: str, line_offset: int = 2) -> Non
             f"{where}: duplicate id {first!r} on lines {lines} "
             f"({dup.nunique()} duplicated id(s) in all)"
         )
+
+
+def _shown_value(value: Any) -> str:
+    """A catalogue cell for a message: integral floats without '.0', text quoted."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return repr(safe_text(value))
+    return safe_text(value)
+
+
+def integer_column(
+    values: pd.Series,
+    *,
+    where: str,
+    column: str,
+    lines: Sequence[int] | np.ndarray | None = None,
+    line_offset: int = 2,
+    minimum: int | None = 0,
+    maximum: int | None = None,
+    what: str = "class index",
+) -> np.ndarray:
+    """A catalogue column of integers (class indices, asset ids) as int64, checked.
+
+    Every cell must be a whole number (``3`` or ``3.0``; not ``1.5``, text or empty)
+    within ``minimum..maximum`` (either may be None).
+
+    Parameters
+    ----------
+    values
+        The column, one cell per catalogue row.
+    where
+        The catalogue, for messages (``"GZ1 labels 'x/labels.csv'"``).
+    column
+        The column's name in the file.
+    lines
+        File line of each row; default ``row + line_offset`` (2 for a CSV).
+    line_offset
+        Converts a 0-based row to a file line when ``lines`` is None.
+    minimum, maximum
+        Inclusive bounds.
+    what
+        What a cell should be, for messages.
+
+    Raises
+    ------
+    DataFormatError
+        For the first bad cell, naming its line, column and value.
+    """
+    raw = values.reset_index(drop=True)
+    numeric = pd.to_numeric(raw, errors="coerce").astype(np.float64)
+    number = numeric.to_numpy()
+    finite = np.isfinite(number)
+    whole = finite & (np.floor(np.where(finite, number, 0.0)) == np.where(finite, number, 0.0))
+    in_range = whole.copy()
+    if minimum is not None:
+        in_range &= np.where(finite, number, minimum) >= minimum
+    if maximum is not None:
+        in_range &= np.where(finite, number, minimum or 0) <= maximum
+    bad = np.flatnonzero(~in_range)
+    if len(bad) == 0:
+        return number.astype(np.int64)
+    j = int(bad[0])
+    line = int(lines[j]) if lines is not None else j + line_offset
+    article = "an" if what[:1].lower() in "aeiou" else "a"
+    if minimum is not None and maximum is not None:
+        expected = f"{article} {what} {minimum}..{maximum}"
+    elif minimum is not None:
+        expected = f"{article} {what} (an integer >= {minimum})"
+    else:
+        expected = f"{article} {what} (an integer)"
+    cell = raw.iloc[j]
+    if pd.isna(cell) or (isinstance(cell, str) and not cell.strip()):
+        problem = f"empty cell, expected {expected}"
+    elif not finite[j]:
+        problem = f"{_shown_value(cell)} is not a number, expected {expected}"
+    elif not whole[j]:
+        problem = f"{_shown_value(cell)} is not a whole number, expected {expected}"
+    else:
+        problem = f"{_shown_value(cell)} is not {expected}"
+    n_bad = f" ({len(bad)} bad cell(s) in the column)" if len(bad) > 1 else ""
+    raise DataFormatError(f"{where} line {line}, column {column!r}: {problem}{n_bad}")
+
+
+def numeric_column(
+    values: pd.Series,
+    *,
+    where: str,
+    column: str,
+    lines: Sequence[int] | np.ndarray | None = None,
+    line_offset: int = 2,
+) -> pd.Series:
+    """A catalogue column of numbers (vote fractions, lengths) as float64, checked.
+
+    Empty cells become NaN; text raises.
+
+    Raises
+    ------
+    DataFormatError
+        For the first cell that is text, naming its line, column and value.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(np.float64)
+    raw = values.reset_index(drop=True)
+    numeric = pd.to_numeric(raw, errors="coerce")
+    text = np.flatnonzero(numeric.isna() & raw.notna() & (raw.astype(str).str.strip() != ""))
+    if len(text):
+        j = int(text[0])
+        line = int(lines[j]) if lines is not None else j + line_offset
+        n_bad = f" ({len(text)} text cell(s) in the column)" if len(text) > 1 else ""
+        raise DataFormatError(
+            f"{where} line {line}, column {column!r}: {_shown_value(raw.iloc[j])} is not a "
+            f"number{n_bad}"
+        )
+    return pd.Series(numeric.to_numpy(np.float64), index=values.index, name=values.name)
+
+
+_PATH_PARTS = ("/", "\\", "\x00")
+
+
+def check_id_names(ids: pd.Series, *, where: str, column: str, line_offset: int = 2) -> None:
+    """Refuse ids that would leave their folder when used as a file name.
+
+    Readers that build a path from an id (``images/<OBJID>.jpeg``) call this first:
+    an empty id, or one holding a path separator, ``..`` or a NUL, is not an id.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the line, column and id.
+    """
+    text = ids.reset_index(drop=True)
+    empty = np.flatnonzero(text.map(lambda v: not isinstance(v, str) or not v.strip()).to_numpy())
+    if len(empty):
+        j = int(empty[0])
+        raise DataFormatError(f"{where} line {j + line_offset}, column {column!r}: empty id")
+    bad = text.map(lambda v: ".." in v or any(c in v for c in _PATH_PARTS)).to_numpy()
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise DataFormatError(
+            f"{where} line {j + line_offset}, column {column!r}: id {safe_text(text[j])!r} "
+            "holds a path separator or '..'; ids name files inside the data folder"
+        )
+
+
+def utf8_names(
+    names: Iterable[str],
+    *,
+    folder: str | os.PathLike[str],
+    skip_bad: bool,
+    skipped: list[dict[str, str]],
+) -> list[str]:
+    """The names (from a folder listing) that are valid UTF-8.
+
+    Others (lone surrogates in Python: the bytes were not UTF-8) raise or, with
+    ``skip_bad``, are recorded in ``skipped`` with the bytes shown as ``\\xNN``.
+
+    Raises
+    ------
+    DataFormatError
+        Without ``skip_bad``, for the first such name.
+    """
+    out: list[str] = []
+    for name in names:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            reason = f"file name '{safe_text(name)}' is not valid UTF-8"
+            if not skip_bad:
+                raise DataFormatError(
+                    f"folder '{safe_text(folder)}': {reason}; rename it (or use --skip-bad)"
+                ) from None
+            log.warning("folder '%s': skipping %s", safe_text(folder), reason)
+            skipped.append({"id": "", "file": safe_text(name), "reason": reason})
+            continue
+        out.append(name)
+    return out
 
 
 def labels_from_names(
@@ -329,15 +559,18 @@ class FileSource(ImageSource):
             return data, info
         from PIL import Image
 
-        try:
-            with Image.open(path) as img:
-                img.load()
+        with open_raster(path) as img:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    img.load()
                 mode = "L" if img.mode in ("L", "I", "I;16", "F", "1") else "RGB"
                 arr = np.asarray(img.convert(mode), dtype=np.uint8)
-        except FileNotFoundError:
-            raise DataMissingError(f"image file '{path}' does not exist") from None
-        except OSError as exc:
-            raise DataFormatError(f"image file '{path}' is corrupt or unreadable: {exc}") from None
+            except (OSError, SyntaxError, ValueError, Warning) as exc:
+                message = " ".join(safe_text(exc).split())
+                raise DataFormatError(
+                    f"image file '{safe_text(path)}' is corrupt or unreadable: {message}"
+                ) from None
         return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), {}
 
     def prepare(self, i: int, prep: Preprocess) -> tuple[np.ndarray, dict[str, Any]]:
@@ -369,19 +602,63 @@ def match_files(
     where: str,
     skip_bad: bool,
     line_offset: int = 2,
+    lines: Sequence[int] | np.ndarray | None = None,
+    column: str = "file",
+    allow_outside_root: bool = False,
 ) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Keep catalogue rows whose file exists; the others raise or are skipped.
 
-    ``files`` holds one path per row, relative to ``root``. Returns the kept rows
-    (with ``source_file`` set) and the skip records.
+    ``files`` holds one path per row, relative to ``root`` (or absolute). Every path
+    is resolved, following symlinks, and must lie inside ``root`` unless
+    ``allow_outside_root``: a catalogue naming ``../../etc/passwd``, an absolute
+    path elsewhere, or a symlink out of the folder is refused even with ``skip_bad``
+    (reading files the user did not point at is a security matter, not a bad image).
+    Returns the kept rows (with ``source_file`` set) and the skip records.
+
+    Parameters
+    ----------
+    catalog
+        One row per file.
+    files
+        Path of each row's file.
+    root
+        The data folder.
+    where
+        The catalogue, for messages.
+    skip_bad
+        Skip rows whose file does not exist instead of raising.
+    line_offset, lines
+        File line of each row: ``lines`` if given, else ``row + line_offset``.
+    column
+        The catalogue column the paths come from (or are built from), for messages.
+    allow_outside_root
+        Accept paths that resolve outside ``root``.
 
     Raises
     ------
+    DataFormatError
+        For the first path that resolves outside ``root`` (naming the catalogue, line,
+        column, the path and where it leads) or holds a NUL.
     DataMissingError
         Without ``skip_bad``, for the first row whose file does not exist (named with
         its id and line).
     """
-    exists = _existing(root, files)
+
+    def line_of(j: int) -> int:
+        return int(lines[j]) if lines is not None else j + line_offset
+
+    files = [str(f) for f in files]
+    nul = [j for j, f in enumerate(files) if "\x00" in f]
+    if nul:
+        raise DataFormatError(
+            f"{where} line {line_of(nul[0])}, column {column!r}: file name "
+            f"{safe_text(files[nul[0]])!r} holds a NUL character"
+        )
+    exists, resolved = _existing_and_resolved(root, files)
+    if not allow_outside_root:
+        check_inside_root(
+            root, files, resolved=resolved, where=where, line_of=line_of, column=column
+        )
     catalog = pd.concat(
         [catalog.reset_index(drop=True), pd.DataFrame({"source_file": list(files)})], axis=1
     )
@@ -391,15 +668,15 @@ def match_files(
         first = int(missing[0])
         if not skip_bad:
             raise DataMissingError(
-                f"{where}: id {str(catalog['id'].iloc[first])!r} (line {first + line_offset}) "
-                f"has no image '{root / files[first]}' ({len(missing)} unmatched id(s) in all; "
-                "use --skip-bad to skip them)"
+                f"{where}: id {str(catalog['id'].iloc[first])!r} (line {line_of(first)}) "
+                f"has no image '{safe_text(root / files[first])}' ({len(missing)} unmatched "
+                "id(s) in all; use --skip-bad to skip them)"
             )
         for j in missing:
             skipped.append(
                 {
                     "id": str(catalog["id"].iloc[j]),
-                    "file": str(files[int(j)]),
+                    "file": safe_text(files[int(j)]),
                     "reason": "no image file",
                 }
             )
@@ -407,17 +684,77 @@ def match_files(
     return catalog.iloc[np.flatnonzero(exists)].reset_index(drop=True), skipped
 
 
-def _existing(root: Path, files: Sequence[str]) -> np.ndarray:
-    """Vectorised existence test: one directory listing per folder, not a stat per file."""
-    listings: dict[Path, set[str]] = {}
+def check_inside_root(
+    root: Path,
+    files: Sequence[str],
+    *,
+    where: str,
+    resolved: Sequence[Path] | None = None,
+    line_of: Callable[[int], int] | None = None,
+    column: str | None = None,
+) -> None:
+    """Raise if any of ``files`` (relative to ``root``) resolves outside ``root``.
+
+    Symlinks are followed (:meth:`pathlib.Path.resolve`). ``line_of(row)`` and
+    ``column`` locate a catalogue cell in the message; without them (folder
+    listings) the file alone is named.
+
+    Raises
+    ------
+    DataFormatError
+        For the first such file, naming it, where it leads and the data folder.
+    """
+    base = _resolve(root)
+    if resolved is None:
+        resolved = _existing_and_resolved(root, files)[1]
+    for j, target in enumerate(resolved):
+        if target == base or target.is_relative_to(base):
+            continue
+        cell = f" line {line_of(j)}, column {column!r}:" if line_of is not None and column else ":"
+        raise DataFormatError(
+            f"{where}{cell} path {safe_text(files[j])!r} resolves to "
+            f"'{safe_text(target)}', outside the data folder '{safe_text(base)}' "
+            "(use --allow-outside-root to read it anyway)"
+        )
+
+
+def _existing_and_resolved(root: Path, files: Sequence[str]) -> tuple[np.ndarray, list[Path]]:
+    """Which files exist, and where each resolves (symlinks followed).
+
+    One directory scan per folder, not a stat per file: a file's path is its folder's
+    resolved path plus its name unless the name is a symlink (or ``.``/``..``), which
+    is resolved on its own.
+    """
+    folders: dict[Path, tuple[Path, set[str], set[str]]] = {}
     out = np.zeros(len(files), dtype=bool)
+    resolved: list[Path] = []
     for k, rel in enumerate(files):
         full = root / rel
-        folder = full.parent
-        if folder not in listings:
+        folder, name = full.parent, full.name
+        if folder not in folders:
+            names: set[str] = set()
+            links: set[str] = set()
             try:
-                listings[folder] = set(os.listdir(folder))
-            except OSError:
-                listings[folder] = set()
-        out[k] = full.name in listings[folder]
-    return out
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        names.add(entry.name)
+                        if entry.is_symlink():
+                            links.add(entry.name)
+            except (OSError, ValueError):
+                pass
+            folders[folder] = (_resolve(folder), names, links)
+        real_folder, names, links = folders[folder]
+        out[k] = name in names
+        if name in links or name in ("", ".", ".."):
+            resolved.append(_resolve(full))
+        else:
+            resolved.append(real_folder / name)
+    return out, resolved
+
+
+def _resolve(path: Path) -> Path:
+    """``path.resolve()``; a symlink loop (which cannot be opened) stays as it is."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python < 3.13 raises on loops
+        return Path(os.path.abspath(path))

@@ -19,7 +19,11 @@ __all__ = ["read_gz_decals"]
 
 
 def read_gz_decals(
-    path: str | os.PathLike[str], *, skip_bad: bool = False, file_column: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    skip_bad: bool = False,
+    file_column: str | None = None,
+    allow_outside_root: bool = False,
 ) -> FileSource:
     """Read a GZ DECaLS / zoobot catalogue with a file column.
 
@@ -33,6 +37,9 @@ def read_gz_decals(
     file_column
         Name of the file column (default: ``file_loc`` or another of
         :data:`galaxy_xai.data.readers.folder.FILE_COLUMNS`).
+    allow_outside_root
+        Accept images that resolve (``..``, absolute paths, symlinks) outside the
+        catalogue's folder.
 
     Raises
     ------
@@ -45,6 +52,7 @@ def read_gz_decals(
         what="GZ DECaLS catalogue",
         file_column=file_column,
         numeric_only=True,
+        allow_outside_root=allow_outside_root,
     )
     source.fmt = "gz-decals"
     source.metadata["vote_scheme"] = "gz-decals"

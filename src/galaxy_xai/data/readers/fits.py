@@ -4,7 +4,9 @@ DECaLS g, r, z as ``(3, H, W)``), read with astropy.
 The source is one FITS file, a folder of them (``*.fits``, ``*.fit``, ``*.fits.gz``,
 ``*.fits.fz``; or a glob ``pattern``), or a catalogue with a file column (as for the
 ``folder`` format). ``id`` is the file name without its FITS suffix. The pixel scale
-comes from each file's WCS.
+comes from each file's WCS. Files in a folder that resolve (through symlinks) outside
+it, and file names that are not valid UTF-8, are refused (see
+:mod:`galaxy_xai.data.readers.base`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from galaxy_xai.data.images import FITS_SUFFIXES, is_fits
-from galaxy_xai.data.readers.base import FileSource, require_path
+from galaxy_xai.data.images import FITS_SUFFIXES, is_fits, safe_text
+from galaxy_xai.data.readers.base import (
+    FileSource,
+    check_inside_root,
+    require_path,
+    utf8_names,
+)
 from galaxy_xai.data.readers.folder import _CATALOG_SUFFIXES, read_catalog_with_files
 from galaxy_xai.errors import DataFormatError
 
@@ -32,7 +39,11 @@ def fits_id(name: str) -> str:
 
 
 def read_fits_cutouts(
-    path: str | os.PathLike[str], *, skip_bad: bool = False, pattern: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    skip_bad: bool = False,
+    pattern: str | None = None,
+    allow_outside_root: bool = False,
 ) -> FileSource:
     """Read FITS cutouts from a file, a folder or a catalogue with a file column.
 
@@ -42,37 +53,49 @@ def read_fits_cutouts(
         A ``.fits`` file, a folder of FITS files, or a ``.csv``/``.parquet``
         catalogue with a file column.
     skip_bad
-        Skip missing files (catalogue) instead of raising; corrupt files and NaN
-        pixels are handled when pixels are read (see the importer).
+        Skip missing files (catalogue) and file names that are not valid UTF-8
+        instead of raising; corrupt files and NaN pixels are handled when pixels are
+        read (see the importer).
     pattern
         Glob selecting files in a folder (default: every FITS suffix).
+    allow_outside_root
+        Accept files that resolve (``..``, absolute paths, symlinks) outside the
+        folder.
 
     Raises
     ------
     DataMissingError
         If the path is absent.
     DataFormatError
-        If a folder holds no FITS files.
+        If a folder holds no FITS files, a file resolves outside the folder, or
+        (without ``skip_bad``) a file name is not valid UTF-8.
     """
     path = require_path(path, what="FITS", kind="any")
     if path.is_file() and path.name.lower().endswith(_CATALOG_SUFFIXES):
-        source = read_catalog_with_files(path, skip_bad=skip_bad, what="FITS catalogue")
+        source = read_catalog_with_files(
+            path, skip_bad=skip_bad, what="FITS catalogue", allow_outside_root=allow_outside_root
+        )
     else:
-        if path.is_file():
-            root, names = path.parent, [path.name]
+        skipped: list[dict[str, str]] = []
+        if path.is_file():  # named by the user: a name pandas cannot hold is an error
+            root = path.parent
+            names = utf8_names([path.name], folder=root, skip_bad=False, skipped=skipped)
         else:
             root = path
             names = sorted(
-                p.name
+                os.path.relpath(p, root) if pattern else p.name
                 for p in (root.glob(pattern) if pattern else root.iterdir())
                 if p.is_file() and (pattern or is_fits(p.name))
             )
+            names = utf8_names(names, folder=root, skip_bad=skip_bad, skipped=skipped)
+            if not allow_outside_root:
+                check_inside_root(root, names, where=f"FITS folder '{safe_text(root)}'")
         if not names:
             raise DataFormatError(
-                f"FITS folder '{root}' holds no FITS files"
+                f"FITS folder '{safe_text(root)}' holds no FITS files"
                 + (f" matching {pattern!r}" if pattern else f" ({', '.join(FITS_SUFFIXES)})")
             )
-        catalog = pd.DataFrame({"id": [fits_id(n) for n in names], "source_file": names})
-        source = FileSource(catalog, root=root)
+        catalog = pd.DataFrame({"id": [fits_id(Path(n).name) for n in names], "source_file": names})
+        source = FileSource(catalog, root=root, skipped=skipped)
     source.fmt = "fits"
     return source

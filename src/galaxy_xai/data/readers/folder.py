@@ -1,9 +1,11 @@
 """A generic image folder plus a CSV (or Parquet) catalogue with a file column.
 
 The file column (``file``, ``file_loc``, ``filename``, ``path``, ``image``...) holds
-paths relative to the catalogue's folder (or absolute). Ids come from an ``id``-like
-column, else from the file names. A ``label`` column of integers is kept; a column of
-class names (``label`` or ``class``) becomes integer labels with sorted names.
+paths relative to the catalogue's folder (or absolute); each must resolve inside that
+folder unless ``allow_outside_root``. Ids come from an ``id``-like column, else from
+the file names. A ``label`` column of whole numbers >= 0 is kept; a column of class
+names (``label`` or ``class``) becomes integer labels with sorted names; a column
+mixing numbers and text is refused (a typo in a column of class indices).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from galaxy_xai.data.images import safe_text
 from galaxy_xai.data.readers.base import (
     FileSource,
     check_unique_ids,
     find_column,
+    integer_column,
     labels_from_names,
     match_files,
+    numeric_column,
     read_table,
     require_path,
 )
@@ -53,7 +58,8 @@ def find_catalog(root: Path, *, what: str) -> Path:
     if len(found) != 1:
         raise DataFormatError(
             f"{what} folder '{root}' must hold exactly one catalogue (.csv/.parquet), "
-            f"found {len(found)}: {', '.join(p.name for p in found) or 'none'}; pass the file"
+            f"found {len(found)}: {', '.join(safe_text(p.name) for p in found) or 'none'}; "
+            "pass the file"
         )
     return found[0]
 
@@ -66,6 +72,7 @@ def read_catalog_with_files(
     file_column: str | None = None,
     id_column: str | None = None,
     numeric_only: bool = False,
+    allow_outside_root: bool = False,
 ) -> FileSource:
     """Read a catalogue with a file column into a :class:`FileSource`.
 
@@ -81,15 +88,21 @@ def read_catalog_with_files(
         Column names; default: the first of :data:`FILE_COLUMNS` / :data:`ID_COLUMNS`
         present (ids fall back to the file names).
     numeric_only
-        Keep only numeric columns besides id, file and label (wide survey catalogues).
+        Keep only numeric columns besides id, file and label (wide survey catalogues);
+        a column of numbers with stray text in it is refused, not silently dropped.
+    allow_outside_root
+        Accept files that resolve (``..``, absolute paths, symlinks) outside the
+        catalogue's folder.
 
     Raises
     ------
     DataMissingError
         If the catalogue or a file is missing.
     DataFormatError
-        On a missing file column (message lists the columns found), duplicate ids, or
-        empty file names.
+        On a missing file column (message lists the columns found), duplicate ids,
+        empty file names, a file outside the folder, a ``label`` cell that is not a
+        whole number >= 0 (text among numbers, ``1.5``, negative, empty), or text in
+        a numeric column; the message names the line and column.
     """
     path = require_path(path, what=what, kind="any")
     csv = find_catalog(path, what=what)
@@ -114,6 +127,10 @@ def read_catalog_with_files(
     check_unique_ids(ids.reset_index(drop=True), where=where)
     catalog = df.drop(columns=[c for c in (fcol, icol) if c]).copy()
     if numeric_only:
+        for c in catalog.columns:
+            text_by_design = c in ("label", "class", *ID_COLUMNS, *FILE_COLUMNS)
+            if not text_by_design and _mostly_numbers(catalog[c]):
+                catalog[c] = numeric_column(catalog[c], where=where, column=str(c))
         keep = [
             c
             for c in catalog.columns
@@ -127,8 +144,13 @@ def read_catalog_with_files(
     )
     if label_col is not None:
         values = catalog.pop(label_col)
-        if pd.api.types.is_integer_dtype(values):
-            labels = values.to_numpy(np.int64)
+        numbers = not pd.api.types.is_bool_dtype(values) and (  # True/False: class names
+            pd.api.types.is_numeric_dtype(values)
+            or pd.to_numeric(values, errors="coerce").notna().any()
+        )
+        if numbers:
+            # class indices (a stray text cell among them is an error, not a class)
+            labels = integer_column(values, where=where, column=label_col, minimum=0)
             names = [str(k) for k in range(int(labels.max()) + 1)] if len(labels) else []
         elif values.isna().any():
             raise DataFormatError(
@@ -140,13 +162,39 @@ def read_catalog_with_files(
         metadata.update(label_names=names, class_names={"label": names})
     root = csv.parent
     catalog, skipped = match_files(
-        catalog, files.tolist(), root=root, where=where, skip_bad=skip_bad
+        catalog,
+        files.tolist(),
+        root=root,
+        where=where,
+        skip_bad=skip_bad,
+        column=str(fcol),
+        allow_outside_root=allow_outside_root,
     )
     return FileSource(catalog, root=root, metadata=metadata, skipped=skipped)
 
 
-def read_folder(path: str | os.PathLike[str], *, skip_bad: bool = False) -> FileSource:
-    """Read a generic image folder + catalogue (see module doc); format ``folder``."""
-    source = read_catalog_with_files(path, skip_bad=skip_bad, what="folder catalogue")
+def _mostly_numbers(values: pd.Series) -> bool:
+    """A text column at least half of whose filled cells are numbers (so: numeric)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    filled = values.dropna()
+    filled = filled[filled.astype(str).str.strip() != ""]
+    numbers = pd.to_numeric(filled, errors="coerce").notna().sum()
+    return bool(len(filled)) and 2 * int(numbers) >= len(filled)
+
+
+def read_folder(
+    path: str | os.PathLike[str], *, skip_bad: bool = False, allow_outside_root: bool = False
+) -> FileSource:
+    """Read a generic image folder + catalogue (see module doc); format ``folder``.
+
+    Raises
+    ------
+    DataMissingError, DataFormatError
+        See :func:`read_catalog_with_files`.
+    """
+    source = read_catalog_with_files(
+        path, skip_bad=skip_bad, what="folder catalogue", allow_outside_root=allow_outside_root
+    )
     source.fmt = "folder"
     return source

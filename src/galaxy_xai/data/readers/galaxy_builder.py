@@ -17,13 +17,23 @@ natively; after import it is ``0.396 * original / size`` (see the importer).
 from __future__ import annotations
 
 import logging
+import math
 import os
+import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from galaxy_xai.data.readers.base import ImageSource, read_table, require_columns, require_path
+from galaxy_xai.data.images import MAX_IMAGE_VALUES, safe_text
+from galaxy_xai.data.readers.base import (
+    ImageSource,
+    numeric_column,
+    read_table,
+    require_columns,
+    require_path,
+)
 from galaxy_xai.errors import DataFormatError, DataMissingError
 
 __all__ = ["SDSS_PIXEL_SCALE_ARCSEC", "GalaxyBuilderSource", "read_galaxy_builder"]
@@ -33,6 +43,9 @@ log = logging.getLogger(__name__)
 #: SDSS native pixel scale (arcsec/pixel).
 SDSS_PIXEL_SCALE_ARCSEC = 0.396
 _LENGTH_COLUMNS = ("bar_Re", "bulge_Re", "disk_Re")
+_HART_NUMERIC = ("p_bar", "PETRO_THETA", "Z")
+# What numpy/zipfile raise on an empty, truncated or damaged .npz.
+_NPZ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 class GalaxyBuilderSource(ImageSource):
@@ -48,8 +61,40 @@ class GalaxyBuilderSource(ImageSource):
 
     def _arrays(self) -> Any:
         if self._handle is None:
-            self._handle = np.load(self.npz)
+            try:
+                self._handle = _open_npz(self.npz)
+            except _NPZ_ERRORS as exc:
+                raise DataFormatError(
+                    f"Galaxy Builder file '{safe_text(self.npz)}' cannot be read "
+                    f"(empty, truncated or not an .npz): {' '.join(str(exc).split()) or type(exc).__name__}"
+                ) from None
         return self._handle
+
+    def _check_declared(self, key: str) -> None:
+        """Refuse an array whose ``.npy`` header declares more than the size limit."""
+        arrays = self._arrays()
+        try:
+            with arrays.zip.open(f"{key}.npy") as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape = np.lib.format.read_array_header_1_0(member)[0]
+                elif version == (2, 0):
+                    shape = np.lib.format.read_array_header_2_0(member)[0]
+                else:  # 3.0: structured dtypes with unicode names, never an image
+                    return
+        except KeyError:
+            return  # reported by _get
+        except _NPZ_ERRORS as exc:
+            raise DataFormatError(
+                f"Galaxy Builder file '{safe_text(self.npz)}' array {key!r} is corrupt: "
+                f"{' '.join(str(exc).split()) or type(exc).__name__}"
+            ) from None
+        if math.prod(shape) > MAX_IMAGE_VALUES:
+            raise DataFormatError(
+                f"Galaxy Builder file '{safe_text(self.npz)}' array {key!r} declares shape "
+                f"{tuple(shape)}, over the limit of {MAX_IMAGE_VALUES} values; refusing to "
+                "read it (a decompression bomb?)"
+            )
 
     def close(self) -> None:
         if self._handle is not None:
@@ -58,15 +103,17 @@ class GalaxyBuilderSource(ImageSource):
 
     def _get(self, prefix: str, i: int) -> np.ndarray:
         key = f"{prefix}_{self.catalog.at[i, 'id']}"
+        self._check_declared(key)
         try:
             return np.asarray(self._arrays()[key])
         except KeyError:
             raise DataMissingError(
-                f"Galaxy Builder file '{self.npz}' has no array {key!r}"
+                f"Galaxy Builder file '{safe_text(self.npz)}' has no array {key!r}"
             ) from None
-        except (OSError, ValueError) as exc:
+        except _NPZ_ERRORS as exc:
             raise DataFormatError(
-                f"Galaxy Builder file '{self.npz}' array {key!r} is corrupt: {exc}"
+                f"Galaxy Builder file '{safe_text(self.npz)}' array {key!r} is corrupt: "
+                f"{' '.join(str(exc).split()) or type(exc).__name__}"
             ) from None
 
     def mask(self, i: int) -> np.ndarray:
@@ -96,9 +143,30 @@ class GalaxyBuilderSource(ImageSource):
         return image[None], {"mask": mask}
 
 
+def _open_npz(path: Any) -> Any:
+    """``np.load`` of an .npz that closes its file when the zip is damaged (numpy's own
+    ``np.load(path)`` leaves it open then); the NpzFile owns the file once open."""
+    fh = open(path, "rb")  # noqa: SIM115 - owned by the NpzFile, or closed below
+    try:
+        magic = fh.read(4)
+        if magic[:2] != b"PK":  # a bare .npy would be read whole, whatever it declares
+            raise ValueError("empty file" if not magic else f"not a zip archive (starts {magic!r})")
+        fh.seek(0)
+        arrays = np.load(fh)
+    except BaseException:
+        fh.close()
+        raise
+    arrays.fid = fh  # closed with the NpzFile (close() or garbage collection)
+    return arrays
+
+
 def _models(path: Any) -> pd.DataFrame:
     df = read_table(path, what="Galaxy Builder catalogue", dtype={"dr7objid": str})
-    require_columns(df, ["dr7objid"], where=f"Galaxy Builder catalogue '{path}'")
+    where = f"Galaxy Builder catalogue '{path}'"
+    require_columns(df, ["dr7objid"], where=where)
+    for column in _LENGTH_COLUMNS:  # lengths are targets: text in them is an error
+        if column in df.columns:
+            df[column] = numeric_column(df[column], where=where, column=column)
     df = df.rename(columns={"dr7objid": "id"})
     numeric = df.drop(columns=["id"]).select_dtypes("number")
     numeric = numeric.drop(columns=[c for c in ("ra", "dec") if c in numeric.columns])
@@ -116,7 +184,7 @@ def _models(path: Any) -> pd.DataFrame:
 
 
 def read_galaxy_builder(
-    path: str | os.PathLike[str], *, skip_bad: bool = False
+    path: str | os.PathLike[str], *, skip_bad: bool = False, allow_outside_root: bool = False
 ) -> GalaxyBuilderSource:
     """Read the Galaxy Builder folder (cutouts, masks, PSFs, models, Hart p_bar).
 
@@ -127,21 +195,28 @@ def read_galaxy_builder(
         ``galaxy-builder-catalogue.csv`` and ``compiled_hart_catalog.csv``.
     skip_bad
         Accepted for symmetry with the other readers (pixels are checked on import).
+    allow_outside_root
+        Accepted for symmetry: the file names are fixed, no catalogue names paths.
 
     Raises
     ------
     DataMissingError
         If the folder or ``gzb_cutouts.npz`` is missing.
     DataFormatError
-        If the npz holds no ``img_<objid>`` arrays or a catalogue lacks ``dr7objid``.
+        If the npz is empty, truncated or not an npz, holds no ``img_<objid>``
+        arrays, a catalogue lacks ``dr7objid``, or a length or ``p_bar`` cell is
+        text (named with line and column).
     """
     root = require_path(path, what="Galaxy Builder", kind="dir")
     npz = require_path(root / "gzb_cutouts.npz", what="Galaxy Builder cutouts", kind="file")
     try:
-        with np.load(npz) as arrays:
+        with _open_npz(npz) as arrays:
             keys = list(arrays.files)
-    except (OSError, ValueError) as exc:
-        raise DataFormatError(f"Galaxy Builder cutouts '{npz}' cannot be read: {exc}") from None
+    except _NPZ_ERRORS as exc:
+        raise DataFormatError(
+            f"Galaxy Builder cutouts '{safe_text(npz)}' cannot be read (empty, truncated or "
+            f"not an .npz): {' '.join(str(exc).split()) or type(exc).__name__}"
+        ) from None
     ids = [k[4:] for k in keys if k.startswith("img_")]
     if not ids:
         raise DataFormatError(
@@ -158,7 +233,11 @@ def read_galaxy_builder(
     hart_csv = root / "compiled_hart_catalog.csv"
     if hart_csv.is_file():
         hart = read_table(hart_csv, what="Hart catalogue", dtype={"dr7objid": str})
-        require_columns(hart, ["dr7objid"], where=f"Hart catalogue '{hart_csv}'")
+        hart_where = f"Hart catalogue '{hart_csv}'"
+        require_columns(hart, ["dr7objid"], where=hart_where)
+        for column in _HART_NUMERIC:
+            if column in hart.columns:
+                hart[column] = numeric_column(hart[column], where=hart_where, column=column)
         keep = {"p_bar": "p_bar", "PETRO_THETA": "petro_theta_arcsec", "Z": "redshift"}
         hart = hart.drop_duplicates("dr7objid").rename(columns={"dr7objid": "id", **keep})
         columns = ["id", *[v for v in keep.values() if v in hart.columns]]

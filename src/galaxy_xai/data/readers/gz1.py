@@ -15,13 +15,14 @@ import numpy as np
 
 from galaxy_xai.data.readers.base import (
     FileSource,
+    check_id_names,
     check_unique_ids,
+    integer_column,
     match_files,
     read_table,
     require_columns,
     require_path,
 )
-from galaxy_xai.errors import DataFormatError
 
 __all__ = ["GZ1_CLASS_NAMES", "read_gz1", "read_gz1_labels"]
 
@@ -54,26 +55,33 @@ def read_gz1_labels(path: str | os.PathLike[str]):
     DataMissingError
         If the file is absent.
     DataFormatError
-        On missing ``OBJID``/``CLASS`` columns, duplicate ids or classes outside 0..5.
+        On missing ``OBJID``/``CLASS`` columns, duplicate ids, ids holding a path
+        separator or ``..``, or a ``CLASS`` cell that is not a whole number 0..5
+        (text, ``1.5``, empty, negative); the message names the line and column.
     """
     path = require_path(path, what="GZ1 labels", kind="any")
     csv = _labels_file(path) if path.is_dir() else path
     df = read_table(csv, what="GZ1 labels", dtype={"OBJID": str})
-    require_columns(df, ["OBJID", "CLASS"], where=f"GZ1 labels '{csv}'")
-    check_unique_ids(df["OBJID"], where=f"GZ1 labels '{csv}'")
-    labels = df["CLASS"].to_numpy()
-    bad = ~np.isin(labels, np.arange(len(GZ1_CLASS_NAMES)))
-    if bad.any():
-        j = int(np.flatnonzero(bad)[0])
-        raise DataFormatError(
-            f"GZ1 labels '{csv}' line {j + 2}, column 'CLASS': {labels[j].item()!r} is not a GZ1 class 0..5"
-        )
+    where = f"GZ1 labels '{csv}'"
+    require_columns(df, ["OBJID", "CLASS"], where=where)
+    check_unique_ids(df["OBJID"], where=where)
+    check_id_names(df["OBJID"], where=where, column="OBJID")
+    labels = integer_column(
+        df["CLASS"],
+        where=where,
+        column="CLASS",
+        minimum=0,
+        maximum=len(GZ1_CLASS_NAMES) - 1,
+        what="GZ1 class",
+    )
     out = df.rename(columns={"OBJID": "id"}).drop(columns=["CLASS"])
     out.insert(1, "label", labels.astype(np.int64))
     return out
 
 
-def read_gz1(path: str | os.PathLike[str], *, skip_bad: bool = False) -> FileSource:
+def read_gz1(
+    path: str | os.PathLike[str], *, skip_bad: bool = False, allow_outside_root: bool = False
+) -> FileSource:
     """Read a Galaxy Zoo 1 folder (``labels.csv`` + ``images/<OBJID>.jpeg``).
 
     Parameters
@@ -82,13 +90,17 @@ def read_gz1(path: str | os.PathLike[str], *, skip_bad: bool = False) -> FileSou
         The folder (e.g. ``$GALAXY_XAI_DATA/gz1-sdss``).
     skip_bad
         Skip ids with no image (listed in ``source.skipped``) instead of raising.
+    allow_outside_root
+        Accept images that resolve (through symlinks) outside ``path``.
 
     Raises
     ------
     DataMissingError
         If the folder, its ``images/`` folder or an id's image is missing.
     DataFormatError
-        On a malformed label file (see :func:`read_gz1_labels`).
+        On a malformed label file (see :func:`read_gz1_labels`), or an image that
+        resolves outside the folder (see
+        :func:`~galaxy_xai.data.readers.base.match_files`).
     """
     root = require_path(path, what="GZ1", kind="dir")
     labels = read_gz1_labels(root)
@@ -100,7 +112,13 @@ def read_gz1(path: str | os.PathLike[str], *, skip_bad: bool = False) -> FileSou
             present.setdefault(stem, name)
     files = [f"images/{present.get(i, i + '.jpeg')}" for i in labels["id"]]
     catalog, skipped = match_files(
-        labels, files, root=root, where=f"GZ1 labels '{_labels_file(root)}'", skip_bad=skip_bad
+        labels,
+        files,
+        root=root,
+        where=f"GZ1 labels '{_labels_file(root)}'",
+        skip_bad=skip_bad,
+        column="OBJID",
+        allow_outside_root=allow_outside_root,
     )
     names = list(GZ1_CLASS_NAMES)
     source = FileSource(

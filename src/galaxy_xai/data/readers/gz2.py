@@ -26,14 +26,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from galaxy_xai.data.images import safe_text
 from galaxy_xai.data.readers.base import (
     FileSource,
+    check_id_names,
+    check_inside_root,
     check_unique_ids,
     find_column,
+    integer_column,
     match_files,
+    numeric_column,
     read_table,
     require_columns,
     require_path,
+    utf8_names,
 )
 from galaxy_xai.errors import DataFormatError, DataMissingError
 
@@ -76,7 +82,9 @@ def _find_file(root: Path, names: tuple[str, ...], *, what: str) -> Path:
 
 
 # --------------------------------------------------------------------------- Kaggle
-def read_gz2_kaggle(path: str | os.PathLike[str], *, skip_bad: bool = False) -> FileSource:
+def read_gz2_kaggle(
+    path: str | os.PathLike[str], *, skip_bad: bool = False, allow_outside_root: bool = False
+) -> FileSource:
     """Read the Kaggle Galaxy Zoo challenge training set.
 
     Parameters
@@ -86,6 +94,8 @@ def read_gz2_kaggle(path: str | os.PathLike[str], *, skip_bad: bool = False) -> 
         ``images_training_rev1/``, or the CSV itself (images folder beside it).
     skip_bad
         Skip ids with no image instead of raising.
+    allow_outside_root
+        Accept images that resolve (through symlinks) outside the CSV's folder.
 
     Returns
     -------
@@ -99,7 +109,9 @@ def read_gz2_kaggle(path: str | os.PathLike[str], *, skip_bad: bool = False) -> 
     DataMissingError
         If the CSV, the images folder or an id's image is missing.
     DataFormatError
-        On missing ``GalaxyID``/``Class*`` columns or duplicate ids.
+        On missing ``GalaxyID``/``Class*`` columns, duplicate ids, ids holding a path
+        separator or ``..``, text in a ``Class*`` column, or an image outside the
+        folder (named with line and column).
     """
     path = require_path(path, what="GZ2 Kaggle", kind="any")
     csv = (
@@ -117,9 +129,20 @@ def read_gz2_kaggle(path: str | os.PathLike[str], *, skip_bad: bool = False) -> 
     where = f"GZ2 Kaggle solutions '{csv}'"
     require_columns(df, ["GalaxyID", *KAGGLE_VOTE_COLUMNS], where=where)
     check_unique_ids(df["GalaxyID"], where=where)
+    check_id_names(df["GalaxyID"], where=where, column="GalaxyID")
     catalog = df[["GalaxyID", *KAGGLE_VOTE_COLUMNS]].rename(columns={"GalaxyID": "id"})
+    for column in KAGGLE_VOTE_COLUMNS:
+        catalog[column] = numeric_column(catalog[column], where=where, column=column)
     files = [f"{images_dir.name}/{i}.jpg" for i in catalog["id"]]
-    catalog, skipped = match_files(catalog, files, root=root, where=where, skip_bad=skip_bad)
+    catalog, skipped = match_files(
+        catalog,
+        files,
+        root=root,
+        where=where,
+        skip_bad=skip_bad,
+        column="GalaxyID",
+        allow_outside_root=allow_outside_root,
+    )
     source = FileSource(
         catalog,
         root=root,
@@ -130,29 +153,55 @@ def read_gz2_kaggle(path: str | os.PathLike[str], *, skip_bad: bool = False) -> 
     return source
 
 
-def read_gz2_kaggle_folders(path: str | os.PathLike[str], *, skip_bad: bool = False) -> FileSource:
+def read_gz2_kaggle_folders(
+    path: str | os.PathLike[str], *, skip_bad: bool = False, allow_outside_root: bool = False
+) -> FileSource:
     """Read a folder-per-label image set: ``[<split>/]<class>/<id>.jpg``.
 
     Class names are the class folder names, sorted (``label`` 0, 1, ...); with split
     folders (e.g. ``train``, ``validation``) a ``split`` column is added.
+
+    Parameters
+    ----------
+    path
+        The top folder.
+    skip_bad
+        Skip files and folders whose names are not valid UTF-8 (listed in
+        ``source.skipped``) instead of raising.
+    allow_outside_root
+        Accept images that resolve (through symlinked files or folders) outside
+        ``path``.
 
     Raises
     ------
     DataMissingError
         If the folder is absent.
     DataFormatError
-        If it holds no class folders with images, or one id appears twice.
+        If it holds no class folders with images, one id appears twice, an image
+        resolves outside the folder, or (without ``skip_bad``) a name is not valid
+        UTF-8.
     """
     root = require_path(path, what="GZ2 Kaggle folders", kind="dir")
+    skipped: list[dict[str, str]] = []
+
+    listed: dict[Path, list[str]] = {}
 
     def images_in(folder: Path) -> list[str]:
-        return sorted(n for n in os.listdir(folder) if n.lower().endswith(_RASTER))
+        if folder not in listed:  # once per folder, so a skipped name is logged once
+            names = sorted(n for n in os.listdir(folder) if n.lower().endswith(_RASTER))
+            listed[folder] = utf8_names(names, folder=folder, skip_bad=skip_bad, skipped=skipped)
+        return listed[folder]
 
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir())
+    def folders_in(folder: Path) -> list[Path]:
+        dirs = sorted(p for p in folder.iterdir() if p.is_dir())
+        keep = utf8_names([p.name for p in dirs], folder=folder, skip_bad=skip_bad, skipped=skipped)
+        return [p for p in dirs if p.name in keep]
+
+    subdirs = folders_in(root)
     rows: list[tuple[str, str, str, str]] = []  # (id, file, class, split)
     if subdirs and all(not images_in(d) and any(s.is_dir() for s in d.iterdir()) for d in subdirs):
         for split_dir in subdirs:
-            for class_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+            for class_dir in folders_in(split_dir):
                 rows += [
                     (
                         Path(n).stem,
@@ -176,6 +225,12 @@ def read_gz2_kaggle_folders(path: str | os.PathLike[str], *, skip_bad: bool = Fa
             f"(expected [<split>/]<class>/<id>.jpg; found: {', '.join(p.name for p in subdirs) or 'nothing'})"
         )
     catalog = pd.DataFrame(rows, columns=["id", "source_file", "class_name", "split"])
+    if not allow_outside_root:
+        check_inside_root(
+            root,
+            catalog["source_file"].tolist(),
+            where=f"GZ2 Kaggle folders '{safe_text(root)}'",
+        )
     dup = catalog["id"][catalog["id"].duplicated(keep=False)]
     if len(dup):
         files = catalog.loc[catalog["id"] == dup.iloc[0], "source_file"].tolist()
@@ -189,7 +244,10 @@ def read_gz2_kaggle_folders(path: str | os.PathLike[str], *, skip_bad: bool = Fa
     if not has_split:
         catalog = catalog.drop(columns=["split"])
     source = FileSource(
-        catalog, root=root, metadata={"label_names": names, "class_names": {"label": names}}
+        catalog,
+        root=root,
+        metadata={"label_names": names, "class_names": {"label": names}},
+        skipped=skipped,
     )
     source.fmt = "gz2-kaggle-folders"
     return source
@@ -197,7 +255,11 @@ def read_gz2_kaggle_folders(path: str | os.PathLike[str], *, skip_bad: bool = Fa
 
 # --------------------------------------------------------------------------- Hart16
 def read_gz2_hart16(
-    path: str | os.PathLike[str], *, skip_bad: bool = False, keep_columns: str = "votes"
+    path: str | os.PathLike[str],
+    *,
+    skip_bad: bool = False,
+    keep_columns: str = "votes",
+    allow_outside_root: bool = False,
 ) -> FileSource:
     """Read the GZ2 main release: Hart et al. (2016) table, filename mapping, images.
 
@@ -212,6 +274,8 @@ def read_gz2_hart16(
         ``"votes"``: keep ``*_fraction``, ``*_weighted_fraction`` and ``*_debiased``
         vote columns (plus ``ra``, ``dec``, ``gz2_class``, ``sample``, totals);
         ``"all"``: keep every column of the table.
+    allow_outside_root
+        Accept images that resolve (through symlinks) outside ``path``.
 
     Raises
     ------
@@ -219,7 +283,9 @@ def read_gz2_hart16(
         If a file or folder is missing, or a galaxy has no mapping row or image.
     DataFormatError
         On missing columns (``dr7objid`` in the table; ``objid``, ``asset_id`` in the
-        mapping) or duplicate ids.
+        mapping), duplicate ids, an ``asset_id`` that is not a whole number >= 0,
+        text in a vote column, or an image outside the folder (named with line and
+        column).
     """
     root = require_path(path, what="GZ2 Hart16", kind="dir")
     table = _find_file(root, ("gz2_hart16.csv", "gz2_hart16.csv.gz"), what="GZ2 Hart16 table")
@@ -230,8 +296,15 @@ def read_gz2_hart16(
     require_columns(df, ["dr7objid"], where=where)
     check_unique_ids(df["dr7objid"], where=where)
     mapping = read_table(mapping_csv, what="GZ2 filename mapping", dtype={"objid": str})
-    require_columns(mapping, ["objid", "asset_id"], where=f"GZ2 filename mapping '{mapping_csv}'")
-    check_unique_ids(mapping["objid"], where=f"GZ2 filename mapping '{mapping_csv}'")
+    mapping_where = f"GZ2 filename mapping '{mapping_csv}'"
+    require_columns(mapping, ["objid", "asset_id"], where=mapping_where)
+    check_unique_ids(mapping["objid"], where=mapping_where)
+    mapping["asset_id"] = integer_column(
+        mapping["asset_id"], where=mapping_where, column="asset_id", what="asset id"
+    )
+    for column in df.columns:
+        if _TASK_COLUMN.match(str(column)) and str(column).endswith(_VOTE_SUFFIXES):
+            df[column] = numeric_column(df[column], where=where, column=str(column))
     if keep_columns == "votes":
         votes = [
             c for c in df.columns if _TASK_COLUMN.match(str(c)) and str(c).endswith(_VOTE_SUFFIXES)
@@ -247,6 +320,7 @@ def read_gz2_hart16(
 
         raise ParameterError("keep_columns", keep_columns, "must be 'votes' or 'all'")
     df = df.rename(columns={"dr7objid": "id"}).copy()
+    lines = np.arange(len(df)) + 2  # file line of each table row, kept through the drops
     asset = df["id"].map(mapping.set_index("objid")["asset_id"])
     unmapped = np.flatnonzero(asset.isna().to_numpy())
     skipped: list[dict[str, str]] = []
@@ -262,9 +336,19 @@ def read_gz2_hart16(
         ]
         keep = asset.notna().to_numpy()
         df, asset = df[keep].reset_index(drop=True), asset[keep].reset_index(drop=True)
+        lines = lines[keep]
     df.insert(1, "asset_id", asset.astype(np.int64).to_numpy())
     files = [f"images_gz2/images/{a}.jpg" for a in df["asset_id"]]
-    catalog, more = match_files(df, files, root=root, where=where, skip_bad=skip_bad)
+    catalog, more = match_files(
+        df,
+        files,
+        root=root,
+        where=where,
+        skip_bad=skip_bad,
+        lines=lines,
+        column="dr7objid",
+        allow_outside_root=allow_outside_root,
+    )
     source = FileSource(
         catalog, root=root, metadata={"vote_scheme": "gz2-hart16"}, skipped=skipped + more
     )

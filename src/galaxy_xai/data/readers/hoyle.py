@@ -14,12 +14,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from galaxy_xai.data.readers.base import check_unique_ids, read_table, require_columns
+from galaxy_xai.data.readers.base import (
+    check_unique_ids,
+    numeric_column,
+    read_table,
+    require_columns,
+)
 from galaxy_xai.errors import DataFormatError
 
 __all__ = ["HOYLE_COLUMNS", "read_hoyle_bar_lengths"]
 
 HOYLE_COLUMNS = ("objid", "length_avg", "length_stdev", "length_scaled", "bar_meas")
+_OPTIONAL_NUMERIC = ("ra", "dec", "width_avg", "width_stdev")
+_KPC_NUMERIC = ("sma_kpc", "err_sma_kpc", "logMstar", "M_g", "M_i", "z")
 
 
 def read_hoyle_bar_lengths(
@@ -48,8 +55,8 @@ def read_hoyle_bar_lengths(
     DataMissingError
         If a file is absent.
     DataFormatError
-        On missing columns (listed with those found), duplicate ids, or negative
-        lengths.
+        On missing columns (listed with those found), duplicate ids, text in a
+        numeric column, or negative lengths (named with line and column).
     """
     path = Path(path)
     csv = path / "hoyle_barlengths.csv" if path.is_dir() else path
@@ -57,6 +64,9 @@ def read_hoyle_bar_lengths(
     where = f"Hoyle bar-length table '{csv}'"
     require_columns(df, HOYLE_COLUMNS, where=where)
     check_unique_ids(df["objid"], where=where)
+    for column in (*HOYLE_COLUMNS[1:], *_OPTIONAL_NUMERIC):
+        if column in df.columns:
+            df[column] = numeric_column(df[column], where=where, column=column)
     negative = df.index[(df["length_avg"] < 0).to_numpy()]
     if len(negative):
         j = int(negative[0])
@@ -74,7 +84,11 @@ def read_hoyle_bar_lengths(
         sizes = candidate if candidate.is_file() else None
     if sizes is not None:
         kpc = read_table(sizes, what="Hoyle bar-size table", dtype={"objid": str})
-        require_columns(kpc, ["objid", "sma_kpc"], where=f"Hoyle bar-size table '{sizes}'")
+        kpc_where = f"Hoyle bar-size table '{sizes}'"
+        require_columns(kpc, ["objid", "sma_kpc"], where=kpc_where)
+        for column in _KPC_NUMERIC:
+            if column in kpc.columns:
+                kpc[column] = numeric_column(kpc[column], where=kpc_where, column=column)
         kpc = kpc.drop_duplicates("objid").rename(columns={"objid": "id", "z": "redshift"})
         df = df.merge(kpc, on="id", how="left")
     return df
