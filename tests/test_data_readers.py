@@ -72,18 +72,41 @@ def test_galaxy_builder_real(real_data):
 
 
 def test_galaxy_builder_layout_masks(tmp_path):
-    img = np.ones((40, 40), np.float32)
+    rng = np.random.default_rng(0)
+    img = (1.0 + 0.1 * rng.standard_normal((40, 40))).astype(np.float32)
     mask = np.zeros((40, 40), bool)
     mask[:20] = True
     np.savez(tmp_path / "gzb_cutouts.npz", img_1=img, mask_1=mask, psf_1=np.ones((11, 11)))
     source = read_galaxy_builder(tmp_path)
     assert source.catalog["id"].tolist() == ["1"] and "p_bar" not in source.catalog
-    on, extras = source.prepare(0, Preprocess(size=20, stretch="linear"))
+    zero, extras = source.prepare(0, Preprocess(size=20, stretch="linear", mask_fill="zero"))
     off, _ = source.prepare(0, Preprocess(size=20, stretch="linear", zero_masked=False))
-    assert np.allclose(on[0, :6], 0, atol=1e-6) and np.allclose(on[0, 14:], 1, atol=1e-6)
-    assert np.allclose(off, 1, atol=1e-6)
+    assert np.allclose(zero[0, :6], 0, atol=1e-6) and abs(zero[0, 14:].mean() - 1) < 0.02
+    assert abs(off.mean() - 1) < 0.01
     assert extras["pixel_scale_arcsec"] == pytest.approx(0.396 * 2)
     assert source.psf(0).sum() == pytest.approx(1.0)
+    # the default fills masked pixels with the unmasked sky's level and noise, no hole
+    noise, _ = source.prepare(0, Preprocess(size=40, stretch="linear"))
+    masked, sky = noise[0, :20], noise[0, 20:]
+    assert abs(masked.mean() - 1.0) < 0.02 and abs(masked.std() - sky.std()) < 0.02
+    np.testing.assert_allclose(sky, img[20:], atol=1e-4)  # unmasked pixels untouched
+    again, _ = source.prepare(0, Preprocess(size=40, stretch="linear"))
+    np.testing.assert_array_equal(noise, again)  # seeded by the galaxy's id
+
+
+def test_fill_masked_checks_its_input():
+    from galaxy_xai.data.preprocess import fill_masked
+    from galaxy_xai.errors import ParameterError
+
+    image = np.ones((1, 8, 8), np.float32)
+    with pytest.raises(ParameterError, match="mask_fill='blur'"):
+        fill_masked(image, np.zeros((8, 8), bool), how="blur", seed=0)
+    with pytest.raises(ParameterError, match="mask="):
+        fill_masked(image, np.zeros((4, 4), bool), how="noise", seed=0)
+    with pytest.raises(ParameterError, match="mask_fill"):
+        Preprocess(mask_fill="holes")
+    everything = fill_masked(image, np.ones((8, 8), bool), how="noise", seed=0)
+    assert not everything.any()  # no sky left to copy: zero, said in the docstring
 
 
 def test_fits_real_decals_and_cosmos(real_data):

@@ -26,8 +26,11 @@ import pytest
 from PIL import Image
 
 from galaxy_xai.report import build_report
-from galaxy_xai.report.build import SECTION_TITLES
+from galaxy_xai.report.build import OPTIONAL_SECTIONS, SECTION_TITLES
 from test_report_build import make_synthetic_run
+
+#: The sections every report shows (optional ones appear only with their panels).
+SHOWN = {k: v for k, v in SECTION_TITLES.items() if k not in OPTIONAL_SECTIONS}
 
 pytestmark = pytest.mark.browser
 
@@ -207,8 +210,8 @@ def test_report_opens_in_headless_chromium(tmp_path: Path) -> None:
         browser.close()
 
     assert page["title"] == "galaxy-xai browser test"
-    assert page["headings"] == [[sid, title] for sid, title in SECTION_TITLES.items()]
-    assert page["toc"] == [f"#{sid}" for sid in SECTION_TITLES]
+    assert page["headings"] == [[sid, title] for sid, title in SHOWN.items()]
+    assert page["toc"] == [f"#{sid}" for sid in SHOWN]
     assert len(page["widths"]) == 7 and all(w > 0 for w in page["widths"]), page["widths"]
     assert page["missing"] == 0
     assert _console_errors(browser.events) == []

@@ -18,8 +18,11 @@ from galaxy_xai.cli import main
 from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
 from galaxy_xai.report import artefacts as art
 from galaxy_xai.report import build_report
-from galaxy_xai.report.build import SECTION_TITLES
+from galaxy_xai.report.build import OPTIONAL_SECTIONS, SECTION_TITLES
 from galaxy_xai.report.figures import bar_agreement, confusion_matrix, reliability_bins
+
+#: The sections every report shows (optional ones appear only with their panels).
+SHOWN = {k: v for k, v in SECTION_TITLES.items() if k not in OPTIONAL_SECTIONS}
 
 LABELS = ["disk", "indeterminate", "bulge"]
 LAYERS = ["fc", "conv2", "conv1"]
@@ -158,7 +161,7 @@ def _images(html: str) -> list[Image.Image]:
 def test_every_section_has_its_heading_id_and_toc_entry(built: tuple[Path, str]) -> None:
     _, html = built
     assert "<title>galaxy-xai test run</title>" in html
-    for sid, heading in SECTION_TITLES.items():
+    for sid, heading in SHOWN.items():
         assert f'<section id="{sid}"><h2>{heading}</h2>' in html
         assert f'<a href="#{sid}">{heading}</a>' in html
     assert 'class="missing"' not in html  # every artefact was there
@@ -231,7 +234,7 @@ def test_gallery_bar_segments_have_the_measured_length_and_angle(built: tuple[Pa
 def test_missing_artefacts_give_notices_not_a_crash(tmp_path: Path) -> None:
     out = build_report(tmp_path, tmp_path / "empty.html")
     html = out.read_text()
-    for sid in SECTION_TITLES:
+    for sid in SHOWN:
         assert f'<section id="{sid}">' in html
     assert html.count('class="missing"') == 7 + 1  # 6 sections + provenance, + overview
     assert "run.json" in html and "write_gallery" in html

@@ -56,7 +56,15 @@ def add_parser(subparsers: Any) -> None:
         help="float data (FITS, Galaxy Builder): asinh into [0, 1] (default) or linear native units",
     )
     imp.add_argument(
-        "--keep-masked", action="store_true", help="do not zero masked pixels (Galaxy Builder)"
+        "--keep-masked",
+        action="store_true",
+        help="leave masked pixels (Galaxy Builder stars, artefacts) as they are",
+    )
+    imp.add_argument(
+        "--mask-fill",
+        choices=("noise", "zero"),
+        default="noise",
+        help="what replaces masked pixels: sky noise of the unmasked pixels (default) or 0",
     )
     imp.add_argument("--pattern", default=None, help="fits: glob selecting files in a folder")
     imp.add_argument(
@@ -97,6 +105,7 @@ def _import(args: argparse.Namespace) -> int:
         resume=args.resume,
         stretch=args.stretch,
         zero_masked=not args.keep_masked,
+        mask_fill=args.mask_fill,
         pattern=args.pattern,
         command=shlex.join(["galaxy-xai", *sys.argv[1:]]),
         allow_outside_root=args.allow_outside_root,

@@ -250,6 +250,7 @@ def import_dataset(
     resume: bool = False,
     stretch: str = "asinh",
     zero_masked: bool = True,
+    mask_fill: str = "noise",
     pattern: str | None = None,
     chunk_size: int | None = None,
     command: str | None = None,
@@ -284,7 +285,9 @@ def import_dataset(
     stretch
         Float data only: ``asinh`` (robust, into [0, 1]) or ``linear`` (native units).
     zero_masked
-        Zero masked pixels where the source has masks (Galaxy Builder).
+        Replace masked pixels where the source has masks (Galaxy Builder).
+    mask_fill
+        With what: ``noise`` (the unmasked sky's level and noise) or ``zero``.
     pattern
         ``fits`` only: glob selecting the files in a folder.
     chunk_size
@@ -311,8 +314,9 @@ def import_dataset(
         is written.
     """
     prep = Preprocess(
-        size=size, crop=crop, channels=channels, stretch=stretch, zero_masked=zero_masked
-    )
+        size=size, crop=crop, channels=channels, stretch=stretch, zero_masked=zero_masked,
+        mask_fill=mask_fill,
+    )  # fmt: skip
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError("workers", workers, "must be an integer >= 1")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):

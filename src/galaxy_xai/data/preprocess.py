@@ -21,10 +21,12 @@ from galaxy_xai.errors import ParameterError
 
 __all__ = [
     "CHANNELS",
+    "MASK_FILLS",
     "STRETCHES",
     "Preprocess",
     "asinh_stretch",
     "center_crop_box",
+    "fill_masked",
     "resize_float",
     "select_channels",
 ]
@@ -34,6 +36,8 @@ __all__ = [
 CHANNELS = ("gray", "rgb", "all")
 #: Float-data stretches: ``asinh`` (robust, into [0, 1]) or ``linear`` (values kept).
 STRETCHES = ("asinh", "linear")
+#: How masked pixels are replaced (``Preprocess.mask_fill``).
+MASK_FILLS = ("noise", "zero")
 
 MIN_SIZE, MAX_SIZE = 8, 4096  # px; below 8 px no morphology survives, above is a typo
 
@@ -60,7 +64,13 @@ class Preprocess:
         Central percentile of the pixel values mapped to [0, 1] before the asinh
         stretch (astropy ``PercentileInterval``).
     zero_masked
-        Set masked pixels (Galaxy Builder masks: stars, artefacts) to zero.
+        Replace masked pixels (Galaxy Builder masks: stars, artefacts) as
+        ``mask_fill`` says; False keeps them as they are.
+    mask_fill
+        One of :data:`MASK_FILLS`: ``noise`` (default) draws each masked pixel from the
+        sky of the unmasked pixels (sigma-clipped median and standard deviation per
+        band, seeded by the item), so that a network sees sky where a star was, not a
+        black hole that no simulation has; ``zero`` sets them to 0 (earlier versions).
     """
 
     size: int = 128
@@ -70,8 +80,13 @@ class Preprocess:
     asinh_a: float = 0.1
     percentile: float = 99.5
     zero_masked: bool = True
+    mask_fill: str = "noise"
 
     def __post_init__(self) -> None:
+        if self.mask_fill not in MASK_FILLS:
+            raise ParameterError(
+                "mask_fill", self.mask_fill, f"must be one of {', '.join(MASK_FILLS)}"
+            )
         if isinstance(self.size, bool) or not isinstance(self.size, int | np.integer):
             raise ParameterError("size", self.size, "must be an integer number of pixels")
         if not MIN_SIZE <= self.size <= MAX_SIZE:
@@ -92,6 +107,51 @@ class Preprocess:
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for the dataset metadata."""
         return asdict(self)
+
+
+def fill_masked(pixels: np.ndarray, mask: np.ndarray, *, how: str, seed: int) -> np.ndarray:
+    """Replace the masked pixels of a float ``(C, H, W)`` image (see ``Preprocess.mask_fill``).
+
+    Parameters
+    ----------
+    pixels
+        The image; not changed.
+    mask
+        ``(H, W)`` bool, True where masked.
+    how
+        ``noise`` (sky noise of the unmasked pixels, 3-sigma-clipped median and standard
+        deviation per band) or ``zero``.
+    seed
+        Seed of the noise (one per image, so that a re-import is identical).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 copy with the masked pixels replaced.
+
+    Raises
+    ------
+    ParameterError
+        If ``how`` is unknown or the mask's shape is not the image's.
+    """
+    from astropy.stats import sigma_clipped_stats
+
+    if how not in MASK_FILLS:
+        raise ParameterError("mask_fill", how, f"must be one of {', '.join(MASK_FILLS)}")
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != pixels.shape[1:]:
+        raise ParameterError("mask", mask.shape, f"must match the image's {pixels.shape[1:]}")
+    out = np.array(pixels, dtype=np.float32, copy=True)
+    if not mask.any():
+        return out
+    if how == "zero" or mask.all():
+        out[:, mask] = 0.0
+        return out
+    rng = np.random.default_rng(seed)
+    for band in out:
+        _, median, std = sigma_clipped_stats(band[~mask], sigma=3.0)
+        band[mask] = median + std * rng.standard_normal(int(mask.sum()))
+    return out
 
 
 def center_crop_box(width: int, height: int, crop: float) -> tuple[int, int, int, int]:

@@ -57,6 +57,7 @@ __all__ = [
     "ClassificationPanel",
     "GalleryPanel",
     "PrototypePanel",
+    "RealismPanel",
     "SanityPanel",
     "TrainingPanel",
     "collect_versions",
@@ -65,6 +66,7 @@ __all__ = [
     "read_classification",
     "read_gallery",
     "read_prototypes",
+    "read_realism",
     "read_run_info",
     "read_sanity",
     "read_training",
@@ -72,6 +74,7 @@ __all__ = [
     "write_classification",
     "write_gallery",
     "write_prototypes",
+    "write_realism",
     "write_run_info",
     "write_sanity",
     "write_training",
@@ -79,7 +82,9 @@ __all__ = [
 
 RUN_INFO = "run.json"
 # Report sections that hold panels, in report order.
-SECTIONS = ("gallery", "bars", "classification", "training", "sanity", "distillation")
+SECTIONS = (
+    "gallery", "bars", "classification", "training", "sanity", "distillation", "realism",
+)  # fmt: skip
 # Packages whose versions every run records.
 VERSION_PACKAGES = ("galaxy-xai", "torch", "galsim", "captum", "lightning", "numpy", "astropy")
 _PANEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -699,3 +704,66 @@ def read_prototypes(run_dir: str | os.PathLike[str], name: str) -> PrototypePane
         label_names,
         dict(summary.get("metrics") or {}),
     )
+
+
+# --------------------------------------------------------------------------- realism
+@dataclass
+class RealismPanel:
+    """Morphology of simulated and real galaxies, and how well a network tells them apart."""
+
+    name: str
+    title: str
+    description: str
+    simulated: pd.DataFrame  # one row per galaxy, one column per quantity
+    real: pd.DataFrame
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def write_realism(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    simulated: pd.DataFrame,
+    real: pd.DataFrame,
+    title: str,
+    description: str = "",
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Save per-galaxy morphology of a simulated and a real set (e.g. statmorph tables).
+
+    Parameters
+    ----------
+    simulated, real
+        Numeric tables with the same quantity columns (``simulated.csv``, ``real.csv``).
+    metrics
+        Figures of the comparison: domain AUCs, distances per quantity.
+
+    Raises
+    ------
+    ParameterError
+        If the tables share no numeric column.
+    """
+    folder = _panel_dir(run_dir, "realism", name)
+    shared = [
+        c for c in simulated.columns
+        if c in real.columns and pd.api.types.is_numeric_dtype(simulated[c])
+        and not pd.api.types.is_bool_dtype(simulated[c])
+    ]  # fmt: skip
+    if not shared:
+        raise ParameterError("real", list(real.columns), "shares no numeric column with simulated")
+    _write_csv(folder / "simulated.csv", simulated[shared])
+    _write_csv(folder / "real.csv", real[shared])
+    _write_summary(folder, title, description, metrics=metrics or {})
+    return folder
+
+
+def read_realism(run_dir: str | os.PathLike[str], name: str) -> RealismPanel:
+    """Read a realism panel written by :func:`write_realism`."""
+    folder = _panel_dir(run_dir, "realism", name)
+    simulated = _read_csv(folder / "simulated.csv", ())
+    real = _read_csv(folder / "real.csv", tuple(simulated.columns))
+    summary = _read_summary(folder)
+    return RealismPanel(
+        name, summary["title"], summary["description"], simulated, real,
+        dict(summary.get("metrics") or {}),
+    )  # fmt: skip

@@ -44,8 +44,12 @@ SECTION_TITLES = {
     "training": "Training curves",
     "sanity": "Sanity checks of the attribution methods",
     "distillation": "Distilled prototypes",
+    "realism": "Realism: simulated vs real galaxies",
     "provenance": "Configuration, versions and data provenance",
 }
+#: Sections left out (no notice) when the run folder has none of their panels: a run
+#: that never compared simulations with real galaxies is not missing anything.
+OPTIONAL_SECTIONS = frozenset({"realism"})
 # What each section needs, for the "missing" notices.
 _WRITERS = {
     "gallery": "galaxy_xai.report.artefacts.write_gallery (demo stage 'explain'/'bars')",
@@ -54,6 +58,7 @@ _WRITERS = {
     "training": "galaxy_xai.report.artefacts.write_training (demo stages 'train_*', 'transfer')",
     "sanity": "galaxy_xai.report.artefacts.write_sanity (demo stage 'explain')",
     "distillation": "galaxy_xai.report.artefacts.write_prototypes (demo stage 'distill')",
+    "realism": "galaxy_xai.report.artefacts.write_realism (python -m benchmarks sim-realism)",
 }
 
 
@@ -123,6 +128,7 @@ def _section_of(panel: Any) -> str:
         art.TrainingPanel: "training",
         art.SanityPanel: "sanity",
         art.PrototypePanel: "distillation",
+        art.RealismPanel: "realism",
     }[type(panel)]
 
 
@@ -271,6 +277,22 @@ def build_report(
             + _metrics_table(p.metrics, "Distillation results")
         )
 
+    def render_realism(p: art.RealismPanel) -> str:
+        res = fg.realism_figure(p)
+        for key, value in p.metrics.items():
+            if key.startswith("domain_auc") and isinstance(value, int | float):
+                b.headline.append({"result": p.title, "figure": key, "value": value})
+        return (
+            _heading(p)
+            + b.figure(
+                f"realism-{p.name}",
+                res,
+                "Simulated (blue) and real (orange) galaxies per quantity; KS: the largest "
+                "gap between the two cumulative distributions (0: identical).",
+            )
+            + _metrics_table(p.metrics, "Domain AUC (0.5: a network cannot tell them apart)")
+        )
+
     bodies = {
         "gallery": b.panels("gallery", art.read_gallery, render_gallery),
         "bars": b.panels("bars", art.read_bars, render_bars),
@@ -280,12 +302,19 @@ def build_report(
         "training": b.panels("training", art.read_training, render_training),
         "sanity": b.panels("sanity", art.read_sanity, render_sanity),
         "distillation": b.panels("distillation", art.read_prototypes, render_distillation),
+        "realism": b.panels("realism", art.read_realism, render_realism)
+        if art.list_panels(run_dir, "realism")
+        else "",
     }
     bodies["provenance"] = _provenance_body(b, info, info_error)
     bodies["overview"] = _overview_body(b, info)
 
     title = str(info.get("title") or f"galaxy-xai report: {run_dir.name}")
-    sections = [Section(sid, heading, bodies[sid]) for sid, heading in SECTION_TITLES.items()]
+    sections = [
+        Section(sid, heading, bodies[sid])
+        for sid, heading in SECTION_TITLES.items()
+        if sid not in OPTIONAL_SECTIONS or art.list_panels(run_dir, sid)
+    ]
     subtitle = f"Run folder {run_dir.resolve()}"
     if info.get("created"):
         subtitle += f", created {info['created']}"

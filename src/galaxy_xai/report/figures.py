@@ -25,6 +25,7 @@ from galaxy_xai.report.artefacts import (
     ClassificationPanel,
     GalleryPanel,
     PrototypePanel,
+    RealismPanel,
     SanityPanel,
     TrainingPanel,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "display_image",
     "gallery_figure",
     "prototype_figure",
+    "realism_figure",
     "reliability_bins",
     "reliability_figure",
     "sanity_figure",
@@ -579,3 +581,37 @@ def prototype_figure(panel: PrototypePanel, *, max_per_class: int = 10) -> Figur
         "metrics": panel.metrics,
     }
     return FigureResult(_png(fig), data, "Distilled prototypes per class")
+
+
+def realism_figure(panel: RealismPanel) -> FigureResult:
+    """Overlaid histograms of each quantity, simulated vs real, with the KS statistic."""
+    from scipy.stats import ks_2samp
+
+    quantities = list(panel.simulated.columns)
+    ncols = min(4, max(len(quantities), 1))
+    nrows = max(1, math.ceil(len(quantities) / ncols))
+    fig = Figure(figsize=(3.0 * ncols, 2.5 * nrows))
+    data: dict[str, Any] = {"quantities": {}}
+    for k, q in enumerate(quantities):
+        ax = fig.add_subplot(nrows, ncols, k + 1)
+        a = panel.simulated[q].to_numpy(float)
+        b = panel.real[q].to_numpy(float)
+        a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+        entry: dict[str, Any] = {"n_simulated": len(a), "n_real": len(b)}
+        if len(a) >= 2 and len(b) >= 2:
+            low, high = np.percentile(np.r_[a, b], [1, 99])
+            bins = np.linspace(low, high if high > low else low + 1, 25).tolist()
+            ax.hist(b, bins=bins, density=True, alpha=0.55, color="#ff7f0e", label="real")
+            ax.hist(a, bins=bins, density=True, alpha=0.55, color="#1f77b4", label="simulated")
+            entry.update(ks=float(ks_2samp(a, b).statistic), median_simulated=float(np.median(a)),
+                         median_real=float(np.median(b)))  # fmt: skip
+            ax.set_title(f"{q} (KS {entry['ks']:.2f})", fontsize=8)
+        else:
+            ax.set_title(f"{q} (too few values)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+        data["quantities"][q] = entry
+    if quantities:
+        fig.axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return FigureResult(_png(fig), data, f"Simulated vs real distributions: {panel.title}")

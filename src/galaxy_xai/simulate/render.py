@@ -191,20 +191,22 @@ def _add_noise(
     return electrons / gain - sky_level
 
 
-def to_jpeg(bands: np.ndarray, *, stretch: float, q: float, quality: int | None) -> np.ndarray:
+def to_jpeg(
+    bands: np.ndarray, *, stretch: float, q: float, quality: int | None, minimum: float = 0.0
+) -> np.ndarray:
     """Galaxy Zoo-like 8-bit image of ``(C, H, W)`` counts, returned ``(C, H, W)`` uint8.
 
     ``C`` is 1 (gray) or 3 (blue, green, red bands, returned as R, G, B channels).
     The Lupton et al. (2004) asinh mapping of
-    :func:`astropy.visualization.make_lupton_rgb` (``minimum=0``; ``stretch`` in counts
-    is its linear stretch, Q its softening) is followed, if ``quality`` is given, by a
+    :func:`astropy.visualization.make_lupton_rgb` (``minimum`` counts map to black, 0 by
+    default; ``stretch`` in counts is its linear stretch, Q its softening) is followed, if ``quality`` is given, by a
     JPEG encode/decode round trip at that quality.
     """
     from astropy.visualization import make_lupton_rgb
     from PIL import Image
 
     red, green, blue = (bands[0], bands[0], bands[0]) if bands.shape[0] == 1 else bands[::-1]
-    rgb = make_lupton_rgb(red, green, blue, minimum=0.0, stretch=stretch, Q=q)  # (H, W, 3)
+    rgb = make_lupton_rgb(red, green, blue, minimum=minimum, stretch=stretch, Q=q)  # (H, W, 3)
     out = np.moveaxis(rgb[..., :1] if bands.shape[0] == 1 else rgb, -1, 0)
     if quality is None:
         return out
@@ -256,6 +258,7 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
             stretch=config.jpeg.stretch_sigma * params.sky_sigma_counts,
             q=config.jpeg.q,
             quality=config.jpeg.quality,
+            minimum=-config.jpeg.sky_offset_sigma * params.sky_sigma_counts,
         ), snr
     galaxy, contaminants = _galaxy_and_contaminants(params, config, knots_rng)
     snr = snr_of(galaxy, params, config)
@@ -269,4 +272,5 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
         stretch=config.jpeg.stretch_sigma * params.sky_sigma_counts,
         q=config.jpeg.q,
         quality=config.jpeg.quality,
+        minimum=-config.jpeg.sky_offset_sigma * params.sky_sigma_counts,
     ), snr

@@ -46,6 +46,7 @@ from galaxy_xai.data.preprocess import (
     Preprocess,
     asinh_stretch,
     center_crop_box,
+    fill_masked,
     resize_float,
     select_channels,
 )
@@ -497,16 +498,24 @@ class ImageSource:
                 hwc, size=prep.size, crop=prep.crop, channels=prep.channels, where=where
             )
         else:
-            out = self._prepare_float(pixels, notes, prep, where=where)
+            # the sky noise drawn into masked pixels depends on the galaxy's id alone
+            seed = zlib.crc32(str(self.catalog.at[i, "id"]).encode("utf-8", "backslashreplace"))
+            out = self._prepare_float(pixels, notes, prep, where=where, seed=seed)
         return out, self._extras(i, pixels.shape[2], pixels.shape[1], prep)
 
     def _prepare_float(
-        self, pixels: np.ndarray, notes: dict[str, Any], prep: Preprocess, *, where: str
+        self,
+        pixels: np.ndarray,
+        notes: dict[str, Any],
+        prep: Preprocess,
+        *,
+        where: str,
+        seed: int = 0,
     ) -> np.ndarray:
         check_finite(pixels, where=where)
         mask = notes.get("mask")
         if mask is not None and prep.zero_masked:
-            pixels = np.where(mask[None], np.float32(0.0), pixels)
+            pixels = fill_masked(pixels, mask, how=prep.mask_fill, seed=seed)
         out = resize_float(pixels, prep.size, crop=prep.crop)
         out = select_channels(out, prep.channels)
         if prep.stretch == "asinh":
