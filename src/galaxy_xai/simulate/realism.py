@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import median_abs_deviation
 
 from galaxy_xai.errors import ParameterError
 
@@ -99,12 +100,11 @@ def image_statistics(images: np.ndarray) -> pd.DataFrame:
     yy, xx = np.mgrid[:h, :w]
     centre = np.hypot(yy - (h - 1) / 2, xx - (w - 1) / 2) < h / 10
     mean = grey.reshape(n, -1).mean(1)
-    mad = np.median(np.abs(border - np.median(border, axis=1, keepdims=True)), axis=1)
     return pd.DataFrame(
         {
             "near_black_fraction": (grey < 0.02).reshape(n, -1).mean(1),
             "border_mean": border.mean(1),
-            "border_noise": 1.4826 * mad,
+            "border_noise": median_abs_deviation(border, axis=1, scale="normal"),
             "central_concentration": grey[:, centre].mean(1) / np.maximum(mean, 1e-6),
             "image_max": grey.reshape(n, -1).max(1),
             "image_mean": mean,
@@ -308,7 +308,7 @@ def morphology_table(images: np.ndarray) -> pd.DataFrame:
     rows = []
     for image, ring in zip(grey, border, strict=True):
         background = float(np.median(ring))
-        sigma = max(1.4826 * float(np.median(np.abs(ring - background))), 1e-3)
+        sigma = max(float(median_abs_deviation(ring, scale="normal")), 1e-3)
         segmap = _segment(image, sigma, background)
         row: dict[str, float | bool] = dict.fromkeys(MORPHOLOGY_QUANTITIES, np.nan)
         row["flag_bad"] = True
