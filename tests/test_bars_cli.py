@@ -154,4 +154,4 @@ def test_train_network_centre_mask_option(tmp_path, capsys):
     sim = load_trained(out / "sim_run")
     assert sim.config.augment.centre_mask_probability == 0.25
     assert main([*args, "--epochs", "1", "--centre-mask", "1.5"]) == 2
-    assert "augment.centre_mask_probability=1.5: must be in [0, 1]" in capsys.readouterr().err
+    assert "argument --centre-mask: '1.5' is not a number in [0, 1]" in capsys.readouterr().err

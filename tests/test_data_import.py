@@ -214,5 +214,5 @@ def test_cli_import_and_info(tmp_path, capsys):
     assert [r["count"] for r in info["label_counts"]["label"]] == [1, 1, 1, 1, 1, 0]
     assert info["provenance"]["command"].startswith("galaxy-xai")
     assert main(["data", "import", "gz1", str(root), "--out", str(out), "--crop", "2"]) == 2
-    assert "crop=2.0: must lie in (0, 1]" in capsys.readouterr().err
+    assert "argument --crop: '2' is not a number in (0, 1]" in capsys.readouterr().err
     assert main(["data", "info", str(tmp_path / "none.h5")]) == 2

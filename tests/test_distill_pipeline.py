@@ -94,7 +94,9 @@ def test_buffer_rejects_other_settings_and_bad_folders(
     manifest = json.loads((broken / "manifest.json").read_text())
     manifest["num_params"] += 1
     (broken / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ModelMismatchError, match="parameters per epoch"):
+    with pytest.raises(
+        ModelMismatchError, match=r"its model has \d+ parameters, not the \d+ it records"
+    ):
         load_buffer(broken)
     buf = load_buffer(buffer_dir)
     with pytest.raises(ModelMismatchError, match=r"trained on images \(1, 8, 8\)"):

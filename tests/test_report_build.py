@@ -360,7 +360,7 @@ def test_writers_reject_bad_input(tmp_path: Path) -> None:
 def test_readers_name_the_broken_file(tmp_path: Path) -> None:
     make_synthetic_run(tmp_path)
     (tmp_path / "sanity" / "bar-network" / "sanity.json").write_text('{"scores": 3}')
-    with pytest.raises(DataFormatError, match=r"sanity\.json.*must hold"):
+    with pytest.raises(DataFormatError, match=r"sanity\.json.*field .scores. must be"):
         art.read_sanity(tmp_path, "bar-network")
     (tmp_path / "run.json").write_text("[1, 2]")
     with pytest.raises(DataFormatError, match=r"run\.json.*JSON object"):

@@ -22,12 +22,12 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from galaxy_xai import __version__
 from galaxy_xai.errors import GalaxyXAIError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["OneLineParser", "build_parser", "main"]
 
 # Capabilities whose ``commands`` module adds subcommands, in --help order.
 COMMAND_MODULES = (
@@ -43,9 +43,23 @@ COMMAND_MODULES = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line on stderr, exit status 2.
+
+    argparse prints the usage before the error; the package's contract for bad input
+    is one line naming the parameter and its value (``--help`` still shows the usage).
+    Subparsers are of the same class (``add_subparsers`` uses ``type(self)``).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message>`` as one line and exit with status 2."""
+        text = " ".join(line.strip() for line in message.splitlines() if line.strip())
+        self.exit(2, f"{self.prog}: error: {text} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every capability's subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="galaxy-xai",
         description="Explainable deep learning of galaxy morphology: simulate, train, "
         "explain, measure bars, distill, report.",
@@ -91,7 +105,12 @@ def _sigterm_as_interrupt(func: Callable[[argparse.Namespace], Any]) -> Callable
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``galaxy-xai`` script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help and --version exit 0 here; a bad option exits 2
+        if not exc.code:
+            raise
+        return 2
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",

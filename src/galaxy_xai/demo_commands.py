@@ -8,6 +8,8 @@ import sys
 import warnings
 from typing import Any
 
+from galaxy_xai.cli_types import SEED, output_path
+
 __all__ = ["add_parser"]
 
 
@@ -22,7 +24,9 @@ def add_parser(subparsers: Any) -> None:
         "the simulation truth -> a distilled prototype set -> DIR/report.html. Needs no "
         "data and no downloads. An interrupted demo resumes from its finished stages.",
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--out", required=True, type=output_path, metavar="DIR", help="output folder"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="tiny settings (about 2 minutes on 2 CPU cores)"
     )
@@ -33,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
         help="real-data folder (e.g. ../shared/data): also run on Galaxy Zoo 1 "
         "(classification) and Galaxy Builder (bar lengths)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
+    parser.add_argument("--seed", type=SEED, default=0, help="seed of every stage (default 0)")
     parser.add_argument(
         "--force", action="store_true", help="rerun every stage, even finished ones"
     )

@@ -342,24 +342,20 @@ def load_calibration(path: str | os.PathLike[str]) -> BarParams:
     DataMissingError, ConfigError
         If the file is missing, unreadable, or holds unknown keys.
     """
-    import json
-
     from galaxy_xai.config import load_config, read_config_file
+    from galaxy_xai.io import read_json
 
     path = Path(path)
     if not path.is_file():
         raise DataMissingError(f"calibration file '{path}' does not exist")
     if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"calibration file '{path}' is not valid JSON: {exc}") from exc
+        data = read_json(path, what="calibration file", fields={"params": dict})
     else:
         data = read_config_file(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"calibration file '{path}' must hold a mapping")
     params = data.get("params", data) if data.get("format") == CALIBRATION_FORMAT else data
+    if not isinstance(params, dict):
+        raise ConfigError(f"calibration file '{path}' field 'params' must be a mapping")
     try:
         return load_config(BarParams, params)
-    except ParameterError as exc:
-        raise ConfigError(f"calibration file '{path}': {exc}") from exc
+    except (ConfigError, ParameterError) as exc:
+        raise ConfigError(f"calibration file '{path}': {exc}") from None

@@ -10,7 +10,6 @@ write one row per map - flagged, never dropped.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from galaxy_xai.bars.calibrate import CalibrationGrid, calibrate, save_calibrati
 from galaxy_xai.bars.measure import BarParams, measure_bars
 from galaxy_xai.bars.uncertainty import measure_draws
 from galaxy_xai.bars.units import DEFAULT_COSMOLOGY, arcsec_to_kpc, px_to_arcsec
+from galaxy_xai.data.splits import read_split_parts
 from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
 from galaxy_xai.io import atomic_output, write_json
 
@@ -115,8 +115,8 @@ def read_maps(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) 
     DataMissingError
         If a file does not exist.
     DataFormatError
-        If the files hold different ids (naming the first mismatching row and ids) or
-        maps of different sizes.
+        If a file holds no maps, or the files hold different ids (naming the first
+        mismatching row and ids) or maps of different sizes.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -128,6 +128,8 @@ def read_maps(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) 
         if not path.is_file():
             raise DataMissingError(f"maps file '{path}' does not exist")
         maps, ids, meta = _open_one(path)
+        if not ids:
+            raise DataFormatError(f"maps file '{path}' has no galaxies (it holds no maps)")
         if maps.ndim != 3:
             raise DataFormatError(
                 f"maps file '{path}': maps of shape {maps.shape}, expected (N, H, W)"
@@ -183,6 +185,15 @@ def align_ids(map_ids: Sequence[str], catalog: pd.DataFrame, *, where: str) -> n
             f"{near!r}); were the maps computed from another dataset?"
         )
     return found.to_numpy(dtype=np.int64)
+
+
+def _dataset_catalog(data: str | os.PathLike[str], purpose: str) -> pd.DataFrame:
+    """The catalogue of a dataset that holds galaxies (else one clear error)."""
+    from galaxy_xai.data import open_dataset
+
+    with open_dataset(data) as ds:
+        ds.require_images(purpose)
+        return ds.catalog
 
 
 def _images_for(data_path: Path, rows: np.ndarray, expect_hw: tuple[int, int]) -> np.ndarray:
@@ -248,10 +259,7 @@ def measure_catalog(
     catalog = None
     rows = None
     if data is not None:
-        from galaxy_xai.data import open_dataset
-
-        with open_dataset(data) as ds:
-            catalog = ds.catalog
+        catalog = _dataset_catalog(data, "measure bars for")
         rows = align_ids(bundle.ids, catalog, where=f"dataset '{data}'")
     images = None
     if params.multiply:
@@ -335,25 +343,13 @@ def read_split_ids(path: str | os.PathLike[str], part: str | None = None) -> tup
     DataMissingError, DataFormatError, ParameterError
         Missing/unreadable file, or a part it does not hold (listing those it holds).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataMissingError(f"split file '{path}' does not exist")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"split file '{path}' is not valid JSON: {exc}") from exc
-    if isinstance(data, dict) and isinstance(data.get("parts"), dict):
-        data = data["parts"]
-    if isinstance(data, dict) and isinstance(data.get("ids"), dict):
-        data = data["ids"]
-    if not isinstance(data, dict):
-        raise DataFormatError(f"split file '{path}' must map part names to id lists")
-    parts = [k for k, v in data.items() if isinstance(v, list)]
+    data = read_split_parts(path)
+    parts = list(data)
     if part is None:
         part = "calibration" if "calibration" in parts else "val"
     if part not in parts:
         raise ParameterError("part", part, f"split file '{path}' holds parts {parts}")
-    return [str(i) for i in data[part]], part
+    return data[part], part
 
 
 def calibrate_files(
@@ -379,11 +375,8 @@ def calibrate_files(
     ParameterError
         Fewer than 3 barred calibration galaxies.
     """
-    from galaxy_xai.data import open_dataset
-
     bundle = read_maps(maps)
-    with open_dataset(data) as ds:
-        catalog = ds.catalog
+    catalog = _dataset_catalog(data, "calibrate on")
     if truth_col not in catalog.columns:
         raise DataFormatError(
             f"dataset '{data}' has no column {truth_col!r} (found: {', '.join(catalog.columns)})"

@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from galaxy_xai.bars.network import CENTRE_MASK
+from galaxy_xai.cli_types import COUNT, FRACTION, POSITIVE, SEED, Number, number_list, output_path
 
 __all__ = ["add_parser"]
 
-
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.split(",") if v.strip())
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in text.split(",") if v.strip())
+#: Largest map smoothing sigma (px): wider kernels erase every bar on maps of a few
+#: hundred pixels and cost time (and memory) for nothing.
+MAX_SMOOTH_PX = 100.0
+CORR_THRESHOLD = Number(float, 0.0, 1.0, low_open=True, high_open=True)  # paper: 0.70-0.90
+MIN_PIXELS = Number(int, 3)  # paper: 10-50
+SMOOTH_PX = Number(float, 0.0, MAX_SMOOTH_PX)
 
 
 def _strs(text: str) -> tuple[str, ...]:
@@ -57,16 +57,29 @@ def add_parser(subparsers: Any) -> None:
         "--part", default=None, help="part of --split-file (default: calibration, else val)"
     )
     p.add_argument(
-        "--corr-thresholds", type=_floats, default=None, help="e.g. 0.7,0.75,0.8,0.85,0.9"
+        "--corr-thresholds",
+        type=number_list(CORR_THRESHOLD),
+        default=None,
+        help="each in (0, 1), e.g. 0.7,0.75,0.8,0.85,0.9",
     )
-    p.add_argument("--min-pixels", type=_ints, default=None, help="e.g. 10,20,30,40,50")
+    p.add_argument(
+        "--min-pixels",
+        type=number_list(MIN_PIXELS),
+        default=None,
+        help="each >= 3, e.g. 10,20,30,40,50",
+    )
     p.add_argument("--multiply", type=_bools, default=None, help="off,on (default both)")
     p.add_argument("--criteria", type=_strs, default=None, help="eigen,ellipticity,pearson")
     p.add_argument("--variants", type=_strs, default=None, help="published,central,moments")
-    p.add_argument("--smooth", type=_floats, default=None, help="map smoothing sigmas, px: 0,1")
+    p.add_argument(
+        "--smooth",
+        type=number_list(SMOOTH_PX),
+        default=None,
+        help=f"map smoothing sigmas, px, each 0..{MAX_SMOOTH_PX:g}: e.g. 0,1",
+    )
     p.add_argument("--no-fit-scale", action="store_true", help="do not fit a length scale")
     p.add_argument("--objective", choices=("rmse", "pearson"), default="rmse")
-    p.add_argument("--out", required=True, help="calibration JSON to write")
+    p.add_argument("--out", required=True, type=output_path, help="calibration JSON to write")
     p.set_defaults(func=_cmd_calibrate)
 
     # --- measure
@@ -79,17 +92,17 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--data", help="dataset .h5 (images, pixel_scale_arcsec, redshift)")
     p.add_argument("--calibration", help="calibration JSON from 'bars calibrate'")
-    p.add_argument("--pixel-scale", type=float, help="arcsec per pixel for every galaxy")
+    p.add_argument("--pixel-scale", type=POSITIVE, help="arcsec per pixel for every galaxy")
     p.add_argument(
         "--require-arcsec", action="store_true", help="error if a galaxy has no pixel scale"
     )
     p.add_argument("--cosmology", default="Planck18", help="astropy cosmology for kpc")
     p.add_argument("--criterion", choices=("eigen", "ellipticity", "pearson"), default=None)
     p.add_argument("--variant", choices=("published", "central", "moments"), default=None)
-    p.add_argument("--corr-threshold", type=float, default=None)
-    p.add_argument("--min-pixels", type=int, default=None)
+    p.add_argument("--corr-threshold", type=CORR_THRESHOLD, default=None, help="in (0, 1)")
+    p.add_argument("--min-pixels", type=MIN_PIXELS, default=None, help=">= 3")
     p.add_argument("--multiply", action="store_true", default=None, help="multiply map by image")
-    p.add_argument("--out", required=True, help="bars CSV to write")
+    p.add_argument("--out", required=True, type=output_path, help="bars CSV to write")
     p.set_defaults(func=_cmd_measure)
 
     # --- evaluate
@@ -105,11 +118,13 @@ def add_parser(subparsers: Any) -> None:
         help="factor (or truth column) putting true lengths in the prediction's unit",
     )
     p.add_argument("--flags", type=_strs, default=None, help="keep only these quality flags")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--n-boot", type=Number(int, 100), default=2000, help="bootstrap resamples, >= 100"
+    )
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--unit", default=None, help="unit shown on the plot (default from --pred-col)")
-    p.add_argument("--out", required=True, help="evaluation JSON to write")
-    p.add_argument("--plot", help="scatter plot PNG to write")
+    p.add_argument("--out", required=True, type=output_path, help="evaluation JSON to write")
+    p.add_argument("--plot", type=output_path, help="scatter plot PNG to write")
     p.set_defaults(func=_cmd_evaluate)
 
     # --- train-network
@@ -117,22 +132,22 @@ def add_parser(subparsers: Any) -> None:
         "train-network",
         help="train the bar network on simulations, optionally fine-tune on real labels",
     )
-    p.add_argument("--out", required=True, help="output folder (runs inside)")
-    p.add_argument("--n-sim", type=int, default=4000, help="simulated galaxies")
-    p.add_argument("--size", type=int, default=64, help="image size, pixels")
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--out", required=True, type=output_path, help="output folder (runs inside)")
+    p.add_argument("--n-sim", type=Number(int, 20), default=4000, help="simulated galaxies, >= 20")
+    p.add_argument("--size", type=Number(int, 16), default=64, help="image size, pixels, >= 16")
+    p.add_argument("--epochs", type=COUNT, default=15)
     p.add_argument("--architecture", default=None, help="model name (default compact CNN)")
     p.add_argument("--finetune-data", help="real dataset .h5 with a vote-fraction column")
     p.add_argument("--finetune-col", default="p_bar", help="vote fraction column")
-    p.add_argument("--finetune-epochs", type=int, default=10)
+    p.add_argument("--finetune-epochs", type=COUNT, default=10)
     p.add_argument(
         "--centre-mask",
-        type=float,
+        type=FRACTION,
         default=CENTRE_MASK,
         help="probability of hiding a random central disc of a simulated training image, "
         "so the maps follow the whole bar (default: %(default)s; 0 = off)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     p.set_defaults(func=_cmd_train_network)
 
     # --- train-direct
@@ -142,12 +157,14 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--data", required=True, help="dataset .h5 with the length column")
     p.add_argument("--target-col", default="bar_length_px")
     p.add_argument("--split-file", help="split.json to reuse (same splits as the bar network)")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=COUNT, default=30)
     p.add_argument("--architecture", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--out", required=True, type=output_path, help="run folder")
     p.add_argument("--predict", help="also write predictions for this dataset to --pred-out")
-    p.add_argument("--pred-out", help="CSV of direct predictions (id, bar_length_px)")
+    p.add_argument(
+        "--pred-out", type=output_path, help="CSV of direct predictions (id, bar_length_px)"
+    )
     p.set_defaults(func=_cmd_train_direct)
 
     bars.set_defaults(func=lambda _args: bars.print_help() or 2)

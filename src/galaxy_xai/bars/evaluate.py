@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
+from galaxy_xai.data.readers.base import numeric_column
+from galaxy_xai.data.readers.base import read_table as read_catalogue
+from galaxy_xai.errors import DataFormatError, ParameterError
 from galaxy_xai.io import atomic_output
 from galaxy_xai.stats import row_pearson
 
@@ -160,23 +162,32 @@ def scatter_plot(
     return Path(path)
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a catalogue: CSV (``.csv``, ``.csv.gz``), Parquet, or a dataset ``.h5``'s catalogue."""
+def read_table(path: str | os.PathLike[str], *, what: str = "catalogue") -> pd.DataFrame:
+    """Read a catalogue: CSV (``.csv``, ``.csv.gz``), Parquet, or a dataset ``.h5``'s catalogue.
+
+    Raises
+    ------
+    DataMissingError
+        If the file does not exist.
+    DataFormatError
+        If it cannot be parsed (empty, truncated, damaged Parquet, not UTF-8) or has
+        no rows; the message names the file.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise DataMissingError(f"catalogue '{path}' does not exist")
-    name = path.name.lower()
-    if name.endswith((".h5", ".hdf5")):
+    if path.name.lower().endswith((".h5", ".hdf5")) and path.is_file():
         from galaxy_xai.data import open_dataset
 
         with open_dataset(path) as ds:
-            return ds.catalog.copy()
-    if name.endswith(".parquet"):
-        return pd.read_parquet(path)
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"catalogue '{path}' cannot be read as CSV: {exc}") from exc
+            catalog = ds.catalog.copy()
+        if catalog.empty:
+            raise DataFormatError(f"{what} '{path}' has no galaxies")
+        return catalog
+    return read_catalogue(path, what=what)
+
+
+def _numbers(table: pd.DataFrame, col: str, where: str) -> pd.Series:
+    """Column ``col`` as float64: empty cells NaN, text refused naming line and column."""
+    return numeric_column(_column(table, col, where), where=where, column=col)
 
 
 def _column(table: pd.DataFrame, col: str, where: str) -> pd.Series:
@@ -231,21 +242,18 @@ def evaluate_files(
         :func:`evaluate_lengths` output plus ``n_pred``, ``n_truth``, ``n_matched``
         and the settings used.
     """
-    pred = read_table(pred_path)
-    truth = read_table(truth_path)
-    pid = _column(pred, pred_id_col, f"prediction file '{pred_path}'").astype(str)
-    _column(pred, pred_col, f"prediction file '{pred_path}'")
-    tid = _column(truth, id_col, f"truth catalogue '{truth_path}'")
-    tlen = pd.to_numeric(
-        _column(truth, length_col, f"truth catalogue '{truth_path}'"), errors="coerce"
-    )
+    pred = read_table(pred_path, what="prediction file")
+    truth = read_table(truth_path, what="truth catalogue")
+    pred_where, truth_where = f"prediction file '{pred_path}'", f"truth catalogue '{truth_path}'"
+    pid = _column(pred, pred_id_col, pred_where).astype(str)
+    pred[pred_col] = _numbers(pred, pred_col, pred_where)
+    tid = _column(truth, id_col, truth_where)
+    tlen = _numbers(truth, length_col, truth_where)
     if isinstance(scale, str):
         try:
             factor: Any = float(scale)
         except ValueError:
-            factor = pd.to_numeric(
-                _column(truth, scale, f"truth catalogue '{truth_path}'"), errors="coerce"
-            )
+            factor = _numbers(truth, scale, truth_where)
     else:
         factor = 1.0 if scale is None else float(scale)
     if np.ndim(factor) == 0 and not (np.isfinite(factor) and factor > 0):

@@ -8,6 +8,9 @@ import shlex
 import sys
 from typing import Any
 
+from galaxy_xai.cli_types import COUNT, Number, output_path
+from galaxy_xai.data.preprocess import MAX_SIZE, MIN_SIZE
+
 FORMAT_NAMES = (
     "gz1",
     "gz2-kaggle",
@@ -36,13 +39,16 @@ def add_parser(subparsers: Any) -> None:
     )
     imp.add_argument("format", metavar="FORMAT", choices=FORMAT_NAMES, help=", ".join(FORMAT_NAMES))
     imp.add_argument("source", metavar="SRC", help="source folder or file")
-    imp.add_argument("--out", required=True, help="output .h5 file")
+    imp.add_argument("--out", required=True, type=output_path, help="output .h5 file")
     imp.add_argument(
-        "--size", type=int, default=128, help="output side in px, 8..4096 (default 128)"
+        "--size",
+        type=Number(int, MIN_SIZE, MAX_SIZE),
+        default=128,
+        help=f"output side in px, {MIN_SIZE}..{MAX_SIZE} (default 128)",
     )
     imp.add_argument(
         "--crop",
-        type=float,
+        type=Number(float, 0.0, 1.0, low_open=True),
         default=1.0,
         help="fraction (0, 1] of the side kept about the centre (default 1)",
     )
@@ -76,8 +82,8 @@ def add_parser(subparsers: Any) -> None:
         help="let the catalogue name files outside SRC (.., absolute paths, symlinks); "
         "refused by default, even with --skip-bad",
     )
-    imp.add_argument("--workers", type=int, default=1, help="decoding processes (default 1)")
-    imp.add_argument("--limit", type=int, default=None, help="import only the first N items")
+    imp.add_argument("--workers", type=COUNT, default=1, help="decoding processes (default 1)")
+    imp.add_argument("--limit", type=COUNT, default=None, help="import only the first N items")
     imp.add_argument("--resume", action="store_true", help="continue an interrupted import")
     imp.set_defaults(func=_import)
 

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 import h5py
+import pandas as pd
 
 from galaxy_xai.data.store import open_dataset
 
@@ -41,14 +42,14 @@ def dataset_info(path: str | os.PathLike[str]) -> dict[str, Any]:
             class_names["label"] = []
         counts: dict[str, list[dict[str, Any]]] = {}
         for column, names in class_names.items():
-            if column not in catalog.columns:
+            if column not in catalog.columns or not _class_column(catalog[column]):
                 continue
             values = catalog[column].value_counts()
             indices = sorted(set(range(len(names))) | {int(v) for v in values.index})
             counts[column] = [
                 {
                     "index": k,
-                    "name": names[k] if k < len(names) else str(k),
+                    "name": names[k] if 0 <= k < len(names) else str(k),
                     "count": int(values.get(k, 0)),
                 }
                 for k in indices
@@ -67,11 +68,18 @@ def dataset_info(path: str | os.PathLike[str]) -> dict[str, Any]:
             "kind": meta.get("kind"),
             "format": meta.get("format"),
             "label_counts": counts,
-            "pixel_scale_arcsec": meta.get("pixel_scale_arcsec", scale),
+            "pixel_scale_arcsec": scale
+            if meta.get("pixel_scale_arcsec") is None
+            else meta["pixel_scale_arcsec"],
             "columns": list(catalog.columns),
             "preprocessing": meta.get("preprocessing", {}),
             "provenance": meta.get("provenance", {}),
         }
+
+
+def _class_column(values: pd.Series) -> bool:
+    """Whether a column can hold class indices (integers or booleans), so be counted."""
+    return pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values)
 
 
 def format_info(info: dict[str, Any]) -> str:

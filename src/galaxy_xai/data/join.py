@@ -27,6 +27,7 @@ def _inspect(path: Path) -> dict[str, Any]:
     from galaxy_xai.data.store import FORMAT_NAME, open_dataset
 
     with open_dataset(path) as ds:
+        ds.require_images("join")
         info = {
             "path": path,
             "n": len(ds),
@@ -72,8 +73,10 @@ def join_datasets(shards: Sequence[str | os.PathLike[str]], out: str | os.PathLi
     DataMissingError
         If a shard does not exist.
     DataFormatError
-        If shards differ in image shape, storage type, catalogue columns or metadata,
-        share an id or an index, or (simulations) parts are missing.
+        If a shard holds no galaxies or is not a valid dataset file (see
+        :class:`~galaxy_xai.data.store.GalaxyDataset`), shards differ in image shape,
+        storage type, catalogue columns or metadata, share an id or an index, or
+        (simulations) parts are missing.
     """
     from galaxy_xai.data.store import DatasetWriter
 
@@ -171,6 +174,12 @@ def _check_parts(infos: list[dict[str, Any]]) -> None:
     parts = [info["metadata"].get("shard") for info in infos]
     if any(p is None for p in parts):
         return
+    for info, part in zip(infos, parts, strict=True):
+        if len(part) != 2 or not 0 <= part[0] < part[1]:
+            raise DataFormatError(
+                f"shard '{info['path']}': metadata field 'shard' is {part}, expected [i, N] "
+                "with 0 <= i < N"
+            )
     counts = {int(p[1]) for p in parts}
     if len(counts) != 1:
         raise DataFormatError(f"shards come from different splits: N = {sorted(counts)}")

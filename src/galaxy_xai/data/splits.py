@@ -8,7 +8,6 @@ test into training. Every run records its split (ids per part) in its run folder
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from galaxy_xai.errors import DataFormatError, ParameterError
+from galaxy_xai.io import check_json_fields, read_json
 
-__all__ = ["id_hash_uniform", "read_split_file", "split_indices"]
+__all__ = ["id_hash_uniform", "read_split_file", "read_split_parts", "split_indices"]
 
 
 def id_hash_uniform(ids: Sequence[object], seed: int) -> np.ndarray:
@@ -83,6 +83,35 @@ def split_indices(
     return {k: np.sort(np.concatenate(v)) if v else np.zeros(0, np.int64) for k, v in parts.items()}
 
 
+# What a split file holds per part: a list of ids (text or whole numbers).
+SPLIT_IDS = list[str | int]
+
+
+def read_split_parts(path: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """Ids per part of a split file (``{part: [ids...]}``), checked.
+
+    The parts may also sit under a ``"parts"`` or ``"ids"`` key, beside other fields
+    (seed, fractions) that are not id lists and are ignored.
+
+    Raises
+    ------
+    DataMissingError
+        If the file does not exist.
+    DataFormatError
+        If it is not UTF-8 JSON, or a part is not a list of ids.
+    """
+    data = read_json(path, what="split file")
+    for wrapper in ("parts", "ids"):
+        if isinstance(data.get(wrapper), dict):
+            data = data[wrapper]
+            break
+    parts = {k: v for k, v in data.items() if isinstance(v, list)}
+    if not parts:
+        raise DataFormatError(f"split file '{path}' must map part names to lists of ids")
+    check_json_fields(parts, dict.fromkeys(parts, SPLIT_IDS), where=str(path))
+    return {str(k): [str(i) for i in v] for k, v in parts.items()}
+
+
 def read_split_file(path: str | os.PathLike[str]) -> dict[str, list[str]] | None:
     """A run's ``split.json`` (ids per part), or None if absent.
 
@@ -91,13 +120,4 @@ def read_split_file(path: str | os.PathLike[str]) -> dict[str, list[str]] | None
     DataFormatError
         If the file is not a mapping of part names to lists of ids.
     """
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        split = json.loads(path.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFormatError(f"split file '{path}' is not valid JSON: {exc}") from exc
-    if not isinstance(split, dict) or not all(isinstance(v, list) for v in split.values()):
-        raise DataFormatError(f"split file '{path}' must map part names to lists of ids")
-    return {str(k): [str(i) for i in v] for k, v in split.items()}
+    return read_split_parts(path) if Path(path).is_file() else None

@@ -26,12 +26,20 @@ looks finished; with ``resume=True`` it reopens the partial file and reports whi
 are still missing. The partial file is written under an exclusive lock
 (:class:`galaxy_xai.io.OutputLock`), so a second job writing the same path fails at
 once instead of corrupting it.
+
+Reading trusts nothing in the file: :class:`GalaxyDataset` checks the layout when it
+opens one (array ranks, dtypes, one catalogue row per image, text ids, JSON metadata,
+data actually stored rather than merely declared, nothing kept in other files), and
+every read of images is checked against the memory available, so a crafted or damaged
+file gives one :class:`~galaxy_xai.errors.DataFormatError` naming it and what is
+wrong, for every command that reads datasets.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,12 +50,13 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
-from galaxy_xai.io import OutputLock, partial_path
+from galaxy_xai.errors import DataFormatError, DataMissingError, GalaxyXAIError, ParameterError
+from galaxy_xai.io import OutputLock, check_json_fields, partial_path
 
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "MAX_CLASSES",
     "DatasetWriter",
     "GalaxyDataset",
     "TorchGalaxyDataset",
@@ -61,10 +70,10 @@ _STORAGE_DTYPES = {"uint8": np.uint8, "float32": np.float32}
 # What h5py raises reading a damaged (truncated, overwritten) file: OSError (read
 # errors), KeyError (bad object headers), RuntimeError (bad symbol tables or heaps),
 # ValueError (bad JSON attributes, dtypes), TypeError (bad string types).
-_DAMAGED = (OSError, KeyError, RuntimeError, ValueError, TypeError)
+DAMAGED = (OSError, KeyError, RuntimeError, ValueError, TypeError)
 
 
-def _damaged(what: str, path: object, exc: BaseException) -> DataFormatError:
+def damaged(what: str, path: object, exc: BaseException) -> DataFormatError:
     """The one-line error for a file that opens but cannot be read."""
     detail = " ".join(str(exc).strip("'\"").split())
     return DataFormatError(f"{what} '{path}' is damaged (truncated or corrupt?): {detail}")
@@ -76,6 +85,204 @@ def _now() -> str:
 
 def _to_json(obj: Any) -> str:
     return json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+
+
+# --------------------------------------------------------------------------- checks
+# What the readers of the dataset store and of the maps files check before they trust
+# a file: a crafted file must give one clear line, never a traceback, a wrong result
+# or an allocation of whatever size it declares.
+
+#: Class indices of a ``label`` column lie in ``0..MAX_CLASSES - 1``.
+MAX_CLASSES = 10_000
+#: Reads smaller than this are not checked against the available memory.
+_CHECK_MEMORY_ABOVE = 256 * 2**20
+#: Bytes per catalogue cell of text, counted as a Python string.
+_TEXT_CELL_BYTES = 64
+_DATASET_METADATA_FIELDS: dict[str, Any] = {
+    "kind": str,
+    "format": str,
+    "label_names": list[str],
+    "class_names": dict[str, list[str]],
+    "pixel_scale_arcsec": float,
+    "preprocessing": dict,
+    "provenance": dict,
+    "fingerprint": str,
+    "n_total": int,
+    "shard": list[int],
+    "index_range": list[int],
+}
+
+
+def _kind(dtype: np.dtype) -> str:
+    """A dtype's kind letter, ``"T"`` for text (HDF5 strings, fixed or variable)."""
+    return "T" if h5py.check_string_dtype(dtype) is not None else dtype.kind
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    return "text" if _kind(dtype) == "T" else str(dtype)
+
+
+def checked_array(
+    h5: h5py.Group,
+    name: str,
+    *,
+    where: str,
+    ndims: Sequence[int],
+    kinds: str,
+    expected: str,
+    rows: tuple[int, str] | None = None,
+) -> h5py.Dataset:
+    """The array ``name`` of an opened file, checked before anything reads it.
+
+    Parameters
+    ----------
+    h5
+        The file (or a group of it).
+    name
+        Path of the array in ``h5`` (``"images"``, ``"catalog/id"``).
+    where
+        The file, for messages (``"dataset 'x.h5'"``).
+    ndims
+        Numbers of dimensions accepted.
+    kinds
+        Accepted dtype kinds (``"u"``, ``"i"``, ``"f"``, ``"b"``; ``"T"`` for text).
+    expected
+        What the array should be, for messages (``"(N, C, H, W) images"``).
+    rows
+        ``(n, what)``: the array must have ``n`` rows; ``what`` says where ``n`` comes
+        from, for the message (``"'images' holds 4 images"``).
+
+    Raises
+    ------
+    DataFormatError
+        If it is missing, a group, a link to another file, an array whose data lie
+        outside the file (external or virtual storage), of another rank, dtype or row
+        count, or declares more data than the file stores (unwritten chunks).
+    """
+    if h5.get(name, getlink=True) is None:
+        raise DataFormatError(f"{where} has no '{name}' array ({expected})")
+    obj = _local_object(h5, name, where=where)
+    if not isinstance(obj, h5py.Dataset):
+        raise DataFormatError(f"{where}: '{name}' is a group, not an array ({expected})")
+    if obj.external or obj.is_virtual:
+        raise DataFormatError(
+            f"{where}: '{name}' keeps its data in other files (external or virtual "
+            "storage), refused"
+        )
+    if obj.ndim not in ndims:
+        raise DataFormatError(f"{where}: '{name}' has shape {obj.shape}, expected {expected}")
+    if _kind(obj.dtype) not in kinds:
+        raise DataFormatError(
+            f"{where}: '{name}' holds {_dtype_name(obj.dtype)} values, expected {expected}"
+        )
+    if rows is not None and obj.shape[0] != rows[0]:
+        raise DataFormatError(
+            f"{where}: '{name}' has {obj.shape[0]} rows but {rows[1]} (a damaged or crafted file)"
+        )
+    _check_stored(obj, name, where=where)
+    return obj
+
+
+def _local_object(h5: h5py.Group, name: str, *, where: str) -> Any:
+    """``h5[name]``, refusing a path through a link to another file."""
+    parts = name.split("/")
+    for k in range(1, len(parts) + 1):
+        link = h5.get("/".join(parts[:k]), getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            raise DataFormatError(
+                f"{where}: '{name}' is a link to another file ('{link.filename}'), refused"
+            )
+    return h5.get(name)
+
+
+def _check_stored(ds: h5py.Dataset, name: str, *, where: str) -> None:
+    """Refuse an array that declares more than the file stores (reads as fill values)."""
+    if ds.size == 0:
+        return
+    if ds.chunks is None:
+        if ds.id.get_storage_size() == 0:
+            raise DataFormatError(
+                f"{where}: '{name}' declares shape {ds.shape} but holds no data (a damaged "
+                "or crafted file)"
+            )
+        return
+    total = math.prod(-(-s // c) for s, c in zip(ds.shape, ds.chunks, strict=True))
+    stored = ds.id.get_num_chunks()
+    if stored < total:
+        raise DataFormatError(
+            f"{where}: '{name}' declares shape {ds.shape} but only {stored} of its {total} "
+            "chunks hold data (a damaged or crafted file)"
+        )
+
+
+def json_attribute(h5: h5py.Group, name: str, *, where: str, default: Any, kind: type) -> Any:
+    """The JSON attribute ``name`` of a file, parsed, of type ``kind`` (``dict``, ``list``).
+
+    Raises
+    ------
+    DataFormatError
+        If it is not text, not valid JSON or not of that type.
+    """
+    raw = h5.attrs.get(name)
+    if raw is None:
+        return default
+    if isinstance(raw, np.ndarray) and raw.shape == ():
+        raw = raw[()]
+    if isinstance(raw, bytes | np.bytes_):
+        raw = bytes(raw).decode("utf-8", "backslashreplace")
+    noun = "object" if kind is dict else kind.__name__
+    if not isinstance(raw, str):
+        raise DataFormatError(
+            f"{where}: attribute '{name}' holds {type(raw).__name__}, not a JSON {noun}"
+        )
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise DataFormatError(f"{where}: attribute '{name}' is not valid JSON ({exc})") from None
+    if not isinstance(value, kind):
+        raise DataFormatError(
+            f"{where}: attribute '{name}' holds a JSON {type(value).__name__}, not a JSON {noun}"
+        )
+    return value
+
+
+def bytes_per_row(ds: h5py.Dataset) -> int:
+    """Memory one row of ``ds`` takes once read (text cells as Python strings)."""
+    cells = math.prod(ds.shape[1:])
+    return cells * (_TEXT_CELL_BYTES if _kind(ds.dtype) == "T" else ds.dtype.itemsize)
+
+
+def check_memory(count: int, bytes_each: int, *, where: str, what: str, noun: str) -> None:
+    """Refuse a read of ``count`` items of ``bytes_each`` that cannot fit in memory.
+
+    Parameters
+    ----------
+    count, bytes_each
+        Items to read and the memory each takes once read.
+    where
+        The file, for messages.
+    what
+        The read, for messages (``"reading 10 images of 3x512x512"``).
+    noun
+        What an item is (``"images"``), for the count that fits.
+
+    Raises
+    ------
+    DataFormatError
+        Saying how much the read needs, how much memory is available and how many
+        items fit.
+    """
+    needed = count * bytes_each
+    if needed <= _CHECK_MEMORY_ABOVE:
+        return
+    from galaxy_xai.resources import available_memory_bytes, format_bytes
+
+    memory = available_memory_bytes()
+    if memory is not None and needed > memory:
+        raise DataFormatError(
+            f"{where}: {what} needs ~{format_bytes(needed)} of memory but {format_bytes(memory)} is "
+            f"available: about {memory // max(bytes_each, 1)} {noun} fit at once"
+        )
 
 
 # --------------------------------------------------------------------------- HDF5 files
@@ -134,9 +341,9 @@ def open_format_file(path: Path, fmt: FileFormat) -> h5py.File:
         raise DataFormatError(f"{fmt.what} '{path}' {fmt.unreadable}: {detail}") from exc
     try:
         right_format = h5.attrs.get("format") == fmt.name and fmt.required in h5
-    except _DAMAGED as exc:
+    except DAMAGED as exc:
         h5.close()
-        raise _damaged(fmt.what, path, exc) from None
+        raise damaged(fmt.what, path, exc) from None
     if not right_format:
         h5.close()
         raise DataFormatError(
@@ -487,6 +694,7 @@ class DatasetWriter(PartialWriter):
                 raise DataFormatError(
                     f"'{self.path}': duplicate id(s) {dup.head(5).tolist()} at row(s) {dup.index[:5].tolist()}"
                 )
+        _check_labels(catalog, where=f"'{self.path}'")
         _write_catalog(self._h5, catalog)
         del self._h5["_pending_rows"]
         return self._finish(self.metadata)
@@ -500,6 +708,21 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def _check_labels(catalog: pd.DataFrame, *, where: str) -> None:
+    """Refuse an integer ``label`` column with a value outside ``0..MAX_CLASSES - 1``."""
+    if "label" not in catalog.columns or not pd.api.types.is_integer_dtype(catalog["label"]):
+        return
+    values = catalog["label"].to_numpy()
+    bad = np.flatnonzero((values < 0) | (values >= MAX_CLASSES))
+    if len(bad):
+        j = int(bad[0])
+        ident = f" (id {catalog['id'].iloc[j]!r})" if "id" in catalog.columns else ""
+        raise DataFormatError(
+            f"{where} row {j}{ident}: label {values[j]} is not a class index "
+            f"0..{MAX_CLASSES - 1} (at most {MAX_CLASSES} classes)"
+        )
 
 
 def _write_catalog(h5: h5py.File, catalog: pd.DataFrame) -> None:
@@ -562,9 +785,18 @@ def read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
 
 
 class LazyArray:
-    """Base of the lazy read-only views of an HDF5 dataset: ``len`` and ``numpy.asarray``."""
+    """Base of the lazy read-only views of an HDF5 dataset: ``len`` and ``numpy.asarray``.
+
+    Subclasses set ``shape``, ``_where`` (the file, for messages), ``_noun`` (what a
+    row is) and call :meth:`_check_read` before reading, so that no read allocates
+    more than the memory available.
+    """
 
     shape: tuple[int, ...]
+    _where: str = "file"
+    _noun: str = "rows"
+    #: Memory one row takes while read: the stored values plus the float32 copy.
+    _bytes_each: int = 0
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -576,21 +808,49 @@ class LazyArray:
         arr = self[:]
         return arr if dtype is None else arr.astype(dtype)
 
+    def _count(self, key: Any) -> int:
+        """How many rows indexing with ``key`` reads."""
+        first = key[0] if isinstance(key, tuple) else key
+        if isinstance(first, slice):
+            return len(range(*first.indices(self.shape[0])))
+        if isinstance(first, int | np.integer):
+            return 1
+        index = np.asarray(first)
+        return int(index.sum()) if index.dtype == bool else int(index.size)
+
+    def _check_read(self, key: Any) -> None:
+        """Refuse a read that cannot fit in memory (see :func:`check_memory`)."""
+        count = self._count(key)
+        item = "x".join(map(str, self.shape[1:]))
+        check_memory(
+            count,
+            self._bytes_each,
+            where=self._where,
+            what=f"reading {count} {self._noun} of {item}",
+            noun=self._noun,
+        )
+
 
 class ImageArray(LazyArray):
     """Lazy ``(N, C, H, W)`` float32 view of the ``/images`` dataset.
 
-    Indexing with an int, slice, or integer array reads only those images.
+    Indexing with an int, slice, or integer array reads only those images; a read
+    larger than the memory available is refused, saying how many images fit.
     """
+
+    _noun = "images"
 
     def __init__(self, dataset: h5py.Dataset) -> None:
         self._ds = dataset
         self._filename = str(dataset.file.filename)
+        self._where = f"dataset '{self._filename}'"
         self._scale = 1.0 / 255.0 if dataset.dtype == np.uint8 else None
         self.shape: tuple[int, ...] = tuple(dataset.shape)
         self.dtype = np.dtype(np.float32)
+        self._bytes_each = math.prod(self.shape[1:]) * (dataset.dtype.itemsize + 4)
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        self._check_read(key)
         if isinstance(key, np.ndarray | list) and not isinstance(key, slice):
             idx = np.asarray(key)
             if idx.dtype == bool:
@@ -600,12 +860,12 @@ class ImageArray(LazyArray):
             try:
                 out = read_rows(self._ds, idx)
             except (OSError, KeyError, RuntimeError, TypeError) as exc:
-                raise _damaged("dataset", self._filename, exc) from None
+                raise damaged("dataset", self._filename, exc) from None
         else:
             try:
                 out = self._ds[key]
             except (OSError, KeyError, RuntimeError, TypeError) as exc:
-                raise _damaged("dataset", self._filename, exc) from None
+                raise damaged("dataset", self._filename, exc) from None
         out = np.asarray(out)
         if self._scale is not None:
             return out.astype(np.float32) * np.float32(self._scale)
@@ -614,6 +874,13 @@ class ImageArray(LazyArray):
 
 class GalaxyDataset(OpenedFile):
     """An opened dataset file: lazy ``images`` and an in-memory ``catalog``.
+
+    The layout is checked on opening (see :func:`checked_array`): ``images`` must be
+    a 4-D uint8 or float array whose data the file holds, every catalogue column a
+    1-D array with one row per image, ``id`` text and unique, ``label`` (if integer)
+    within ``0..MAX_CLASSES - 1``, and ``metadata`` a JSON object whose known fields
+    have the right types; a crafted or damaged file gives one
+    :class:`~galaxy_xai.errors.DataFormatError` naming it.
 
     Attributes
     ----------
@@ -629,13 +896,23 @@ class GalaxyDataset(OpenedFile):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._h5 = open_format_file(self.path, _DATASET_FILE)
+        where = f"dataset '{self.path}'"
         try:
-            self.images = ImageArray(self._h5["images"])
-            self.metadata: dict[str, Any] = json.loads(self._h5.attrs.get("metadata", "{}"))
-            self.catalog = _read_catalog(self._h5)
-        except _DAMAGED as exc:
+            images = _checked_images(self._h5, where=where)
+            self.metadata: dict[str, Any] = json_attribute(
+                self._h5, "metadata", where=where, default={}, kind=dict
+            )
+            check_json_fields(
+                self.metadata, _DATASET_METADATA_FIELDS, where=f"{self.path}:metadata"
+            )
+            self.catalog = _read_catalog(self._h5, len(images), where=where)
+            self.images = ImageArray(images)
+        except GalaxyXAIError:
             self._h5.close()
-            raise _damaged("dataset", self.path, exc) from None
+            raise
+        except DAMAGED as exc:
+            self._h5.close()
+            raise damaged("dataset", self.path, exc) from None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -664,8 +941,8 @@ class GalaxyDataset(OpenedFile):
         """
         if len(self) == 0:
             raise DataFormatError(
-                f"dataset '{self.path}' holds no images; nothing to {purpose} (was every "
-                "image skipped at import? see 'galaxy-xai data info')"
+                f"dataset '{self.path}' has no galaxies (it holds no images); nothing to "
+                f"{purpose} (was every image skipped at import? see 'galaxy-xai data info')"
             )
 
     def torch_dataset(
@@ -684,19 +961,63 @@ class GalaxyDataset(OpenedFile):
         )
 
 
-def _read_catalog(h5: h5py.File) -> pd.DataFrame:
-    columns = json.loads(h5.attrs.get("columns", "[]"))
-    n = h5["images"].shape[0]
+def _checked_images(h5: h5py.File, *, where: str) -> h5py.Dataset:
+    """The ``/images`` array: 4-D, uint8 or float pixels, images of >= 1 pixel, stored."""
+    expected = "(N, C, H, W) images of uint8 or float32 pixels"
+    images = checked_array(h5, "images", where=where, ndims=(4,), kinds="uf", expected=expected)
+    if images.dtype.kind == "u" and images.dtype != np.uint8:
+        raise DataFormatError(f"{where}: 'images' holds {images.dtype} values, expected {expected}")
+    if min(images.shape[1:]) < 1:
+        raise DataFormatError(f"{where}: 'images' has shape {images.shape}, expected {expected}")
+    return images
+
+
+def _read_catalog(h5: h5py.File, n: int, *, where: str) -> pd.DataFrame:
+    """The catalogue of ``n`` images, checked (see :class:`GalaxyDataset`)."""
+    if "catalog" in h5 and not isinstance(_local_object(h5, "catalog", where=where), h5py.Group):
+        raise DataFormatError(f"{where}: 'catalog' is an array, not a group of columns")
     if "catalog" not in h5:
+        check_memory(n, _TEXT_CELL_BYTES, where=where, what=f"the ids of {n} images", noun="rows")
         return pd.DataFrame({"id": [str(i) for i in range(n)]})
+    columns = json_attribute(h5, "columns", where=where, default=[], kind=list)
+    if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+        raise DataFormatError(
+            f"{where}: attribute 'columns' must list distinct column names, found {columns!r}"
+        )
+    rows = (n, f"'images' holds {n} images")
+    arrays = {
+        col: checked_array(
+            h5,
+            f"catalog/{col}",
+            where=where,
+            ndims=(1,),
+            kinds="T" if col == "id" else "biufT",
+            expected="text ids, one per image" if col == "id" else "one value per image",
+            rows=rows,
+        )
+        for col in columns
+    }
+    each = sum(bytes_per_row(ds) for ds in arrays.values())
+    check_memory(n, each, where=where, what=f"its catalogue of {n} rows", noun="rows")
     data: dict[str, Any] = {}
-    for col in columns:
-        ds = h5["catalog"][col]
-        if h5py.check_string_dtype(ds.dtype) is not None:
+    for col, ds in arrays.items():
+        if _kind(ds.dtype) == "T":
             data[col] = ds.asstr(errors="backslashreplace")[:].astype(object)
         else:
             data[col] = ds[:]
-    return pd.DataFrame(data, columns=columns)
+    catalog = pd.DataFrame(data, columns=columns)
+    if "id" not in catalog.columns:
+        if n:
+            raise DataFormatError(f"{where}: the catalogue has no 'id' column")
+        catalog.insert(0, "id", pd.Series([], dtype=object))
+    dup = catalog["id"][catalog["id"].duplicated()]
+    if len(dup):
+        raise DataFormatError(
+            f"{where}: id {dup.iloc[0]!r} appears more than once (rows "
+            f"{np.flatnonzero((catalog['id'] == dup.iloc[0]).to_numpy()).tolist()[:5]})"
+        )
+    _check_labels(catalog, where=where)
+    return catalog
 
 
 def open_dataset(path: str | os.PathLike[str]) -> GalaxyDataset:

@@ -73,8 +73,8 @@ def _fingerprint(stage: Stage, config: DemoConfig, upstream: dict[str, str]) -> 
 def read_marker(path: Path) -> dict[str, Any] | None:
     """The JSON object in ``path`` (a done-marker), or None if missing or unreadable."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):  # ValueError: not UTF-8, not JSON
         return None
     return data if isinstance(data, dict) else None
 

@@ -20,7 +20,6 @@ the parameters of the last finished epoch are the whole training state.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
@@ -32,11 +31,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from galaxy_xai.config import load_config
+from galaxy_xai.data.splits import read_split_parts
 from galaxy_xai.distill.augment import DEFAULT_STRATEGY, SiameseAugment
 from galaxy_xai.distill.data import DEFAULT_FRACTIONS, LabelledImages, load_labelled
 from galaxy_xai.distill.zca import ZCA
-from galaxy_xai.errors import DataFormatError, DataMissingError, ModelMismatchError, ParameterError
-from galaxy_xai.io import OutputLock, partial_path, write_json
+from galaxy_xai.errors import (
+    ConfigError,
+    DataFormatError,
+    DataMissingError,
+    ModelMismatchError,
+    ParameterError,
+)
+from galaxy_xai.io import OutputLock, check_json_fields, partial_path, read_json, write_json
 from galaxy_xai.models.convnet import ConvNet
 from galaxy_xai.progress import progress
 
@@ -169,6 +176,44 @@ def _manifest(config: BufferConfig, data: LabelledImages, model: ConvNet) -> dic
 
 
 _MUST_MATCH = ("model", "image_shape", "class_names", "num_params", "zca")
+# Types of the manifest's fields (a buffer folder may come from someone else).
+_MANIFEST_FIELDS = {
+    "format": str, "format_version": int, "model": dict, "image_shape": list[int],
+    "num_classes": int, "class_names": list[str], "num_params": int,
+    "param_names": list[str], "param_shapes": list[list[int]], "normalisation": dict,
+    "zca": str, "data": dict, "teacher": dict,
+}  # fmt: skip
+_NORMALISATION_FIELDS = {"mean": list[float], "std": list[float]}
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A buffer's ``manifest.json``, its fields' types checked.
+
+    Raises
+    ------
+    DataMissingError, DataFormatError
+        If it is missing, not UTF-8 JSON, or a field is missing or of the wrong type
+        (including the teacher settings, checked as a :class:`BufferConfig`).
+    ModelMismatchError
+        If it is not a galaxy-xai expert buffer manifest.
+    """
+    manifest = read_json(path, what="buffer manifest", fields=_MANIFEST_FIELDS)
+    if manifest.get("format") != BUFFER_FORMAT:
+        raise ModelMismatchError(
+            f"'{path}' is not a galaxy-xai expert buffer manifest "
+            "(no galaxy-xai buffer format recorded)"
+        )
+    required = tuple(k for k in _MANIFEST_FIELDS if k not in ("zca", "format_version"))
+    check_json_fields(manifest, _MANIFEST_FIELDS, where=str(path), required=required)
+    check_json_fields(
+        manifest["normalisation"], _NORMALISATION_FIELDS, where=f"{path} normalisation",
+        required=("mean", "std"),
+    )  # fmt: skip
+    try:
+        load_config(BufferConfig, manifest["teacher"]).check()
+    except (ConfigError, ParameterError) as exc:
+        raise DataFormatError(f"buffer manifest '{path}' teacher settings: {exc}") from None
+    return manifest
 
 
 def train_experts(
@@ -221,7 +266,7 @@ def train_experts(
     manifest = _manifest(config, data, probe)
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
-        old = json.loads(manifest_path.read_text())
+        old = read_manifest(manifest_path)
         keys = (*_MUST_MATCH, "normalisation")
         old_teacher = {k: v for k, v in old.get("teacher", {}).items() if k != "experts"}
         new_teacher = {k: v for k, v in manifest["teacher"].items() if k != "experts"}
@@ -359,16 +404,18 @@ class ExpertBuffer:
                 f"'{self.path}' is not an expert buffer (no manifest.json); "
                 "create one with 'galaxy-xai distill buffer'"
             )
+        self.manifest = read_manifest(manifest_path)
         try:
-            self.manifest = json.loads(manifest_path.read_bytes())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            n_params = sum(p.numel() for p in self.build_model().parameters())
+        except (KeyError, TypeError, ValueError) as exc:
             raise DataFormatError(
-                f"buffer manifest '{manifest_path}' is not valid JSON: {exc}"
-            ) from exc
-        if not isinstance(self.manifest, dict) or self.manifest.get("format") != BUFFER_FORMAT:
+                f"buffer manifest '{manifest_path}' model {self.manifest['model']} cannot be "
+                f"built: {exc}"
+            ) from None
+        if n_params != self.num_params:
             raise ModelMismatchError(
-                f"'{manifest_path}' is not a galaxy-xai expert buffer manifest "
-                "(no galaxy-xai buffer format recorded)"
+                f"buffer manifest '{manifest_path}': its model has {n_params} parameters, "
+                f"not the {self.num_params} it records"
             )
         self.expert_files = sorted(self.path.glob("expert_*.h5"))
         if not self.expert_files:
@@ -421,7 +468,7 @@ class ExpertBuffer:
         return ZCA.load(self.path / name) if name else None
 
     def split(self) -> dict[str, list[str]]:
-        return json.loads((self.path / "split.json").read_text())
+        return read_split_parts(self.path / "split.json")
 
     def build_model(self) -> ConvNet:
         """A fresh ConvNet of the buffer's architecture."""

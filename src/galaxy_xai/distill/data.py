@@ -9,7 +9,6 @@ standard deviation. Test images never enter expert buffers or distillation.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,9 +69,12 @@ def parse_class_map(
         path = Path(spec)
         if path.suffix in (".json", ".yaml", ".yml", ".toml") and path.is_file():
             from galaxy_xai.config import read_config_file
+            from galaxy_xai.io import read_json
 
             raw: Mapping[Any, Any] = (
-                json.loads(path.read_text()) if path.suffix == ".json" else read_config_file(path)
+                read_json(path, what="class map")
+                if path.suffix == ".json"
+                else read_config_file(path)
             )
         else:
             raw = {}

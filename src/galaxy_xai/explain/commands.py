@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from galaxy_xai.cli_types import COUNT, FRACTION, SEED, output_path
+
 __all__ = ["add_parser", "format_check_table"]
 
 _METHODS = (
@@ -40,7 +42,12 @@ def add_parser(subparsers: Any) -> None:
         help="use the last checkpoint of a run that has not finished (half-trained weights)",
     )
     p.add_argument("--data", required=True, metavar="X.h5", help="dataset file")
-    p.add_argument("--out", required=True, help="maps file (.h5), or the JSON report with --check")
+    p.add_argument(
+        "--out",
+        required=True,
+        type=output_path,
+        help="maps file (.h5), or the JSON report with --check",
+    )
     p.add_argument("--method", default="smoothgrad", help=f"one of {', '.join(_METHODS)}")
     p.add_argument(
         "--target",
@@ -48,16 +55,18 @@ def add_parser(subparsers: Any) -> None:
         help="output to explain: a name (e.g. bar) or an index; default the only output",
     )
     p.add_argument(
-        "--n-samples", type=int, default=50, help="noisy copies per image (SmoothGrad/VarGrad)"
+        "--n-samples", type=COUNT, default=50, help="noisy copies per image (SmoothGrad/VarGrad)"
     )
     p.add_argument(
         "--noise-level",
-        type=float,
+        type=FRACTION,
         default=0.15,
-        help="noise sigma as a fraction of each image's range (default 0.15)",
+        help="noise sigma as a fraction of each image's range, 0..1 (default 0.15)",
     )
-    p.add_argument("--batch-size", type=int, default=32, help="most model inputs per pass (memory)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument(
+        "--batch-size", type=COUNT, default=32, help="most model inputs per pass (memory)"
+    )
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the noise (default 0)")
     absg = p.add_mutually_exclusive_group()
     absg.add_argument(
         "--abs",
@@ -78,16 +87,22 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="Monte Carlo dropout (one dropout mask per image, from --seed)",
     )
-    p.add_argument("--overlays", metavar="DIR", default=None, help="also write PNG overlays here")
+    p.add_argument(
+        "--overlays",
+        metavar="DIR",
+        type=output_path,
+        default=None,
+        help="also write PNG overlays here",
+    )
     p.add_argument(
         "--shard", default=None, metavar="i/N", help="only the i-th of N parts (0-based)"
     )
-    p.add_argument("--limit", type=int, default=None, help="only the first N images")
+    p.add_argument("--limit", type=COUNT, default=None, help="only the first N images")
     p.add_argument("--no-resume", action="store_true", help="start afresh instead of resuming")
-    p.add_argument("--n-steps", type=int, default=50, help="Integrated Gradients steps")
+    p.add_argument("--n-steps", type=COUNT, default=50, help="Integrated Gradients steps")
     p.add_argument("--layer", default=None, help="Grad-CAM layer (dotted module name)")
-    p.add_argument("--window-px", type=int, default=None, help="occlusion window (px)")
-    p.add_argument("--stride-px", type=int, default=None, help="occlusion stride (px)")
+    p.add_argument("--window-px", type=COUNT, default=None, help="occlusion window (px)")
+    p.add_argument("--stride-px", type=COUNT, default=None, help="occlusion stride (px)")
     chk = p.add_argument_group("trust checks (--check)")
     chk.add_argument(
         "--check",
@@ -101,7 +116,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="METHOD",
         help="methods to check (default gradient smoothgrad integrated_gradients gradcam)",
     )
-    chk.add_argument("--n", type=int, default=32, help="images checked (seeded random choice)")
+    chk.add_argument("--n", type=COUNT, default=32, help="images checked (seeded random choice)")
     chk.add_argument(
         "--sanity-mode",
         default="cascading",

@@ -20,7 +20,7 @@ unchanged) and no reader mistakes it for a finished file.
 
 from __future__ import annotations
 
-import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,19 +30,33 @@ import h5py
 import numpy as np
 
 from galaxy_xai.data.store import (
+    DAMAGED,
     FileFormat,
     LazyArray,
     OpenedFile,
     PartialWriter,
+    bytes_per_row,
+    check_memory,
+    checked_array,
+    damaged,
+    json_attribute,
     open_format_file,
     read_rows,
 )
-from galaxy_xai.errors import DataFormatError, ParameterError
+from galaxy_xai.errors import DataFormatError, GalaxyXAIError, ParameterError
+from galaxy_xai.io import check_json_fields
 
 __all__ = ["FORMAT_NAME", "MapArray", "MapWriter", "MapsFile", "merge_maps", "open_maps"]
 
 FORMAT_NAME = "galaxy-xai-maps"
 FORMAT_VERSION = 1
+#: Types of the metadata fields that readers of a maps file use.
+_METADATA_FIELDS: dict[str, Any] = {
+    "method": str,
+    "dataset": str,
+    "pixel_scale_arcsec": float,
+    "output_names": list[str],
+}
 _MAPS_FILE = FileFormat(
     FORMAT_NAME,
     "maps",
@@ -161,15 +175,20 @@ class MapWriter(PartialWriter):
 class MapArray(LazyArray):
     """Lazy read-only view of ``/maps``; reading a map with NaNs raises, naming its id."""
 
+    _noun = "maps"
+
     def __init__(self, dataset: h5py.Dataset, ids: np.ndarray, path: Path) -> None:
         self._ds = dataset
         self._ids = ids
         self._path = path
+        self._where = f"maps file '{path}'"
         self.shape: tuple[int, ...] = tuple(dataset.shape)
         self.dtype = np.dtype(np.float32)
         self.ndim = len(self.shape)
+        self._bytes_each = math.prod(self.shape[1:]) * (dataset.dtype.itemsize + 4)
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        self._check_read(key)
         first = key[0] if isinstance(key, tuple) else key
         if isinstance(first, np.ndarray | list):
             idx = np.asarray(first)
@@ -210,10 +229,60 @@ class MapsFile(OpenedFile):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._h5 = open_format_file(self.path, _MAPS_FILE)
-        self.ids = np.asarray(self._h5["ids"].asstr()[:], dtype=object)
-        self.rows = np.asarray(self._h5["rows"][:], dtype=np.int64)
-        self.metadata: dict[str, Any] = json.loads(self._h5.attrs.get("metadata", "{}"))
-        self.maps = MapArray(self._h5["maps"], self.ids, self.path)
+        try:
+            self._read_layout()
+        except GalaxyXAIError:
+            self._h5.close()
+            raise
+        except DAMAGED as exc:
+            self._h5.close()
+            raise damaged("maps file", self.path, exc) from None
+
+    def _read_layout(self) -> None:
+        """Check and read ``ids``, ``rows`` and ``metadata``; open ``maps`` lazily."""
+        where = f"maps file '{self.path}'"
+        maps = checked_array(
+            self._h5,
+            "maps",
+            where=where,
+            ndims=(3, 4),
+            kinds="f",
+            expected="(N, H, W) or (N, C, H, W) float maps",
+        )
+        n = len(maps)
+        rows_of = (n, f"'maps' holds {n} maps")
+        ids = checked_array(
+            self._h5,
+            "ids",
+            where=where,
+            ndims=(1,),
+            kinds="T",
+            expected="text image ids, one per map",
+            rows=rows_of,
+        )
+        rows = checked_array(
+            self._h5,
+            "rows",
+            where=where,
+            ndims=(1,),
+            kinds="iu",
+            expected="integer dataset rows, one per map",
+            rows=rows_of,
+        )
+        each = bytes_per_row(ids) + bytes_per_row(rows)
+        check_memory(n, each, where=where, what=f"the ids and rows of {n} maps", noun="maps")
+        self.ids = np.asarray(ids.asstr(errors="backslashreplace")[:], dtype=object)
+        self.rows = np.asarray(rows[:], dtype=np.int64)
+        if len(self.rows) and self.rows.min() < 0:
+            j = int(np.argmin(self.rows))
+            raise DataFormatError(
+                f"{where}: map {j} (id {self.ids[j]!r}) has dataset row {self.rows[j]} < 0"
+            )
+        self.metadata: dict[str, Any] = json_attribute(
+            self._h5, "metadata", where=where, default={}, kind=dict
+        )
+        check_json_fields(self.metadata, _METADATA_FIELDS, where=f"{self.path}:metadata")
+        self.maps = MapArray(maps, self.ids, self.path)
 
     def __len__(self) -> int:
         return len(self.ids)

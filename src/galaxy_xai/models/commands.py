@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from galaxy_xai.cli_types import output_path
+
 __all__ = ["add_parser"]
 
 
@@ -20,7 +22,9 @@ def add_parser(subparsers: Any) -> None:
         "holds) is converted only with --trust: use it only on files you made yourself.",
     )
     p.add_argument("path", help="model.pt, or the run folder holding it")
-    p.add_argument("--out", help="folder for the converted files (default: beside PATH)")
+    p.add_argument(
+        "--out", type=output_path, help="folder for the converted files (default: beside PATH)"
+    )
     p.add_argument(
         "--trust",
         action="store_true",

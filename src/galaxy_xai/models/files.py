@@ -30,12 +30,13 @@ from typing import Any
 import torch
 
 from galaxy_xai.errors import (
+    DataFormatError,
     DataMissingError,
     ModelMismatchError,
     ParameterError,
     UnsafeFileError,
 )
-from galaxy_xai.io import atomic_output
+from galaxy_xai.io import atomic_output, check_json_fields, read_json
 
 __all__ = [
     "LEGACY_MODEL_NAME",
@@ -61,6 +62,15 @@ MODEL_INFO_NAME = "model.json"
 LEGACY_MODEL_NAME = "model.pt"
 #: Keys every model's JSON must hold (what :func:`galaxy_xai.train.load_trained` needs).
 REQUIRED_INFO_KEYS = ("build_spec", "head", "task", "output_names", "input_shape", "config")
+#: Types of the fields of a model's JSON (checked on every load: model files may come
+#: from anyone).
+INFO_FIELDS = {
+    "format": str, "format_version": int, "build_spec": dict, "head": dict, "task": str,
+    "output_names": list[str], "input_shape": list[int], "config": dict,
+    "galaxy_xai_version": str, "weights": str, "weights_sha256": str,
+}  # fmt: skip
+#: Most values of one input image (C x H x W) a model may record: 3 x 4096 x 4096 fits.
+MAX_INPUT_VALUES = 2**26
 #: A model's JSON is a few kB; anything far larger is not one of ours.
 MAX_INFO_BYTES = 64 * 2**20
 #: Types besides tensors and plain containers that our checkpoints hold. Today none:
@@ -199,20 +209,54 @@ def safe_torch_load(path: str | os.PathLike[str], *, what: str) -> Any:
         ) from exc
 
 
+def _check_info(info: Any, where: Path, *, what: str = "model file") -> dict[str, Any]:
+    """A model description's fields checked: present, of the right type, consistent.
+
+    Raises
+    ------
+    ModelMismatchError
+        Naming the file and the first field that is missing, mistyped or impossible
+        (an input shape that is not C, H, W > 0; a format version newer than this
+        galaxy-xai reads; output names that do not match the head's outputs).
+    """
+    if not isinstance(info, dict):
+        raise ModelMismatchError(f"{what} '{where}' does not describe its model")
+    try:
+        check_json_fields(info, INFO_FIELDS, where=str(where), required=REQUIRED_INFO_KEYS)
+    except DataFormatError as exc:
+        raise ModelMismatchError(f"{what} {exc}") from None
+    version = info.get("format_version", 1)
+    if version > MODEL_FORMAT_VERSION:
+        raise ModelMismatchError(
+            f"{what} '{where}' has format version {version}; this galaxy-xai reads up to "
+            f"{MODEL_FORMAT_VERSION}: upgrade galaxy-xai to load it"
+        )
+    shape = info["input_shape"]
+    if len(shape) != 3 or min(shape) < 1 or shape[0] * shape[1] * shape[2] > MAX_INPUT_VALUES:
+        raise ModelMismatchError(
+            f"{what} '{where}' field 'input_shape' must be [channels, height, width] > 0 "
+            f"with at most {MAX_INPUT_VALUES} values, found {shape}"
+        )
+    n_outputs = info["head"].get("num_outputs")
+    if n_outputs is not None and n_outputs != len(info["output_names"]):
+        raise ModelMismatchError(
+            f"{what} '{where}' names {len(info['output_names'])} outputs but its head has "
+            f"{n_outputs}"
+        )
+    return info
+
+
 def _read_info(info_path: Path) -> dict[str, Any]:
     size = info_path.stat().st_size
     if size > MAX_INFO_BYTES:
         raise ModelMismatchError(f"model file '{info_path}' is {size} bytes, not a model's JSON")
     try:
-        info = json.loads(info_path.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelMismatchError(f"model file '{info_path}' is not valid JSON: {exc}") from exc
-    if not isinstance(info, dict) or info.get("format") != MODEL_FORMAT:
+        info = read_json(info_path, what="model file")
+    except DataFormatError as exc:
+        raise ModelMismatchError(str(exc)) from None
+    if info.get("format") != MODEL_FORMAT:
         raise ModelMismatchError(f"'{info_path}' is not a galaxy-xai model file")
-    missing = [k for k in REQUIRED_INFO_KEYS if k not in info]
-    if missing:
-        raise ModelMismatchError(f"model file '{info_path}' lacks {', '.join(missing)}")
-    return info
+    return _check_info(info, info_path)
 
 
 def _read_pair(weights: Path, info_path: Path) -> ModelFile:
@@ -247,10 +291,9 @@ def _read_pair(weights: Path, info_path: Path) -> ModelFile:
 def _from_legacy(blob: Any, path: Path) -> ModelFile:
     if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
         raise ModelMismatchError(f"'{path}' is not a galaxy-xai model")
-    missing = [k for k in ("state_dict", *REQUIRED_INFO_KEYS) if k not in blob]
-    if missing:
-        raise ModelMismatchError(f"model file '{path}' lacks {', '.join(missing)}")
-    info = {k: v for k, v in blob.items() if k != "state_dict"}
+    if not isinstance(blob.get("state_dict"), Mapping):
+        raise ModelMismatchError(f"model file '{path}' lacks state_dict")
+    info = _check_info({k: v for k, v in blob.items() if k != "state_dict"}, path)
     return ModelFile(state=dict(blob["state_dict"]), info=info, path=path, run_dir=path.parent)
 
 
@@ -259,9 +302,7 @@ def _from_checkpoint(blob: Any, path: Path) -> ModelFile:
         raise ModelMismatchError(
             f"'{path}' is not a galaxy-xai checkpoint (no architecture recorded)"
         )
-    info = blob["galaxy_xai"]
-    if not isinstance(info, dict) or any(k not in info for k in REQUIRED_INFO_KEYS):
-        raise ModelMismatchError(f"checkpoint '{path}' does not describe its model")
+    info = _check_info(blob["galaxy_xai"], path, what="checkpoint")
     state = {k[6:]: v for k, v in blob["state_dict"].items() if k.startswith("model.")}
     run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
     return ModelFile(state=state, info=info, path=path, run_dir=run_dir, finished=False)

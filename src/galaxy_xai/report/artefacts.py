@@ -34,11 +34,12 @@ into a "missing" notice for that panel instead of crashing.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import platform
 import re
 import sys
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from importlib import metadata as _metadata
 from pathlib import Path
@@ -47,8 +48,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from galaxy_xai.data.readers.base import (
+    integer_column,
+    numeric_column,
+    read_table,
+    require_columns,
+)
 from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
-from galaxy_xai.io import atomic_output, write_json
+from galaxy_xai.io import atomic_output, read_json, write_json
 
 __all__ = [
     "RUN_INFO",
@@ -89,6 +96,12 @@ SECTIONS = (
 VERSION_PACKAGES = ("galaxy-xai", "torch", "galsim", "captum", "lightning", "numpy", "astropy")
 _PANEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SUMMARY = "summary.json"
+# Columns of the panel tables that must hold numbers (the figures plot them).
+_GALLERY_NUMBERS = (
+    "bar_length_px", "bar_angle_deg", "centre_x_px", "centre_y_px", "true_bar_length_px",
+    "true_bar_angle_deg",
+)  # fmt: skip
+_BAR_NUMBERS = ("true_bar_length_px", "measured_bar_length_px", "measured_bar_length_err_px")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -99,7 +112,8 @@ def _panel_dir(run_dir: str | os.PathLike[str], section: str, name: str) -> Path
         raise ParameterError(
             "name", name, "panel names use letters, digits, '_', '.', '-' (no spaces or '/')"
         )
-    return Path(run_dir) / section / name
+    folder = Path(run_dir) / section / name
+    return _inside_run(folder, Path(run_dir)) if folder.exists() else folder
 
 
 def _write_summary(folder: Path, title: str, description: str, **extra: Any) -> None:
@@ -117,50 +131,81 @@ def _write_npz(path: Path, **arrays: np.ndarray) -> None:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
 
+# Types of the fields a panel's summary.json may hold (title and description are text).
+_SUMMARY_FIELDS = {
+    "title": str, "description": str, "metrics": dict, "details": dict,
+    "label_names": list[str], "unit": str,
+}  # fmt: skip
+# Types of the fields of run.json.
+_RUN_INFO_FIELDS = {
+    "title": str, "description": str, "created": str, "command": str, "config": dict,
+    "versions": dict, "provenance": dict, "stages": list[dict],
+}  # fmt: skip
+
+
+def _inside_run(path: Path, folder: Path | None = None) -> Path:
+    """``path``, refused when a link takes it outside ``folder`` (default its own).
+
+    A run folder may come from someone else; the report embeds what it reads, so a
+    panel (or a file in it) that is a link to elsewhere on the disk is not read.
+    """
+    root = (path.parent if folder is None else folder).resolve()
+    if not path.resolve().is_relative_to(root):
+        raise DataFormatError(
+            f"'{path}' is a link to '{path.resolve()}', outside the run folder; "
+            "the report reads only files inside it"
+        )
+    return path
+
+
 def _read_summary(folder: Path) -> dict[str, Any]:
     path = folder / _SUMMARY
     if not path.is_file():
         return {"title": folder.name, "description": ""}
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"'{path}' is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise DataFormatError(f"'{path}' must hold a JSON object")
-    data.setdefault("title", folder.name)
-    data.setdefault("description", "")
+    data = read_json(_inside_run(path), what="panel summary", fields=_SUMMARY_FIELDS)
+    data["title"] = data.get("title") or folder.name
+    data["description"] = data.get("description") or ""
+    for key in ("metrics", "details"):
+        data[key] = data.get(key) or {}
     return data
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataMissingError(f"'{path}' does not exist")
-    try:
-        table = pd.read_csv(path, dtype={"id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"'{path}' is not a readable CSV file: {exc}") from exc
-    missing = [c for c in required if c not in table.columns]
-    if missing:
-        raise DataFormatError(
-            f"'{path}' has no column(s) {', '.join(map(repr, missing))} "
-            f"(found: {', '.join(map(str, table.columns))})"
-        )
+def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A panel's CSV, with the ``required`` columns and ``numeric`` ones checked.
+
+    ``numeric`` names columns that must hold numbers where present (empty cells become
+    NaN); ``("*",)`` means every column but ``id`` and ``caption``.
+    """
+    if path.exists():
+        _inside_run(path)
+    table = read_table(path, what="panel table", dtype={"id": str})
+    require_columns(table, required, where=f"'{path}'")
+    columns = (
+        [c for c in table.columns if c not in ("id", "caption")] if "*" in numeric else numeric
+    )
+    for column in columns:
+        if column in table.columns:
+            table[column] = numeric_column(table[column], where=f"'{path}'", column=str(column))
     return table
 
 
 def _read_npz(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataMissingError(f"'{path}' does not exist")
+    _inside_run(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             arrays = {k: np.asarray(data[k]) for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise DataFormatError(f"'{path}' is not a readable .npz file: {exc}") from exc
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataFormatError(f"'{path}' is not a readable .npz file: {exc}") from None
     missing = [k for k in required if k not in arrays]
     if missing:
         raise DataFormatError(
             f"'{path}' has no array(s) {', '.join(map(repr, missing))} (found: {', '.join(arrays)})"
         )
+    for key in required:
+        if not np.issubdtype(arrays[key].dtype, np.number):
+            raise DataFormatError(f"'{path}' array '{key}' holds {arrays[key].dtype}, not numbers")
     return arrays
 
 
@@ -267,15 +312,9 @@ def read_run_info(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         If it is not a JSON object.
     """
     path = Path(run_dir) / RUN_INFO
-    if not path.is_file():
-        raise DataMissingError(f"'{path}' does not exist")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"'{path}' is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise DataFormatError(f"'{path}' must hold a JSON object")
-    return data
+    if path.exists():
+        _inside_run(path)
+    return read_json(path, what="run info", fields=_RUN_INFO_FIELDS)
 
 
 # --------------------------------------------------------------------------- gallery
@@ -351,7 +390,7 @@ def read_gallery(run_dir: str | os.PathLike[str], name: str) -> GalleryPanel:
     """Read a gallery panel written by :func:`write_gallery`."""
     folder = _panel_dir(run_dir, "gallery", name)
     arrays = _read_npz(folder / "gallery.npz", ("images", "saliency"))
-    table = _read_csv(folder / "gallery.csv", ("id",))
+    table = _read_csv(folder / "gallery.csv", ("id",), numeric=_GALLERY_NUMBERS)
     images = _with_channels(arrays["images"])
     if images.ndim != 4 or arrays["saliency"].shape != (len(images), *images.shape[2:]):
         raise DataFormatError(
@@ -426,7 +465,9 @@ def read_bars(run_dir: str | os.PathLike[str], name: str) -> BarPanel:
     """Read a bar panel written by :func:`write_bars`."""
     folder = _panel_dir(run_dir, "bars", name)
     table = _read_csv(
-        folder / "measurements.csv", ("id", "true_bar_length_px", "measured_bar_length_px")
+        folder / "measurements.csv",
+        ("id", "true_bar_length_px", "measured_bar_length_px"),
+        numeric=_BAR_NUMBERS,
     )
     summary = _read_summary(folder)
     return BarPanel(
@@ -497,8 +538,17 @@ def read_classification(run_dir: str | os.PathLike[str], name: str) -> Classific
     summary = _read_summary(folder)
     label_names = _label_names(folder, summary, at_least=2)
     table = _read_csv(
-        folder / "predictions.csv", ("id", "label", "pred", *[f"p_{c}" for c in label_names])
+        folder / "predictions.csv",
+        ("id", "label", "pred", *[f"p_{c}" for c in label_names]),
+        numeric=(*[f"p_{c}" for c in label_names], "uncertainty"),
     )
+    for column in ("label", "pred"):
+        table[column] = integer_column(
+            table[column],
+            where=f"'{folder / 'predictions.csv'}'",
+            column=column,
+            maximum=len(label_names) - 1,
+        )
     return ClassificationPanel(
         name,
         summary["title"],
@@ -552,7 +602,7 @@ def _per_epoch(table: pd.DataFrame, *, where: str) -> pd.DataFrame:
 def read_training(run_dir: str | os.PathLike[str], name: str) -> TrainingPanel:
     """Read a training panel written by :func:`write_training`."""
     folder = _panel_dir(run_dir, "training", name)
-    table = _read_csv(folder / "metrics.csv", ("epoch",))
+    table = _read_csv(folder / "metrics.csv", ("epoch",), numeric=("*",))
     summary = _read_summary(folder)
     return TrainingPanel(name, summary["title"], summary["description"], table)
 
@@ -606,20 +656,23 @@ def read_sanity(run_dir: str | os.PathLike[str], name: str) -> SanityPanel:
     """Read a sanity panel written by :func:`write_sanity`."""
     folder = _panel_dir(run_dir, "sanity", name)
     path = folder / "sanity.json"
-    if not path.is_file():
-        raise DataMissingError(f"'{path}' does not exist")
+    if path.exists():
+        _inside_run(path)
+    data = read_json(
+        path, what="sanity scores", fields={"scores": dict[str, dict], "passed": dict[str, bool]},
+        required=("scores",),
+    )  # fmt: skip
     try:
-        data = json.loads(path.read_text())
         scores = {
             str(m): {str(k): float(v) if v is not None else float("nan") for k, v in c.items()}
             for m, c in data["scores"].items()
         }
-    except (json.JSONDecodeError, KeyError, AttributeError, TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:
         raise DataFormatError(
             f"'{path}' must hold {{'scores': {{method: {{check: number}}}}}}: {exc}"
-        ) from exc
+        ) from None
     summary = _read_summary(folder)
-    passed = {str(k): bool(v) for k, v in (data.get("passed") or {}).items()}
+    passed = dict(data.get("passed") or {})
     return SanityPanel(
         name,
         summary["title"],
@@ -760,8 +813,8 @@ def write_realism(
 def read_realism(run_dir: str | os.PathLike[str], name: str) -> RealismPanel:
     """Read a realism panel written by :func:`write_realism`."""
     folder = _panel_dir(run_dir, "realism", name)
-    simulated = _read_csv(folder / "simulated.csv", ())
-    real = _read_csv(folder / "real.csv", tuple(simulated.columns))
+    simulated = _read_csv(folder / "simulated.csv", (), numeric=("*",))
+    real = _read_csv(folder / "real.csv", tuple(simulated.columns), numeric=("*",))
     summary = _read_summary(folder)
     return RealismPanel(
         name, summary["title"], summary["description"], simulated, real,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from galaxy_xai.cli_types import output_path
+
 __all__ = ["add_parser"]
 
 
@@ -20,7 +22,10 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder")
     parser.add_argument(
-        "--out", default=None, help="HTML file to write (default RUN_DIR/report.html)"
+        "--out",
+        default=None,
+        type=output_path,
+        help="HTML file to write (default RUN_DIR/report.html)",
     )
     parser.set_defaults(func=_run)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from galaxy_xai.cli_types import COUNT, FRACTION, SEED, Number, output_path
+
 __all__ = ["add_parser"]
 
 
@@ -17,17 +19,19 @@ def add_parser(subparsers: Any) -> None:
         "truth into the dataset format of 'galaxy-xai data import'. The same seed gives "
         "the same galaxies whatever --workers or --shard.",
     )
-    sim.add_argument("--out", required=True, help="output dataset file (.h5)")
-    sim.add_argument("--n", type=int, required=True, help="number of galaxies (all shards)")
+    sim.add_argument("--out", required=True, type=output_path, help="output dataset file (.h5)")
+    sim.add_argument("--n", type=COUNT, required=True, help="number of galaxies (all shards)")
     sim.add_argument(
         "--preset", default=None, help="survey preset: sdss, candels, decals (default sdss)"
     )
-    sim.add_argument("--size", type=int, default=None, help="stamp size in pixels (default 128)")
     sim.add_argument(
-        "--bar-fraction", type=float, default=None, help="fraction of disks with a bar (0.5)"
+        "--size", type=Number(int, 16), default=None, help="stamp size in pixels, >= 16 (128)"
     )
-    sim.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
-    sim.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    sim.add_argument(
+        "--bar-fraction", type=FRACTION, default=None, help="fraction of disks with a bar (0.5)"
+    )
+    sim.add_argument("--seed", type=SEED, default=0, help="run seed (default 0)")
+    sim.add_argument("--workers", type=COUNT, default=1, help="worker processes (default 1)")
     sim.add_argument("--config", default=None, help="YAML/TOML file with any config key")
     sim.add_argument(
         "--rendering",
@@ -52,7 +56,7 @@ def add_parser(subparsers: Any) -> None:
         "one, ordered by global index, after checking they come from the same run.",
     )
     join.add_argument("shards", nargs="+", help="dataset files to join")
-    join.add_argument("--out", required=True, help="joined dataset file (.h5)")
+    join.add_argument("--out", required=True, type=output_path, help="joined dataset file (.h5)")
     join.set_defaults(func=_join)
 
 

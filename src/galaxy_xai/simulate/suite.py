@@ -23,6 +23,7 @@ import pandas as pd
 
 from galaxy_xai.errors import ParameterError
 from galaxy_xai.io import partial_path
+from galaxy_xai.resources import available_memory_bytes, format_bytes
 from galaxy_xai.sharding import worker_pool
 from galaxy_xai.simulate.config import SimulationConfig, load_simulation_config
 
@@ -76,39 +77,6 @@ CATALOG_BYTES_PER_GALAXY = 10_000
 _IN_MEMORY_IMAGE_COPIES = 3
 
 
-def _bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def available_memory_bytes() -> int | None:
-    """Memory available to a new allocation now, in bytes (None if it cannot be told).
-
-    Uses psutil when installed, else ``MemAvailable`` of ``/proc/meminfo`` (Linux),
-    else free physical pages from :func:`os.sysconf`.
-    """
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
 def _free_disk_bytes(path: Path) -> tuple[Path, int]:
     """The nearest existing folder of ``path`` and its free space in bytes."""
     folder = path.absolute().parent
@@ -141,17 +109,17 @@ def _check_dataset_fits(
             "n",
             n,
             f"{rows} galaxies{where} of {c}x{h}x{w} {cfg.storage_dtype} need "
-            f"~{_bytes(rows * per_image)} of disk space (the file is written as it goes, "
+            f"~{format_bytes(rows * per_image)} of disk space (the file is written as it goes, "
             f"so disk, not memory, holds the images; uncompressed estimate) but "
-            f"'{folder}' has {_bytes(free)} free: at most {fit_disk} galaxies fit",
+            f"'{folder}' has {format_bytes(free)} free: at most {fit_disk} galaxies fit",
         )
     if memory is not None and rows > fit_memory:
         raise ParameterError(
             "n",
             n,
             f"the truth catalogue of {rows} galaxies{where} is held in memory until the "
-            f"file is finished (~{_bytes(rows * CATALOG_BYTES_PER_GALAXY)}) but "
-            f"{_bytes(memory)} is available: at most {fit_memory} galaxies fit in one "
+            f"file is finished (~{format_bytes(rows * CATALOG_BYTES_PER_GALAXY)}) but "
+            f"{format_bytes(memory)} is available: at most {fit_memory} galaxies fit in one "
             "file; split the run into shards (--shard i/N)",
         )
 
@@ -169,7 +137,7 @@ def _check_memory_fits(n: int, cfg: SimulationConfig) -> None:
             "n",
             n,
             f"{n} galaxies of {c}x{h}x{w} float32 are all held in memory at once "
-            f"(~{_bytes(n * per_galaxy)}) but {_bytes(memory)} is available: at most "
+            f"(~{format_bytes(n * per_galaxy)}) but {format_bytes(memory)} is available: at most "
             f"{fit} galaxies fit; stream them to a file with simulate_dataset "
             "('galaxy-xai simulate') instead",
         )

@@ -7,11 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from galaxy_xai.cli_types import COUNT, POSITIVE, SEED, Number, devices, output_path
+
 __all__ = ["add_parser"]
-
-
-def _devices(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,19 +22,19 @@ def add_parser(subparsers: Any) -> None:
         "metrics.json. Options override the --config file.",
     )
     p.add_argument("--data", help="dataset file (.h5)")
-    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--out", required=True, type=output_path, help="run folder")
     p.add_argument("--config", help="YAML/TOML training config (see galaxy_xai.train.config)")
     p.add_argument("--model", help="architecture: compact, gamornet, vgg, resnet, convnet")
     p.add_argument("--task", choices=["classification", "vote_fraction", "dirichlet", "regression"])
     p.add_argument("--target", help="catalogue column, or comma-separated columns (vote fractions)")
-    p.add_argument("--epochs", type=int, help="maximum epochs")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--epochs", type=COUNT, help="maximum epochs")
+    p.add_argument("--batch-size", type=COUNT)
+    p.add_argument("--lr", type=POSITIVE, help="learning rate (> 0)")
+    p.add_argument("--seed", type=SEED)
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.ckpt")
-    p.add_argument("--devices", type=_devices, help="devices per node (int or 'auto')")
+    p.add_argument("--devices", type=devices, help="devices per node (int or 'auto')")
     p.add_argument("--strategy", help="Lightning strategy, e.g. ddp")
-    p.add_argument("--num-nodes", type=int)
+    p.add_argument("--num-nodes", type=COUNT)
     p.add_argument("--accelerator", choices=["cpu", "gpu", "cuda", "mps", "auto"])
     p.add_argument("--precision", help="e.g. 32-true, 16-mixed, bf16-mixed")
     p.add_argument("--transfer-from", help="pre-trained run folder, model.json or .ckpt")
@@ -51,12 +49,14 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--model", required=True, help="run folder or model file (model.json)")
     p.add_argument("--data", required=True, help="dataset file (.h5)")
-    p.add_argument("--out", required=True, help="output .csv or .parquet")
-    p.add_argument("--mc-samples", type=int, default=0, help="MC dropout passes (0 = off)")
+    p.add_argument("--out", required=True, type=output_path, help="output .csv or .parquet")
+    p.add_argument(
+        "--mc-samples", type=Number(int, 0), default=0, help="MC dropout passes (0 = off)"
+    )
     p.add_argument("--shard", help="i/N: predict only the i-th of N parts (array jobs)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=COUNT, default=256)
     p.add_argument("--device", help="torch device (default: cuda if available)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the dropout masks")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the dropout masks")
     p.add_argument(
         "--allow-unfinished",
         action="store_true",
@@ -71,9 +71,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--model", required=True, help="run folder or model file (model.json)")
     p.add_argument("--data", required=True, help="labelled dataset file (.h5)")
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"])
-    p.add_argument("--out", help="write the metrics as JSON here")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--bins", type=int, default=10, help="confidence bins of the ECE")
+    p.add_argument("--out", type=output_path, help="write the metrics as JSON here")
+    p.add_argument("--batch-size", type=COUNT, default=256)
+    p.add_argument("--bins", type=COUNT, default=10, help="confidence bins of the ECE")
     p.add_argument(
         "--allow-unfinished",
         action="store_true",

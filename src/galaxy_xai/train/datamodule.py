@@ -24,12 +24,14 @@ __all__ = [
     "make_dataset",
     "make_split",
     "read_images",
+    "require_finite_images",
 ]
 
 log = logging.getLogger(__name__)
 
 SPLIT_PARTS = ("train", "val", "test")
 _IN_MEMORY_LIMIT = 2 * 1024**3  # bytes of float32 images cached by in_memory="auto"
+_CHECK_CHUNK_BYTES = 64 * 1024**2  # float32 images read at a time by require_finite_images
 
 
 def make_split(targets: Targets, cfg: DataConfig, task: str) -> dict[str, np.ndarray]:
@@ -59,6 +61,30 @@ def read_images(ds: GalaxyDataset, rows: np.ndarray, *, chunk: int = 512) -> tor
     for start in range(0, len(rows), chunk):
         out[start : start + chunk] = torch.from_numpy(ds.images[rows[start : start + chunk]])
     return out
+
+
+def require_finite_images(ds: GalaxyDataset, rows: np.ndarray) -> None:
+    """Refuse NaN or infinite pixels in dataset ``rows``, read in chunks of about 64 MiB.
+
+    The dataset writer refuses such pixels, but a file written by another tool may
+    hold them, and a network trained on them has NaN weights throughout.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the first such row and its id.
+    """
+    ordered = np.sort(np.asarray(rows, dtype=np.int64))
+    chunk = max(1, _CHECK_CHUNK_BYTES // (4 * int(np.prod(ds.image_shape))))
+    for start in range(0, len(ordered), chunk):
+        block = ordered[start : start + chunk]
+        finite = np.isfinite(ds.images[block].reshape(len(block), -1)).all(1)
+        if not finite.all():
+            row = int(block[np.argmin(finite)])
+            raise DataFormatError(
+                f"dataset '{ds.path}' row {row} (id {ds.catalog['id'].iloc[row]!r}): NaN or "
+                "infinite pixels; nothing was trained (fix or drop those images)"
+            )
 
 
 class TargetedDataset(Dataset):

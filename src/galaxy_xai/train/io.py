@@ -144,6 +144,18 @@ def _head_from_spec(spec: dict[str, Any]) -> Head:
     )
 
 
+def _check_input_shape(model: torch.nn.Module, input_shape: list[int], path: Path) -> None:
+    """Refuse a model whose recorded input shape its network cannot take (one pass)."""
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape))
+    except (RuntimeError, ValueError) as exc:
+        raise ModelMismatchError(
+            f"model '{path}' records input shape {input_shape}, which its network cannot "
+            f"take: {' '.join(str(exc).split())[:200]}"
+        ) from None
+
+
 def load_trained(path: str | os.PathLike[str], *, allow_unfinished: bool = False) -> TrainedModel:
     """Load a trained model: a run folder, ``model.json``, a Lightning ``.ckpt``, or ``model.pt``.
 
@@ -182,6 +194,7 @@ def load_trained(path: str | os.PathLike[str], *, allow_unfinished: bool = False
         ) from exc
     model.eval()
     head.eval()
+    _check_input_shape(model, info["input_shape"], file.path)
     split = read_split_file(file.run_dir / "split.json")
     return TrainedModel(
         model=model,

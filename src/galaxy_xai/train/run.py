@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import math
 import os
 import signal
 import threading
@@ -13,6 +14,7 @@ from typing import Any, cast
 
 import lightning as L
 import numpy as np
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from galaxy_xai.config import config_to_dict, save_config
@@ -24,7 +26,13 @@ from galaxy_xai.models.heads import build_head
 from galaxy_xai.models.registry import build_model
 from galaxy_xai.train.augment import build_augment
 from galaxy_xai.train.config import TrainConfig, load_train_config
-from galaxy_xai.train.datamodule import SPLIT_PARTS, make_dataset, make_loader, make_split
+from galaxy_xai.train.datamodule import (
+    SPLIT_PARTS,
+    make_dataset,
+    make_loader,
+    make_split,
+    require_finite_images,
+)
 from galaxy_xai.train.io import _head_spec, save_trained
 from galaxy_xai.train.lightning_module import GalaxyLitModule
 from galaxy_xai.train.targets import prepare_targets, question_groups
@@ -144,6 +152,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
             f"dataset '{ds.path}' images are {h}x{w}; models need square images"
         )
     parts = make_split(targets, config.data, config.task)
+    require_finite_images(ds, targets.rows)
     split_ids = {k: targets.ids[parts[k]].tolist() for k in SPLIT_PARTS}
 
     model = build_model(
@@ -241,6 +250,13 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
     else:
         best_epoch = trainer.current_epoch - 1
     model.cpu().eval()
+    cause = _divergence(trainer, ckpt, model)
+    if cause is not None:
+        raise ParameterError(
+            "optim.lr", config.optim.lr,
+            f"training diverged: {cause}; no model was written (try a smaller --lr, or "
+            "check the images' value range)",
+        )  # fmt: skip
     save_trained(
         run_dir, model, head.cpu(), output_names=targets.output_names,
         config=config, extra={"best_epoch": best_epoch},
@@ -257,6 +273,33 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
     write_json(run_dir / "metrics.json", metrics)
     ds.close()
     return run_dir
+
+
+def _divergence(
+    trainer: L.Trainer, ckpt: ModelCheckpoint | None, model: torch.nn.Module
+) -> str | None:
+    """Why the model about to be saved is unusable (a non-finite loss or weights), or None.
+
+    The model is the best checkpoint's: a loss that turned NaN only after the best
+    epoch leaves a usable model (and a warning).
+    """
+    monitor = ckpt.monitor if ckpt is not None and ckpt.monitor else "train_loss"
+    metrics = trainer.callback_metrics
+    last = float(metrics[monitor]) if monitor in metrics else None
+    best = ckpt.best_model_score if ckpt is not None and ckpt.best_model_path else None
+    score = float(best) if best is not None else last
+    if score is not None and not math.isfinite(score):
+        shown = score if last is None else last  # the best score shows NaN as inf
+        return f"{monitor} is {shown:g} after epoch {trainer.current_epoch}"
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return f"the weights '{name}' are not finite"
+    if last is not None and not math.isfinite(last):
+        log.warning(
+            "%s is %g after epoch %d: keeping the best epoch's model (%s %.4g)",
+            monitor, last, trainer.current_epoch, monitor, score,
+        )  # fmt: skip
+    return None
 
 
 def _read_resume_checkpoint(path: Path) -> dict[str, Any]:

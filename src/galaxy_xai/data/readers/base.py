@@ -53,6 +53,7 @@ from galaxy_xai.data.preprocess import (
 from galaxy_xai.errors import DataFormatError, DataMissingError
 
 __all__ = [
+    "EXACT_INTEGER",
     "FileSource",
     "ImageSource",
     "check_id_names",
@@ -65,6 +66,7 @@ __all__ = [
     "numeric_column",
     "read_table",
     "require_columns",
+    "require_ids",
     "require_path",
     "utf8_names",
 ]
@@ -173,11 +175,48 @@ def find_column(df: pd.DataFrame, candidates: Sequence[str], *, where: str, what
     )
 
 
-def check_unique_ids(ids: pd.Series, *, where: str, line_offset: int = 2) -> None:
+def _empty_rows(ids: pd.Series) -> np.ndarray:
+    """Rows whose id is missing (NaN, None) or blank text."""
+    values = ids.reset_index(drop=True)
+    return np.flatnonzero(values.map(lambda v: pd.isna(v) or not str(v).strip()).to_numpy())
+
+
+def require_ids(
+    ids: pd.Series,
+    *,
+    where: str,
+    column: str,
+    lines: Sequence[int] | np.ndarray | None = None,
+    line_offset: int = 2,
+) -> None:
+    """Refuse empty id cells (missing or blank), naming the first one's line and column.
+
+    ``lines`` gives the file line of each row; default ``row + line_offset``.
+
+    Raises
+    ------
+    DataFormatError
+        For the first empty id.
+    """
+    empty = _empty_rows(ids)
+    if len(empty):
+        j = int(empty[0])
+        line = int(lines[j]) if lines is not None else j + line_offset
+        n_bad = f" ({len(empty)} empty ids in the column)" if len(empty) > 1 else ""
+        raise DataFormatError(f"{where} line {line}, column {column!r}: empty id{n_bad}")
+
+
+def check_unique_ids(
+    ids: pd.Series, *, where: str, line_offset: int = 2, column: str | None = None
+) -> None:
     """Raise :class:`DataFormatError` on duplicated ids, naming them and their lines.
 
     ``line_offset`` converts a 0-based row to a file line (2 for a CSV with a header).
+    With ``column`` (the catalogue column the ids come from), empty ids are refused
+    first (see :func:`require_ids`).
     """
+    if column is not None:
+        require_ids(ids, where=where, column=column, line_offset=line_offset)
     dup = ids[ids.duplicated(keep=False)]
     if len(dup):
         first = dup.iloc[0]
@@ -197,6 +236,10 @@ def _shown_value(value: Any) -> str:
     return safe_text(value)
 
 
+#: The largest integer a float64 holds exactly: catalogue integers pass through float.
+EXACT_INTEGER = 2**53
+
+
 def integer_column(
     values: pd.Series,
     *,
@@ -207,11 +250,14 @@ def integer_column(
     minimum: int | None = 0,
     maximum: int | None = None,
     what: str = "class index",
+    largest: int = EXACT_INTEGER,
+    largest_reason: str = "larger integers cannot be read exactly",
 ) -> np.ndarray:
     """A catalogue column of integers (class indices, asset ids) as int64, checked.
 
     Every cell must be a whole number (``3`` or ``3.0``; not ``1.5``, text or empty)
-    within ``minimum..maximum`` (either may be None).
+    within ``minimum..maximum`` (either may be None) and at most ``largest`` in size,
+    so that no cell is cast to a wrong integer or makes a reader allocate per class.
 
     Parameters
     ----------
@@ -229,6 +275,10 @@ def integer_column(
         Inclusive bounds.
     what
         What a cell should be, for messages.
+    largest, largest_reason
+        A bound on the size of every cell beyond the valid range, and why it exists,
+        for the message (default: :data:`EXACT_INTEGER`, the largest integer a
+        float64 holds exactly).
 
     Raises
     ------
@@ -245,6 +295,8 @@ def integer_column(
         in_range &= np.where(finite, number, minimum) >= minimum
     if maximum is not None:
         in_range &= np.where(finite, number, minimum or 0) <= maximum
+    big = whole & (np.abs(np.where(finite, number, 0.0)) > largest)
+    in_range &= ~big
     bad = np.flatnonzero(~in_range)
     if len(bad) == 0:
         return number.astype(np.int64)
@@ -264,6 +316,15 @@ def integer_column(
         problem = f"{_shown_value(cell)} is not a number, expected {expected}"
     elif not whole[j]:
         problem = f"{_shown_value(cell)} is not a whole number, expected {expected}"
+    elif (
+        big[j]
+        and (minimum is None or number[j] >= minimum)
+        and (maximum is None or number[j] <= maximum)
+    ):
+        problem = (
+            f"{_shown_value(cell)} is too large for {article} {what} "
+            f"(at most {largest}: {largest_reason})"
+        )
     else:
         problem = f"{_shown_value(cell)} is not {expected}"
     n_bad = f" ({len(bad)} bad cell(s) in the column)" if len(bad) > 1 else ""
@@ -317,11 +378,8 @@ def check_id_names(ids: pd.Series, *, where: str, column: str, line_offset: int 
     DataFormatError
         Naming the line, column and id.
     """
-    text = ids.reset_index(drop=True)
-    empty = np.flatnonzero(text.map(lambda v: not isinstance(v, str) or not v.strip()).to_numpy())
-    if len(empty):
-        j = int(empty[0])
-        raise DataFormatError(f"{where} line {j + line_offset}, column {column!r}: empty id")
+    require_ids(ids, where=where, column=column, line_offset=line_offset)
+    text = ids.reset_index(drop=True).astype(str)
     bad = text.map(lambda v: ".." in v or any(c in v for c in _PATH_PARTS)).to_numpy()
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
@@ -414,6 +472,11 @@ class ImageSource:
     ) -> None:
         if "id" not in catalog.columns:
             raise DataFormatError(f"{self.fmt} reader produced a catalogue without 'id'")
+        empty = _empty_rows(catalog["id"])
+        if len(empty):  # readers name the line and column; this is the last guard
+            raise DataFormatError(
+                f"{self.fmt} catalogue of '{safe_text(root)}' row {int(empty[0])}: empty id"
+            )
         self.catalog = catalog.reset_index(drop=True)
         self.catalog["id"] = _id_str(self.catalog["id"])
         check_unique_ids(

@@ -3,7 +3,8 @@
 The file column (``file``, ``file_loc``, ``filename``, ``path``, ``image``...) holds
 paths relative to the catalogue's folder (or absolute); each must resolve inside that
 folder unless ``allow_outside_root``. Ids come from an ``id``-like column, else from
-the file names. A ``label`` column of whole numbers >= 0 is kept; a column of class
+the file names. A ``label`` column of class indices (whole numbers 0..9999, see
+:data:`~galaxy_xai.data.store.MAX_CLASSES`) is kept; a column of class
 names (``label`` or ``class``) becomes integer labels with sorted names; a column
 mixing numbers and text is refused (a typo in a column of class indices).
 """
@@ -28,6 +29,7 @@ from galaxy_xai.data.readers.base import (
     read_table,
     require_path,
 )
+from galaxy_xai.data.store import MAX_CLASSES
 from galaxy_xai.errors import DataFormatError
 
 __all__ = ["FILE_COLUMNS", "ID_COLUMNS", "read_catalog_with_files", "read_folder"]
@@ -100,9 +102,10 @@ def read_catalog_with_files(
         If the catalogue or a file is missing.
     DataFormatError
         On a missing file column (message lists the columns found), duplicate ids,
-        empty file names, a file outside the folder, a ``label`` cell that is not a
-        whole number >= 0 (text among numbers, ``1.5``, negative, empty), or text in
-        a numeric column; the message names the line and column.
+        empty file names or ids, a file outside the folder, a ``label`` cell that is
+        not a class index 0..9999 (text among numbers, ``1.5``, negative, empty,
+        ``2**40``), or text in a numeric column; the message names the line and
+        column.
     """
     path = require_path(path, what=what, kind="any")
     csv = find_catalog(path, what=what)
@@ -124,7 +127,7 @@ def read_catalog_with_files(
     else:
         icol = next((c for c in ID_COLUMNS if c in df.columns), None)
     ids = df[icol].astype(str) if icol else files.map(lambda f: Path(f).name.split(".")[0])
-    check_unique_ids(ids.reset_index(drop=True), where=where)
+    check_unique_ids(ids.reset_index(drop=True), where=where, column=str(icol or fcol))
     catalog = df.drop(columns=[c for c in (fcol, icol) if c]).copy()
     if numeric_only:
         for c in catalog.columns:
@@ -150,7 +153,14 @@ def read_catalog_with_files(
         )
         if numbers:
             # class indices (a stray text cell among them is an error, not a class)
-            labels = integer_column(values, where=where, column=label_col, minimum=0)
+            labels = integer_column(
+                values,
+                where=where,
+                column=label_col,
+                minimum=0,
+                largest=MAX_CLASSES - 1,
+                largest_reason=f"a dataset holds at most {MAX_CLASSES} classes",
+            )
             names = [str(k) for k in range(int(labels.max()) + 1)] if len(labels) else []
         elif values.isna().any():
             raise DataFormatError(

@@ -32,6 +32,7 @@ from galaxy_xai.data.readers.base import (
     numeric_column,
     read_table,
     require_columns,
+    require_ids,
     require_path,
 )
 from galaxy_xai.errors import DataFormatError, DataMissingError
@@ -164,6 +165,7 @@ def _models(path: Any) -> pd.DataFrame:
     df = read_table(path, what="Galaxy Builder catalogue", dtype={"dr7objid": str})
     where = f"Galaxy Builder catalogue '{path}'"
     require_columns(df, ["dr7objid"], where=where)
+    require_ids(df["dr7objid"], where=where, column="dr7objid")
     for column in _LENGTH_COLUMNS:  # lengths are targets: text in them is an error
         if column in df.columns:
             df[column] = numeric_column(df[column], where=where, column=column)
@@ -235,6 +237,7 @@ def read_galaxy_builder(
         hart = read_table(hart_csv, what="Hart catalogue", dtype={"dr7objid": str})
         hart_where = f"Hart catalogue '{hart_csv}'"
         require_columns(hart, ["dr7objid"], where=hart_where)
+        require_ids(hart["dr7objid"], where=hart_where, column="dr7objid")
         for column in _HART_NUMERIC:
             if column in hart.columns:
                 hart[column] = numeric_column(hart[column], where=hart_where, column=column)

@@ -64,7 +64,7 @@ def read_gz1_labels(path: str | os.PathLike[str]):
     df = read_table(csv, what="GZ1 labels", dtype={"OBJID": str})
     where = f"GZ1 labels '{csv}'"
     require_columns(df, ["OBJID", "CLASS"], where=where)
-    check_unique_ids(df["OBJID"], where=where)
+    check_unique_ids(df["OBJID"], where=where, column="OBJID")
     check_id_names(df["OBJID"], where=where, column="OBJID")
     labels = integer_column(
         df["CLASS"],

@@ -128,7 +128,7 @@ def read_gz2_kaggle(
     df = read_table(csv, what="GZ2 Kaggle solutions", dtype={"GalaxyID": str})
     where = f"GZ2 Kaggle solutions '{csv}'"
     require_columns(df, ["GalaxyID", *KAGGLE_VOTE_COLUMNS], where=where)
-    check_unique_ids(df["GalaxyID"], where=where)
+    check_unique_ids(df["GalaxyID"], where=where, column="GalaxyID")
     check_id_names(df["GalaxyID"], where=where, column="GalaxyID")
     catalog = df[["GalaxyID", *KAGGLE_VOTE_COLUMNS]].rename(columns={"GalaxyID": "id"})
     for column in KAGGLE_VOTE_COLUMNS:
@@ -294,11 +294,11 @@ def read_gz2_hart16(
     df = read_table(table, what="GZ2 Hart16 table", dtype={"dr7objid": str})
     where = f"GZ2 Hart16 table '{table}'"
     require_columns(df, ["dr7objid"], where=where)
-    check_unique_ids(df["dr7objid"], where=where)
+    check_unique_ids(df["dr7objid"], where=where, column="dr7objid")
     mapping = read_table(mapping_csv, what="GZ2 filename mapping", dtype={"objid": str})
     mapping_where = f"GZ2 filename mapping '{mapping_csv}'"
     require_columns(mapping, ["objid", "asset_id"], where=mapping_where)
-    check_unique_ids(mapping["objid"], where=mapping_where)
+    check_unique_ids(mapping["objid"], where=mapping_where, column="objid")
     mapping["asset_id"] = integer_column(
         mapping["asset_id"], where=mapping_where, column="asset_id", what="asset id"
     )
@@ -378,6 +378,6 @@ def read_gz2_votes_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     id_col = find_column(df, ("objid", "dr7objid"), where=where, what="id")
     if not any(str(c).startswith("t01_smooth_or_features") for c in df.columns):
         require_columns(df, ["t01_smooth_or_features_a01_smooth_fraction"], where=where)
-    check_unique_ids(df[id_col], where=where)
+    check_unique_ids(df[id_col], where=where, column=str(id_col))
     df = df.rename(columns={id_col: "id"})
     return df[["id", *[c for c in df.columns if c != "id"]]]

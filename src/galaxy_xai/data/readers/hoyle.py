@@ -63,7 +63,7 @@ def read_hoyle_bar_lengths(
     df = read_table(csv, what="Hoyle bar-length table", dtype={"objid": str})
     where = f"Hoyle bar-length table '{csv}'"
     require_columns(df, HOYLE_COLUMNS, where=where)
-    check_unique_ids(df["objid"], where=where)
+    check_unique_ids(df["objid"], where=where, column="objid")
     for column in (*HOYLE_COLUMNS[1:], *_OPTIONAL_NUMERIC):
         if column in df.columns:
             df[column] = numeric_column(df[column], where=where, column=column)
