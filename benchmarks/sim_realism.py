@@ -2,9 +2,9 @@
 
 Pairs (simulation preset / rendering vs the real set, same size and preprocessing):
 
-- ``gzb``: ``sdss`` counts, framed like the cutouts (GZB_SIM_CONFIG of bar-length-gzb),
-  stretched exactly as the real import stretches (``asinh_stretch``, the importer's
-  defaults) vs the Galaxy Builder SDSS r-band cutouts (masked pixels filled);
+- ``gzb``: ``sdss`` counts, framed like the cutouts, through the importer's own asinh
+  stretch (``rendering="asinh"``) vs the Galaxy Builder SDSS r-band cutouts (masked
+  pixels filled);
 - ``gz1_colour``: ``sdss`` ``jpeg-rgb`` rendering, framed as in gamornet-sim2real, vs
   the GZ1 colour JPEGs (central half, 64 px);
 - ``gz1_grey``: ``jpeg-gray`` vs the same GZ1 images as grey luma.
@@ -15,7 +15,7 @@ evaluation half only.
 
 The pairs' simulations use the stand-in configs of
 :data:`galaxy_xai.simulate.presets.STAND_INS`; ``*_baseline`` keys give the domain AUCs
-of the configs the other benchmarks use today (``GZB_SIM_CONFIG``, gamornet-sim2real's
+of the configs the other benchmarks used before (``GZB_SIM_CONFIG``, gamornet-sim2real's
 framing, default JPEG stretch) and, for gzb, the zero-filled masks, in the same run.
 
 Keys per pair: ``domain_auc_<pair>`` (5-fold CNN ROC AUC, 0.5 = indistinguishable),
@@ -102,16 +102,6 @@ def _simulate(name: str, n: int, *, rendering: str, config: dict[str, Any], bar_
         )  # fmt: skip
         with open_dataset(path) as ds:
             return ds.images[:], ds.catalog
-
-
-def _stretch_like_import(counts: np.ndarray) -> np.ndarray:
-    """The real import's float pipeline (asinh stretch, importer defaults) per image."""
-    from galaxy_xai.data.preprocess import Preprocess, asinh_stretch
-
-    prep = Preprocess()
-    return np.stack(
-        [asinh_stretch(im, a=prep.asinh_a, percentile=prep.percentile) for im in counts]
-    )
 
 
 def _montage(path: Path, sim: np.ndarray, real: np.ndarray, sim_cls: np.ndarray,
@@ -229,9 +219,8 @@ def run(quick: bool) -> dict[str, Any]:
     }
     real, barred = _gzb_real("noise")
     for tag, config in zip(("", "_baseline"), variants["gzb"], strict=True):
-        counts, cat = _simulate(f"gzb{tag}", len(real), rendering="counts", config=config,
-                                bar_fraction=float(barred.mean()), seed=1501)  # fmt: skip
-        sim = _stretch_like_import(counts)
+        sim, cat = _simulate(f"gzb{tag}", len(real), rendering="asinh", config=config,
+                             bar_fraction=float(barred.mean()), seed=1501)  # fmt: skip
         if tag:  # the baseline: today's configs and the zero-filled import, AUCs only
             out.update(_baseline(f"gzb{tag}", sim, _gzb_real("zero")[0], s))
             continue

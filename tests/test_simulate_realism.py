@@ -151,3 +151,36 @@ def test_report_shows_a_realism_section(tmp_path) -> None:
     with pytest.raises(ParameterError, match="shares no numeric column"):
         write_realism(tmp_path / "run", "bad", simulated=sim, real=pd.DataFrame({"x": [1.0]}),
                       title="bad")  # fmt: skip
+
+
+def test_asinh_rendering_is_the_importers_stretch_of_the_counts(tmp_path) -> None:
+    from galaxy_xai.data import open_dataset
+    from galaxy_xai.data.preprocess import Preprocess, asinh_stretch
+    from galaxy_xai.simulate import simulate_dataset
+    from galaxy_xai.simulate.presets import STAND_INS
+
+    images = {}
+    for rendering in ("counts", "asinh"):
+        path = simulate_dataset(
+            tmp_path / f"{rendering}.h5", n=4, preset="sdss", size=32, seed=3,
+            config=STAND_INS["galaxy-builder"], rendering=rendering,
+        )  # fmt: skip
+        with open_dataset(path) as ds:
+            images[rendering] = ds.images[:]
+            if rendering == "asinh":
+                assert ds.metadata["preprocessing"]["stretch"] == "importer asinh"
+    prep = Preprocess()
+    expected = np.stack(
+        [asinh_stretch(im, a=prep.asinh_a, percentile=prep.percentile) for im in images["counts"]]
+    )
+    assert images["asinh"].dtype == np.float32
+    assert images["asinh"].min() >= 0.0 and images["asinh"].max() <= 1.0
+    np.testing.assert_allclose(images["asinh"], expected, atol=1e-6)
+
+
+def test_galaxy_builder_stand_in_renders_like_the_import() -> None:
+    from galaxy_xai.simulate.config import load_simulation_config
+    from galaxy_xai.simulate.presets import STAND_INS
+
+    config = load_simulation_config({"preset": "sdss", **STAND_INS["galaxy-builder"]})
+    assert config.rendering == "asinh" and config.storage_dtype == "float32"

@@ -330,5 +330,8 @@ def read_json(
         raise DataFormatError(
             f"{what} '{shown}' must hold a JSON object, found {_json_type_name(data)}"
         )
-    check_json_fields(data, fields or {}, where=shown, required=required)
+    try:
+        check_json_fields(data, fields or {}, where=shown, required=required)
+    except DataFormatError as exc:
+        raise DataFormatError(f"{what} {exc}") from None
     return data

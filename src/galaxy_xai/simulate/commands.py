@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from galaxy_xai.cli_types import COUNT, FRACTION, SEED, Number, output_path
+from galaxy_xai.simulate.config import RENDERINGS
 
 __all__ = ["add_parser"]
 
@@ -35,9 +36,10 @@ def add_parser(subparsers: Any) -> None:
     sim.add_argument("--config", default=None, help="YAML/TOML file with any config key")
     sim.add_argument(
         "--rendering",
-        choices=["jpeg-gray", "jpeg-rgb", "counts"],
+        choices=RENDERINGS,
         default=None,
-        help="8-bit asinh images (gray or gri) or linear counts (default jpeg-gray)",
+        help="8-bit asinh images (gray or gri), linear counts, or counts with the "
+        "importer's asinh stretch (default jpeg-gray)",
     )
     sim.add_argument(
         "--framing",

@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Rendering modes: linear counts (like FITS cutouts), or Galaxy Zoo-like 8-bit images.
-RENDERINGS = ("jpeg-gray", "jpeg-rgb", "counts")
+RENDERINGS = ("jpeg-gray", "jpeg-rgb", "counts", "asinh")
 
 DistLike = Any  # a Distribution, a number (fixed) or a [low, high] pair (uniform)
 
@@ -656,7 +656,10 @@ class SimulationConfig:
         Chance that a disk galaxy has a bar.
     rendering
         ``"jpeg-gray"`` / ``"jpeg-rgb"`` (8-bit, asinh stretched, stored uint8) or
-        ``"counts"`` (linear, sky-subtracted counts, float32).
+        ``"counts"`` (linear, sky-subtracted counts, float32), or ``"asinh"``: the
+        counts through the same asinh stretch that ``galaxy-xai data import`` gives
+        real counts cutouts (Galaxy Builder, FITS; importer defaults), float32 in
+        [0, 1], so that simulations and imported real images share one preprocessing.
     framing
         ``"fixed"``: the survey pixel scale. ``"relative"``: the stamp spans
         ``frame_r90`` times the galaxy's R90 (like Galaxy Zoo cutouts).
@@ -678,7 +681,7 @@ class SimulationConfig:
     preset: str = "sdss"
     size: int = 128
     bar_fraction: float = 0.5
-    rendering: Literal["jpeg-gray", "jpeg-rgb", "counts"] = "jpeg-gray"
+    rendering: Literal["jpeg-gray", "jpeg-rgb", "counts", "asinh"] = "jpeg-gray"
     framing: Literal["fixed", "relative"] = "fixed"
     frame_r90: float = 10.18
     noise: bool = True
@@ -733,7 +736,7 @@ class SimulationConfig:
     @property
     def storage_dtype(self) -> str:
         """``"uint8"`` for the JPEG-like renderings, ``"float32"`` for counts."""
-        return "float32" if self.rendering == "counts" else "uint8"
+        return "float32" if self.rendering in ("counts", "asinh") else "uint8"
 
     def replace(self, **changes: Any) -> SimulationConfig:
         """A copy with top-level fields changed (a new preset also resets ``survey``)."""

@@ -137,6 +137,8 @@ STAND_INS: dict[str, dict[str, object]] = {
         # radius of an exponential disk is 0.94 R90 (Graham et al. 2005, PASA 22, 118)
         "framing": "relative",
         "frame_r90": 3.75,
+        # counts through the importer's asinh stretch, as the imported cutouts are
+        "rendering": "asinh",
         "survey": {
             # Grid on the calibration half's median near-black share, sky level and noise,
             # central concentration and mean (all within ~10%): magnitudes 14.5-17.0 and

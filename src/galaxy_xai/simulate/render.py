@@ -220,13 +220,22 @@ def to_jpeg(
     return array[None] if mode == "L" else np.moveaxis(array, -1, 0)
 
 
+def _importer_stretch(counts: np.ndarray) -> np.ndarray:
+    """Counts through the asinh stretch of ``data import`` (its default settings)."""
+    from galaxy_xai.data.preprocess import Preprocess, asinh_stretch
+
+    prep = Preprocess()
+    return asinh_stretch(counts, a=prep.asinh_a, percentile=prep.percentile)
+
+
 def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[np.ndarray, float]:
     """The final image of one galaxy and its S/N.
 
     Returns
     -------
     image : numpy.ndarray
-        ``(C, H, W)``: float32 counts for ``rendering="counts"``, uint8 otherwise.
+        ``(C, H, W)``: float32 counts for ``rendering="counts"``, float32 in [0, 1]
+        for ``"asinh"``, uint8 otherwise.
     snr : float
         Matched-filter S/N of the galaxy (contaminants excluded) in the reference band.
     """
@@ -267,6 +276,8 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
         image = _add_noise(image, params.sky_level_counts, config, noise_rng)
     if config.rendering == "counts":
         return image[None].astype(np.float32), snr
+    if config.rendering == "asinh":
+        return _importer_stretch(image[None]), snr
     return to_jpeg(
         image[None],
         stretch=config.jpeg.stretch_sigma * params.sky_sigma_counts,

@@ -355,7 +355,9 @@ def _metadata(
             "size": cfg.size,
             "channels": cfg.channels,
             "rendering": cfg.rendering,
-            "stretch": "lupton-asinh" if cfg.rendering != "counts" else "linear counts",
+            "stretch": {"counts": "linear counts", "asinh": "importer asinh"}.get(
+                cfg.rendering, "lupton-asinh"
+            ),
             "noise": cfg.noise,
         },
         "provenance": {"generator": "galaxy_xai.simulate", "galaxy_xai_version": __version__},
