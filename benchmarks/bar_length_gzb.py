@@ -175,6 +175,7 @@ def run(quick: bool) -> dict[str, Any]:
         "n": sal["n"],
         "n_unmeasured": sal["n_missing"],
         "frac_flag_ok": float((table["quality_flag"] == "ok").mean()),
+        **{f"n_flag_{k}": int(v) for k, v in table["quality_flag"].value_counts().items()},
         "pearson_r_saliency_resized_px": sal_px["pearson_r"],
         "n_finetune_galaxies": len(other_ids),
         "direct_finetuned_on_real": False,

@@ -170,6 +170,38 @@ def test_arm_pattern_keeps_the_disk_light_on_every_circle() -> None:
     assert np.allclose(arm_modulation(no_arms, sharpness=2.0), 1.0)
 
 
+def _arm_light_at_bar_ends(start_at_bar: bool, index: int) -> tuple[float, float]:
+    """Arm modulation at the pixels nearest the bar's ends, and its maximum at that radius."""
+    cfg = _config(
+        size=160,
+        bar_fraction=1.0,
+        arms={"probability": 1.0, "strength": 0.8, "n_arms": [2], "n_arms_weights": [1.0],
+              "pitch_angle_deg": [20.0, 30.0], "start_at_bar": start_at_bar},
+        survey={"disk_half_light_radius_arcsec": 10.0},  # h ~ 15 px: ends well sampled
+        disk={"cos_inclination": 1.0},
+    )  # fmt: skip
+    p = draw_parameters(cfg, 3, index)
+    assert p.barred and p.n_arms == 2
+    m = arm_modulation(p, sharpness=cfg.arms.sharpness)
+    r, phi = disk_plane_coordinates(p)
+    ends = []
+    for side in (0.0, np.pi):
+        angle = math.radians(p.bar_angle_to_disk_deg) + side
+        u = p.bar_length_to_disk_scale * np.array([math.cos(angle), math.sin(angle)])
+        distance = np.hypot(r * np.cos(phi) - u[0], r * np.sin(phi) - u[1])
+        ends.append(m.flat[int(np.argmin(distance))])
+    ring = np.abs(r - p.bar_length_to_disk_scale) < 0.1
+    return float(np.mean(ends)), float(m[ring].max())
+
+
+def test_arms_start_at_the_ends_of_the_bar() -> None:
+    phased = [_arm_light_at_bar_ends(True, i) for i in range(8)]
+    for at_ends, highest in phased:  # an arm crest at each end of the bar
+        assert at_ends > 1 + 0.7 * (highest - 1)
+    random_phase = [_arm_light_at_bar_ends(False, i)[0] for i in range(8)]
+    assert np.mean([a for a, _ in phased]) > np.mean(random_phase) + 0.3
+
+
 def test_labels_follow_gamornet_thresholds_and_truth_columns_exist() -> None:
     images, cat = simulate_galaxies(12, size=64, seed=4, config=_config())
     assert images.shape == (12, 1, 64, 64)

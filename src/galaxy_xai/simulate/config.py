@@ -492,6 +492,12 @@ class ArmsConfig:
         Exponent making arms narrower than a sinusoid (1 = sinusoid).
     colour
         (g-r, r-i) of the arm light excess (young stars, blue).
+    start_at_bar
+        Phase the arms so that, at the bar's radius, arm crests lie on the bar's major
+        axis: in barred spirals the arms start at the bar's ends (Elmegreen & Elmegreen
+        1982, MNRAS 201, 1021; Buta et al. 2015, ApJS 217, 32). The phase follows the
+        drawn bar angle and length whether or not the galaxy got a bar, so that a barred
+        galaxy and its unbarred twin differ only in the bar. False: a random phase.
     """
 
     probability: float = 0.8
@@ -501,6 +507,7 @@ class ArmsConfig:
     strength: DistLike = field(default=_uniform(0.3, 0.9), metadata=_DIST)
     sharpness: float = 2.0
     colour: tuple[float, float] = (0.3, 0.15)
+    start_at_bar: bool = True
 
     def __post_init__(self) -> None:
         _normalise_distributions(self, "arms")

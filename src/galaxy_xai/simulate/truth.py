@@ -159,6 +159,20 @@ def galaxy_stream(seed: int, index: int, stream: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([check_seed(seed), int(index), k]))
 
 
+def _phase_at_bar_ends(
+    bar_angle_deg: float, length_to_disk_scale: float, pitch_deg: float, handedness: int
+) -> float:
+    """Arm phase (deg) putting an arm crest on the bar's major axis at the bar's end.
+
+    The crests of :func:`galaxy_xai.simulate.components.arm_modulation` lie at disk-plane
+    azimuth ``phi = c ln(r / h) / tan(pitch) + phase`` (plus multiples of 360/n); at
+    ``r = a_bar`` this is the bar's angle when ``phase = angle - c ln(a_bar / h) /
+    tan(pitch)``, so two arms start at the two ends of the bar.
+    """
+    winding = handedness * math.log(length_to_disk_scale) / math.tan(math.radians(pitch_deg))
+    return (bar_angle_deg - math.degrees(winding)) % 360.0
+
+
 def _quantise(value: float, step: float, low: float, high: float) -> float:
     if step <= 0:
         return value
@@ -315,8 +329,13 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
         n_arms = int(arms.n_arms[min(k, len(arms.n_arms) - 1)])
         pitch = arms.pitch_angle_deg.sample(u[17])
         strength = arms.strength.sample(u[18])
-        chirality = (1 if u[19] < 0.5 else -1) * (-1 if flipped else 1)
-        phase = 360.0 * u[20]
+        handedness = 1 if u[19] < 0.5 else -1  # in the disk plane, before the flip
+        chirality = handedness * (-1 if flipped else 1)
+        phase = (
+            _phase_at_bar_ends(psi, ratio, pitch, handedness)
+            if arms.start_at_bar
+            else 360.0 * u[20]
+        )
     else:
         n_arms, pitch, strength, chirality, phase = 0, 0.0, 0.0, 0, 0.0
     knots = config.knots
