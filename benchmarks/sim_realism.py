@@ -217,7 +217,7 @@ def run(quick: bool) -> dict[str, Any]:
         "gzb": (STAND_INS["galaxy-builder"], GZB_SIM_CONFIG),
         "gz1": (STAND_INS["gz1"], gz1_before),
     }
-    real, barred = _gzb_real("noise")
+    real, barred = _gzb_real("interpolate")
     for tag, config in zip(("", "_baseline"), variants["gzb"], strict=True):
         sim, cat = _simulate(f"gzb{tag}", len(real), rendering="asinh", config=config,
                              bar_fraction=float(barred.mean()), seed=1501)  # fmt: skip

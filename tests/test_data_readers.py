@@ -94,6 +94,24 @@ def test_galaxy_builder_layout_masks(tmp_path):
     np.testing.assert_array_equal(noise, again)  # seeded by the galaxy's id
 
 
+def test_interpolated_fill_leaves_no_hole_in_the_galaxy():
+    from galaxy_xai.data.preprocess import fill_masked
+
+    yy, xx = np.mgrid[:64, :64] - 31.5
+    rng = np.random.default_rng(1)
+    galaxy = 10.0 * np.exp(-np.hypot(xx, yy) / 8.0)
+    image = (galaxy + 0.1 * rng.standard_normal((64, 64)))[None].astype(np.float32)
+    star = np.hypot(xx - 8, yy + 4) < 4  # a masked star on the galaxy's bright part
+    truth = galaxy[star].mean()
+    interpolated = fill_masked(image, star, how="interpolate", seed=0)[0][star]
+    sky_only = fill_masked(image, star, how="noise", seed=0)[0][star]
+    assert abs(interpolated.mean() - truth) < 0.15 * truth  # the galaxy's light goes on
+    assert sky_only.mean() < 0.3 * truth  # sky noise alone: a dark hole in the galaxy
+    assert interpolated.std() > 0.05  # with noise, not a flat patch
+    again = fill_masked(image, star, how="interpolate", seed=0)[0][star]
+    np.testing.assert_array_equal(interpolated, again)
+
+
 def test_fill_masked_checks_its_input():
     from galaxy_xai.data.preprocess import fill_masked
     from galaxy_xai.errors import ParameterError

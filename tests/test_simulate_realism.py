@@ -96,7 +96,8 @@ def test_masked_galaxy_builder_pixels_are_sky_not_holes(real_data) -> None:
     assert mask.mean() > 0.1, "the most masked Galaxy Builder cutout masks a bright star"
     side = mask.shape[0]  # native size: the mask applies pixel for pixel
     zero, _ = source.prepare(i, Preprocess(size=side, mask_fill="zero"))
-    noise, _ = source.prepare(i, Preprocess(size=side))
+    noise, _ = source.prepare(i, Preprocess(size=side, mask_fill="noise"))
+    default, _ = source.prepare(i, Preprocess(size=side))  # interpolate
     ring = np.zeros_like(mask)
     ring[:8], ring[-8:], ring[:, :8], ring[:, -8:] = True, True, True, True
     sky = noise[0][ring & ~mask]
@@ -105,6 +106,9 @@ def test_masked_galaxy_builder_pixels_are_sky_not_holes(real_data) -> None:
     filled = noise[0][mask]
     assert 0.6 < filled.std() / sky.std() < 1.6
     assert abs(np.median(filled) - np.median(sky)) < 0.5 * sky.std()
+    # interpolate: the surrounding light goes on, with noise: never darker than the sky
+    smooth = default[0][mask]
+    assert np.median(smooth) > np.median(sky) - 0.5 * sky.std() and smooth.std() > 0.6 * sky.std()
 
 
 @pytest.mark.parametrize("name", ["galaxy-builder", "gz1"])

@@ -68,9 +68,10 @@ def add_parser(subparsers: Any) -> None:
     )
     imp.add_argument(
         "--mask-fill",
-        choices=("noise", "zero"),
-        default="noise",
-        help="what replaces masked pixels: sky noise of the unmasked pixels (default) or 0",
+        choices=("interpolate", "noise", "zero"),
+        default="interpolate",
+        help="what replaces masked pixels: the surrounding light interpolated plus sky "
+        "noise (default), sky noise alone, or 0",
     )
     imp.add_argument("--pattern", default=None, help="fits: glob selecting files in a folder")
     imp.add_argument(

@@ -250,7 +250,7 @@ def import_dataset(
     resume: bool = False,
     stretch: str = "asinh",
     zero_masked: bool = True,
-    mask_fill: str = "noise",
+    mask_fill: str = "interpolate",
     pattern: str | None = None,
     chunk_size: int | None = None,
     command: str | None = None,
@@ -287,7 +287,8 @@ def import_dataset(
     zero_masked
         Replace masked pixels where the source has masks (Galaxy Builder).
     mask_fill
-        With what: ``noise`` (the unmasked sky's level and noise) or ``zero``.
+        With what: ``interpolate`` (the surrounding light plus sky noise), ``noise``
+        (the unmasked sky's level and noise) or ``zero``.
     pattern
         ``fits`` only: glob selecting the files in a folder.
     chunk_size

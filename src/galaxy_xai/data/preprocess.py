@@ -11,6 +11,7 @@ metadata.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ CHANNELS = ("gray", "rgb", "all")
 #: Float-data stretches: ``asinh`` (robust, into [0, 1]) or ``linear`` (values kept).
 STRETCHES = ("asinh", "linear")
 #: How masked pixels are replaced (``Preprocess.mask_fill``).
-MASK_FILLS = ("noise", "zero")
+MASK_FILLS = ("interpolate", "noise", "zero")
 
 MIN_SIZE, MAX_SIZE = 8, 4096  # px; below 8 px no morphology survives, above is a typo
 
@@ -67,10 +68,14 @@ class Preprocess:
         Replace masked pixels (Galaxy Builder masks: stars, artefacts) as
         ``mask_fill`` says; False keeps them as they are.
     mask_fill
-        One of :data:`MASK_FILLS`: ``noise`` (default) draws each masked pixel from the
-        sky of the unmasked pixels (sigma-clipped median and standard deviation per
-        band, seeded by the item), so that a network sees sky where a star was, not a
-        black hole that no simulation has; ``zero`` sets them to 0 (earlier versions).
+        One of :data:`MASK_FILLS`: ``interpolate`` (default) fills each masked region
+        with the smooth light of its surroundings (astropy's
+        ``interpolate_replace_nans``, Gaussian kernel) plus sky noise of the unmasked
+        pixels, so that a star masked on top of a galaxy leaves neither a hole nor a
+        patch of bare sky in the galaxy's light; ``noise`` draws each masked pixel from
+        the sky alone (sigma-clipped median and standard deviation per band, seeded by
+        the item); ``zero`` sets them to 0 (earlier versions). Real images must not
+        show holes that no simulation has.
     """
 
     size: int = 128
@@ -80,7 +85,7 @@ class Preprocess:
     asinh_a: float = 0.1
     percentile: float = 99.5
     zero_masked: bool = True
-    mask_fill: str = "noise"
+    mask_fill: str = "interpolate"
 
     def __post_init__(self) -> None:
         if self.mask_fill not in MASK_FILLS:
@@ -119,8 +124,9 @@ def fill_masked(pixels: np.ndarray, mask: np.ndarray, *, how: str, seed: int) ->
     mask
         ``(H, W)`` bool, True where masked.
     how
-        ``noise`` (sky noise of the unmasked pixels, 3-sigma-clipped median and standard
-        deviation per band) or ``zero``.
+        ``interpolate`` (the surrounding light, smoothly interpolated, plus sky
+        noise), ``noise`` (sky noise of the unmasked pixels, 3-sigma-clipped median and
+        standard deviation per band) or ``zero``.
     seed
         Seed of the noise (one per image, so that a re-import is identical).
 
@@ -150,8 +156,34 @@ def fill_masked(pixels: np.ndarray, mask: np.ndarray, *, how: str, seed: int) ->
     rng = np.random.default_rng(seed)
     for band in out:
         _, median, std = sigma_clipped_stats(band[~mask], sigma=3.0)
-        band[mask] = median + std * rng.standard_normal(int(mask.sum()))
+        level = _interpolated(band, mask, median) if how == "interpolate" else median
+        band[mask] = level + std * rng.standard_normal(int(mask.sum()))
     return out
+
+
+#: Gaussian kernel widths (px) tried in turn to interpolate across a masked region.
+_INTERPOLATION_SIGMAS_PX = (2.0, 4.0, 8.0, 16.0)
+
+
+def _interpolated(band: np.ndarray, mask: np.ndarray, fallback: float) -> np.ndarray:
+    """The smooth light of the unmasked surroundings at each masked pixel of ``band``.
+
+    Wider kernels are tried until every masked pixel has unmasked neighbours; pixels
+    still without any (a mask wider than the widest kernel) get ``fallback``.
+    """
+    from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    filled = np.where(mask, np.nan, band).astype(np.float64)
+    for sigma in _INTERPOLATION_SIGMAS_PX:
+        with warnings.catch_warnings():  # "NaN values post convolution": the next, wider
+            warnings.simplefilter("ignore", AstropyUserWarning)  # kernel fills them
+            kernel = Gaussian2DKernel(sigma)
+            filled = interpolate_replace_nans(filled, kernel, boundary="extend")
+        if not np.isnan(filled[mask]).any():
+            break
+    values = filled[mask]
+    return np.where(np.isnan(values), fallback, values)
 
 
 def center_crop_box(width: int, height: int, crop: float) -> tuple[int, int, int, int]:
