@@ -279,3 +279,12 @@ def test_read_model_refuses_a_checkpoint_without_a_model(tmp_path: Path) -> None
     torch.save({"state_dict": {"w": torch.zeros(2)}}, path)
     with pytest.raises(ModelMismatchError, match="not a galaxy-xai model"):
         read_model(path)
+
+
+def test_null_format_version_reads_as_the_first_version(run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    info = json.loads((copy / "model.json").read_text())
+    info["format_version"] = None  # null: read as an optional field left out (version 1)
+    (copy / "model.json").write_text(json.dumps(info))
+    assert load_trained(copy).output_names == ["blob", "ring"]

@@ -225,8 +225,8 @@ def _check_info(info: Any, where: Path, *, what: str = "model file") -> dict[str
         check_json_fields(info, INFO_FIELDS, where=str(where), required=REQUIRED_INFO_KEYS)
     except DataFormatError as exc:
         raise ModelMismatchError(f"{what} {exc}") from None
-    version = info.get("format_version", 1)
-    if version > MODEL_FORMAT_VERSION:
+    version = info.get("format_version")  # absent or null: a version-1 model.pt
+    if version is not None and version > MODEL_FORMAT_VERSION:
         raise ModelMismatchError(
             f"{what} '{where}' has format version {version}; this galaxy-xai reads up to "
             f"{MODEL_FORMAT_VERSION}: upgrade galaxy-xai to load it"
