@@ -45,3 +45,11 @@ def tiny_config(data_path: Path, **sections) -> dict:
     for key, value in sections.items():
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     return config
+
+
+def tiny_run(folder: Path, *, n: int = 32) -> Path:
+    """A finished run (one epoch on ``n`` blobs and rings) under ``folder``: ``folder/run``."""
+    from galaxy_xai.train import train
+
+    data = blob_ring_dataset(folder / "d.h5", n=n)
+    return train(tiny_config(data, trainer={"max_epochs": 1}), folder / "run")

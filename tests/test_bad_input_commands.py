@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _train_helpers import blob_ring_dataset, tiny_config
+from _train_helpers import blob_ring_dataset, tiny_config, tiny_run
 from galaxy_xai.cli import main
 from galaxy_xai.data.store import write_dataset
 from galaxy_xai.train import train
@@ -23,9 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("run")
-    data = blob_ring_dataset(tmp / "d.h5", n=32)
-    return train(tiny_config(data, trainer={"max_epochs": 1}), tmp / "run")
+    return tiny_run(tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")

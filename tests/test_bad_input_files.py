@@ -13,6 +13,7 @@ import contextlib
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _train_helpers import blob_ring_dataset, tiny_config
+from _train_helpers import tiny_run
 from galaxy_xai.bars.calibrate import load_calibration
 from galaxy_xai.bars.catalog import read_split_ids
 from galaxy_xai.cli import main
@@ -30,7 +31,7 @@ from galaxy_xai.data.splits import read_split_file
 from galaxy_xai.distill import BufferConfig, load_buffer, train_experts
 from galaxy_xai.distill.digits import write_digits_dataset
 from galaxy_xai.errors import ConfigError, DataFormatError, GalaxyXAIError, ModelMismatchError
-from galaxy_xai.train import load_trained, train
+from galaxy_xai.train import load_trained
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 NOT_UTF8 = b"a: 1\nb: '\xff\xfe'\n"
@@ -54,9 +55,7 @@ JSON_VALUES = st.recursive(
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("run")
-    data = blob_ring_dataset(tmp / "d.h5", n=32)
-    return train(tiny_config(data, trainer={"max_epochs": 1}), tmp / "run")
+    return tiny_run(tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +72,33 @@ def _copy(folder: Path, tmp_path: Path) -> Path:
     out = tmp_path / folder.name
     shutil.copytree(folder, out)
     return out
+
+
+def _set_json_field(path: Path, field: str, value: Any) -> dict[str, Any]:
+    """Rewrite the JSON object in ``path`` with ``field`` set to ``value``; return it."""
+    data = json.loads(path.read_text())
+    data[field] = value
+    path.write_text(json.dumps(data))
+    return data
+
+
+def _random_field_value(
+    data: st.DataObject, folder: Path, name: str, load: Callable[[Path], object]
+) -> None:
+    """Load a copy of ``folder`` whose JSON ``name`` has one field set to a random value.
+
+    Success and the package's error are both fine outcomes; any other exception fails.
+    """
+    root = Path(tempfile.mkdtemp(prefix="gx-fuzz-"))
+    try:
+        copy = _copy(folder, root)
+        fields = sorted(json.loads((copy / name).read_text()))
+        field = data.draw(st.sampled_from(fields), label="field")
+        _set_json_field(copy / name, field, data.draw(JSON_VALUES, label="value"))
+        with contextlib.suppress(GalaxyXAIError):
+            load(copy)
+    finally:
+        shutil.rmtree(root)
 
 
 def _one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str) -> None:
@@ -179,11 +205,9 @@ def test_damaged_manifest_is_refused(
     field: str, value: Any, needle: str, buffer_dir: Path, tmp_path: Path
 ) -> None:
     broken = _copy(buffer_dir, tmp_path)
-    manifest = json.loads((broken / "manifest.json").read_text())
     if field == "teacher":
-        value = {**manifest["teacher"], **value}
-    manifest[field] = value
-    (broken / "manifest.json").write_text(json.dumps(manifest))
+        value = {**json.loads((broken / "manifest.json").read_text())["teacher"], **value}
+    _set_json_field(broken / "manifest.json", field, value)
     with pytest.raises(GalaxyXAIError) as info:
         load_buffer(broken)
     assert needle in str(info.value) and "manifest.json" in str(info.value)
@@ -211,18 +235,11 @@ def test_damaged_buffer_split_is_refused(content: bytes, buffer_dir: Path, tmp_p
 @FUZZ
 @given(data=st.data())
 def test_manifest_with_random_field_values(data: st.DataObject, buffer_dir: Path) -> None:
-    root = Path(tempfile.mkdtemp(prefix="gx-fuzz-"))
-    try:
-        broken = _copy(buffer_dir, root)
-        manifest = json.loads((broken / "manifest.json").read_text())
-        field = data.draw(st.sampled_from(sorted(manifest)), label="field")
-        manifest[field] = data.draw(JSON_VALUES, label="value")
-        (broken / "manifest.json").write_text(json.dumps(manifest))
-        with contextlib.suppress(GalaxyXAIError):
-            buf = load_buffer(broken)
-            _ = buf.epochs, buf.image_shape, buf.class_names, buf.layout(), buf.zca
-    finally:
-        shutil.rmtree(root)
+    def load_and_describe(folder: Path) -> object:
+        buf = load_buffer(folder)
+        return buf.epochs, buf.image_shape, buf.class_names, buf.layout(), buf.zca
+
+    _random_field_value(data, buffer_dir, "manifest.json", load_and_describe)
 
 
 # ------------------------------------------------------------------ model descriptions
@@ -246,9 +263,7 @@ def test_damaged_model_json_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     copy = _copy(run, tmp_path)
-    info = json.loads((copy / "model.json").read_text())
-    info[field] = value
-    (copy / "model.json").write_text(json.dumps(info))
+    info = _set_json_field(copy / "model.json", field, value)
     with pytest.raises(ModelMismatchError) as exc:
         load_trained(copy)
     assert needle in str(exc.value) and str(copy) in str(exc.value)
@@ -261,17 +276,7 @@ def test_damaged_model_json_is_refused(
 @FUZZ
 @given(data=st.data())
 def test_model_json_with_random_field_values(data: st.DataObject, run: Path) -> None:
-    root = Path(tempfile.mkdtemp(prefix="gx-fuzz-"))
-    try:
-        copy = _copy(run, root)
-        info = json.loads((copy / "model.json").read_text())
-        field = data.draw(st.sampled_from(sorted(info)), label="field")
-        info[field] = data.draw(JSON_VALUES, label="value")
-        (copy / "model.json").write_text(json.dumps(info))
-        with contextlib.suppress(GalaxyXAIError):
-            load_trained(copy)
-    finally:
-        shutil.rmtree(root)
+    _random_field_value(data, run, "model.json", load_trained)
 
 
 def test_demo_marker_that_is_not_utf8_counts_as_not_done(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 
 from _data_fixtures import decals_catalog, fits_file, gz1, hart16, kaggle
-from _train_helpers import blob_ring_dataset, tiny_config
+from _train_helpers import tiny_run
 from galaxy_xai.cli import main
 from galaxy_xai.data import import_dataset, open_dataset
 from galaxy_xai.data.readers import (
@@ -449,11 +449,7 @@ def test_crafted_dataset_is_refused_on_opening(
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from galaxy_xai.train import train
-
-    tmp = tmp_path_factory.mktemp("run")
-    data = blob_ring_dataset(tmp / "d.h5", n=16)
-    return train(tiny_config(data, trainer={"max_epochs": 1}), tmp / "run")
+    return tiny_run(tmp_path_factory.mktemp("run"), n=16)
 
 
 def _commands(run: Path, data: Path, tmp: Path) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from _train_helpers import blob_ring_dataset, tiny_config
+from _train_helpers import tiny_run
 from galaxy_xai.cli import main
 from galaxy_xai.errors import DataMissingError, ModelMismatchError, ParameterError, UnsafeFileError
 from galaxy_xai.models.files import (
@@ -20,7 +20,7 @@ from galaxy_xai.models.files import (
     read_model,
     safe_torch_load,
 )
-from galaxy_xai.train import load_trained, train
+from galaxy_xai.train import load_trained
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -45,9 +45,7 @@ def _evil(path: Path, marker: Path, *, payload: dict | None = None) -> Path:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("run")
-    data = blob_ring_dataset(tmp / "d.h5", n=32)
-    return train(tiny_config(data, trainer={"max_epochs": 1}), tmp / "run")
+    return tiny_run(tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")

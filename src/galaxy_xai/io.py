@@ -33,6 +33,7 @@ __all__ = [
     "lock_path",
     "partial_path",
     "read_json",
+    "safe_text",
     "write_json",
 ]
 
@@ -238,9 +239,7 @@ def _kind_name(kind: Any, *, plural: bool = False) -> str:
     origin = typing.get_origin(kind)
     if origin in (list, dict):
         item = _item_kind(kind)
-        noun = "lists" if origin is list and plural else "a list" if origin is list else None
-        noun = noun or ("objects" if plural else "an object")
-        return f"{noun} of {_kind_name(item, plural=True)}"
+        return f"{_JSON_TYPE_NAMES[origin][plural]} of {_kind_name(item, plural=True)}"
     names = _JSON_TYPE_NAMES.get(kind)
     return names[plural] if names else kind.__name__
 
@@ -286,6 +285,25 @@ def check_json_fields(
             )
 
 
+def safe_text(value: object) -> str:
+    """``str(value)`` that prints and encodes as UTF-8 whatever bytes it came from.
+
+    File names that are not valid UTF-8 reach Python as lone surrogates
+    (``'\\udcff'``); these become ``\\xff`` escapes, so messages, logs and HDF5
+    strings never raise :class:`UnicodeEncodeError`.
+    """
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate that is no escaped byte
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
+
+
 def read_json(
     path: str | os.PathLike[str],
     *,
@@ -312,7 +330,7 @@ def read_json(
         If it is not UTF-8, not JSON, not a JSON object, or a field has the wrong type.
     """
     path = Path(path)
-    shown = os.fsencode(path).decode("utf-8", "replace")
+    shown = safe_text(path)
     if not path.is_file():
         raise DataMissingError(f"{what} '{shown}' does not exist")
     try:

@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 
 from galaxy_xai.data.preprocess import center_crop_box
 from galaxy_xai.errors import DataFormatError, DataMissingError
+from galaxy_xai.io import safe_text
 
 __all__ = [
     "FITS_SUFFIXES",
@@ -50,25 +51,6 @@ MAX_IMAGE_PIXELS = 8192 * 8192
 #: limit, 1 GiB as float32 (FITS cubes, Galaxy10 rows, Galaxy Builder arrays).
 MAX_IMAGE_VALUES = 4 * MAX_IMAGE_PIXELS
 _PIL_BOMB_SIZE = re.compile(r"\((\d+) pixels\)")
-
-
-def safe_text(value: object) -> str:
-    """``str(value)`` that prints and encodes as UTF-8 whatever bytes it came from.
-
-    File names that are not valid UTF-8 reach Python as lone surrogates
-    (``'\\udcff'``); these become ``\\xff`` escapes, so messages, logs and HDF5
-    strings never raise :class:`UnicodeEncodeError`.
-    """
-    text = str(value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        try:
-            raw = text.encode("utf-8", "surrogateescape")
-        except UnicodeEncodeError:  # a surrogate that is no escaped byte
-            return text.encode("utf-8", "backslashreplace").decode("utf-8")
-        return raw.decode("utf-8", "backslashreplace")
-    return text
 
 
 def _one_line(exc: BaseException) -> str:

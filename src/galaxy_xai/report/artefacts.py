@@ -176,9 +176,7 @@ def _read_csv(path: Path, required: tuple[str, ...], numeric: tuple[str, ...] = 
     ``numeric`` names columns that must hold numbers where present (empty cells become
     NaN); ``("*",)`` means every column but ``id`` and ``caption``.
     """
-    if path.exists():
-        _inside_run(path)
-    table = read_table(path, what="panel table", dtype={"id": str})
+    table = read_table(_inside_run(path), what="panel table", dtype={"id": str})
     require_columns(table, required, where=f"'{path}'")
     columns = (
         [c for c in table.columns if c not in ("id", "caption")] if "*" in numeric else numeric
@@ -311,10 +309,9 @@ def read_run_info(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     DataFormatError
         If it is not a JSON object.
     """
-    path = Path(run_dir) / RUN_INFO
-    if path.exists():
-        _inside_run(path)
-    return read_json(path, what="run info", fields=_RUN_INFO_FIELDS)
+    return read_json(
+        _inside_run(Path(run_dir) / RUN_INFO), what="run info", fields=_RUN_INFO_FIELDS
+    )
 
 
 # --------------------------------------------------------------------------- gallery
@@ -655,9 +652,7 @@ def write_sanity(
 def read_sanity(run_dir: str | os.PathLike[str], name: str) -> SanityPanel:
     """Read a sanity panel written by :func:`write_sanity`."""
     folder = _panel_dir(run_dir, "sanity", name)
-    path = folder / "sanity.json"
-    if path.exists():
-        _inside_run(path)
+    path = _inside_run(folder / "sanity.json")
     data = read_json(
         path, what="sanity scores", fields={"scores": dict[str, dict], "passed": dict[str, bool]},
         required=("scores",),
