@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import pkgutil
 import sys
 import time
@@ -24,10 +25,18 @@ def available() -> list[str]:
     )
 
 
-def run_one(name: str, quick: bool) -> dict:
+def takes_model(name: str) -> bool:
+    """Whether benchmark ``name`` can score a given model (``--model zoo:NAME``)."""
+    module = importlib.import_module(f"benchmarks.{name.replace('-', '_')}")
+    return "model" in inspect.signature(module.run).parameters
+
+
+def run_one(name: str, quick: bool, model: str | None = None) -> dict:
     module = importlib.import_module(f"benchmarks.{name.replace('-', '_')}")
     t0 = time.perf_counter()
-    figures = dict(module.run(quick=quick))
+    figures = dict(module.run(quick=quick, model=model) if model else module.run(quick=quick))
+    if model:
+        figures.setdefault("model", model)
     figures.setdefault("mode", "quick" if quick else "full")
     figures.setdefault("wall_s", round(time.perf_counter() - t0, 2))
     return figures
@@ -49,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="small version that finishes within minutes"
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="score this trained model (zoo:NAME, run folder) instead of training one; "
+        "benchmarks that train a model take it",
+    )
     args = parser.parse_args(argv)
     names = available()
     if args.list or not args.names:
@@ -58,11 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown benchmark(s) {unknown}; available: {', '.join(names)}", file=sys.stderr)
         return 2
+    if args.model:
+        refusing = [n for n in args.names if not takes_model(n)]
+        if refusing:
+            print(f"benchmark(s) {refusing} do not take --model", file=sys.stderr)
+            return 2
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     for name in args.names:
-        figures = run_one(name, args.quick)
+        figures = run_one(name, args.quick, args.model)
         print_table(name, figures)
-        out = write_json(RESULTS_DIR / f"{name}.json", figures)
+        stem = (
+            name if not args.model else f"{name}--{args.model.replace(':', '-').replace('/', '_')}"
+        )
+        out = write_json(RESULTS_DIR / f"{stem}.json", figures)
         print(f"-> {out}")
     return 0
 

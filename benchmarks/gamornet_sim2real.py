@@ -42,27 +42,24 @@ from benchmarks._common import cache_dir, data_dir
 
 log = logging.getLogger(__name__)
 
-#: P(class) a galaxy needs to be disk- or bulge-dominated (GaMorNet, TFLearn on SDSS).
-CONFIDENCE_THRESHOLD = 0.8
-#: Central fraction of the 423 px GZ1 JPEG kept before resizing.
-CROP = 0.5
-#: Stamp width of the simulations in units of R90 (GZ1 cutout 10.18 R90, times CROP).
-FRAME_R90 = 10.18 * CROP
 #: Images x this before conv1: pixel std ~0.1 -> ~1 (see GaMorNet ``input_scale``).
 INPUT_SCALE = 8.0
-#: GaMorNet's three outputs, in the order of the simulation labels 0, 1, 2.
-GAMORNET_CLASSES = ["disk-dominated", "indeterminate", "bulge-dominated"]
-#: GZ1 leaf class -> GaMorNet class for fine-tuning. "don't know" (4) is mapped to
-#: "indeterminate" only so that the class list keeps GaMorNet's order and size; the
-#: fine-tuning subsets hold no such galaxy.
-REAL_CLASS_MAP = {
-    1: "disk-dominated",
-    4: "indeterminate",
-    0: "bulge-dominated",
-    2: "disk-dominated",
-    3: "disk-dominated",
-    5: None,
-}
+
+from galaxy_xai.zoo.recipe_gamornet import (  # noqa: E402 - shared with the recipe
+    CONFIDENCE_THRESHOLD,
+    CROP,
+    FRAME_R90,
+    GAMORNET_CLASSES,
+    REAL_CLASS_MAP,
+    gamornet_decisions,
+    gz1_bulge_disk_split,
+    score_bulge_disk,
+    subset_rows,
+)
+
+__all__ = ["CONFIDENCE_THRESHOLD", "gamornet_decisions", "run", "score"]
+
+score = score_bulge_disk
 
 
 def _settings(quick: bool) -> dict:
@@ -72,50 +69,12 @@ def _settings(quick: bool) -> dict:
     return {"size": 83, "n_sim": 6000, "width": 0.25, "epochs_sim": 12, "epochs_ft": 12}
 
 
-def gamornet_decisions(probs: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD) -> np.ndarray:
-    """GaMorNet's classes from ``(N, 3)`` probabilities: 0 disk, 2 bulge, -1 indeterminate."""
-    probs = np.asarray(probs, dtype=np.float64)
-    out = np.full(len(probs), -1, dtype=np.int64)
-    out[probs[:, 0] >= threshold] = 0
-    out[probs[:, 2] >= threshold] = 2
-    return out
-
-
-def score(probs: np.ndarray, truth: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD) -> dict:
-    """Misclassified and indeterminate fractions of predictions against 0/2 truth."""
-    decided = gamornet_decisions(probs, threshold)
-    classified = decided >= 0
-    wrong = classified & (decided != truth)
-    n_cls = int(classified.sum())
-    return {
-        "misclassified": float(wrong.sum() / n_cls) if n_cls else float("nan"),
-        "misclassified_of_all": float(wrong.mean()),
-        "indeterminate": float(1 - classified.mean()),
-        # disk/bulge accuracy without a cut: larger of P(disk), P(bulge)
-        "accuracy_no_cut": float((np.where(probs[:, 0] >= probs[:, 2], 0, 2) == truth).mean()),
-    }
-
-
-def _subset(src, rows, out):
-    """Write the rows of dataset ``src`` to ``out`` (images and catalogue)."""
-    from galaxy_xai.data.store import open_dataset, write_dataset
-
-    rows = np.sort(np.asarray(rows))
-    with open_dataset(src) as ds:
-        images = ds.images[rows]
-        cat = ds.catalog.iloc[rows].reset_index(drop=True)
-        meta = dict(ds.metadata)
-    if out.exists():
-        out.unlink()
-    return write_dataset(out, images, cat, metadata=meta, storage_dtype="uint8")
-
-
 def _evaluate(trained, real, rows: np.ndarray, truth: np.ndarray) -> dict:
     from galaxy_xai.train import predict
 
     table = predict(trained, real, indices=rows, batch_size=256)
     probs = table[[f"prob_{c}" for c in GAMORNET_CLASSES]].to_numpy()
-    return score(probs, truth)
+    return score_bulge_disk(probs, truth)
 
 
 def datasets(quick: bool):
@@ -139,11 +98,48 @@ def datasets(quick: bool):
     return sims, real
 
 
-def run(quick: bool) -> dict:
+def run_model(model: str) -> dict:
+    """Score a trained GaMorNet-style model (``zoo:gamornet-sdss``) on the fixed test split.
+
+    The grey GZ1 images are imported at the model's input size; its fine-tuning set must
+    lie outside this test split (the recipe of ``gamornet-sdss`` draws it from the pool).
+    """
+    from galaxy_xai.data import import_dataset, open_dataset
+    from galaxy_xai.train import load_trained
+
+    trained = load_trained(model)
+    if trained.output_names != GAMORNET_CLASSES:
+        raise ValueError(f"model outputs {trained.output_names}, not {GAMORNET_CLASSES}")
+    size = trained.input_shape[1]
+    real = cache_dir() / f"gz1_{size}px_gray_crop{int(CROP * 100)}.h5"
+    if not real.exists():
+        import_dataset("gz1", data_dir() / "gz1-sdss", real, size=size, crop=CROP,
+                       channels="gray", workers=min(2, os.cpu_count() or 1))  # fmt: skip
+    test_rows, test_truth, _ = gz1_bulge_disk_split(real)
+    if trained.split is not None:
+        with open_dataset(real) as ds:
+            ids = set(ds.catalog["id"].astype(str).to_numpy()[test_rows])
+        seen = ids & set(trained.split.get("train", []) + trained.split.get("val", []))
+        if seen:
+            raise ValueError(f"{len(seen)} test galaxies were in the model's training split")
+    r = _evaluate(trained, real, test_rows, test_truth)
+    return {
+        "misclassified_transfer_25": round(r["misclassified"], 4),
+        "misclassified_of_all_transfer_25": round(r["misclassified_of_all"], 4),
+        "indeterminate_transfer_25": round(r["indeterminate"], 4),
+        "accuracy_no_cut_transfer_25": round(r["accuracy_no_cut"], 4),
+        "confidence_threshold": CONFIDENCE_THRESHOLD,
+        "n_test": len(test_rows),
+        "image_size": size,
+    }
+
+
+def run(quick: bool, model: str | None = None) -> dict:
     import torch
 
-    from galaxy_xai.data import open_dataset, split_indices
-    from galaxy_xai.data.splits import id_hash_uniform
+    if model is not None:
+        return run_model(model)
+
     from galaxy_xai.train import load_train_config, load_trained, train
 
     t_start = time.perf_counter()
@@ -158,17 +154,7 @@ def run(quick: bool) -> dict:
     t_data = time.perf_counter() - t_start
 
     # fixed, stratified test split of the real galaxies; fine-tuning sets from the rest
-    with open_dataset(real) as ds:
-        cat = ds.catalog
-    labels = cat["label"].to_numpy()
-    keep = np.flatnonzero(np.isin(labels, [0, 1, 2, 3]))
-    bulge = labels[keep] == 0
-    parts = split_indices(list(cat["id"].to_numpy()[keep]), {"pool": 0.8, "test": 0.2},
-                          seed=0, stratify=bulge.astype(np.int64))  # fmt: skip
-    test_rows = np.sort(keep[parts["test"]])
-    test_truth = np.where(labels[test_rows] == 0, 2, 0)
-    pool = keep[parts["pool"]]
-    pool = pool[np.argsort(id_hash_uniform(list(cat["id"].to_numpy()[pool]), seed=12345))]
+    test_rows, test_truth, pool = gz1_bulge_disk_split(real)
 
     gamornet = {
         "name": "gamornet",
@@ -201,11 +187,13 @@ def run(quick: bool) -> dict:
     sim_metrics = json.loads((sim_run / "metrics.json").read_text())
     results = {"zero_shot": _evaluate(zero_shot, real, test_rows, test_truth)}
 
-    n_real = len(keep)
+    n_real = len(test_rows) + len(pool)
     t0 = time.perf_counter()
     for pct in (10, 25):
         rows = pool[: round(pct / 100 * n_real)]
-        subset = _subset(real, rows, cache / f"sim2real_finetune_{pct}_{s['size']}px.h5")
+        subset = cache / f"sim2real_finetune_{pct}_{s['size']}px.h5"
+        subset.unlink(missing_ok=True)
+        subset_rows(real, rows, subset)
         ft_run = cache / f"sim2real_transfer_{pct}_{mode}"
         shutil.rmtree(ft_run, ignore_errors=True)
         train(load_train_config({

@@ -76,11 +76,40 @@ def torch_threads() -> int:
     return threads
 
 
-def run(quick: bool) -> dict:
+def run_model(model: str) -> dict:
+    """Score a trained model (``zoo:gz1-morphology``, a run folder) on the fixed test split.
+
+    The images are imported as the model's card says (size, crop); the model's own
+    ``split.json`` must hold the benchmark's test split (same seed, fractions, ids).
+    """
+    from galaxy_xai.models.files import find_model
+    from galaxy_xai.train import evaluate, load_trained
+
+    trained = load_trained(model)
+    prep = trained.preprocessing
+    size = int(prep.get("size", trained.input_shape[1]))
+    data = gz1_dataset(size, crop=float(prep.get("crop", SETTINGS[False]["crop"])))
+    run_dir = find_model(model).parent
+    metrics = evaluate(trained, data, split="test")
+    audit = label_audit(run_dir, data, cache_dir().parent / DISAGREEMENTS_PNG)
+    return {
+        "accuracy": round(metrics["accuracy"], 4),
+        "macro_f1": round(metrics["macro_f1"], 4),
+        **audit,
+        "ece": round(metrics["ece"], 4),
+        **{f"f1_{k}": round(v, 4) for k, v in metrics["f1_per_class"].items()},
+        "n_test": metrics["n"],
+        "image_size": size,
+    }
+
+
+def run(quick: bool, model: str | None = None) -> dict:
     import torch
 
     from galaxy_xai.train import load_train_config, train
 
+    if model is not None:
+        return run_model(model)
     s = SETTINGS[bool(quick)]
     threads = torch_threads()
     torch.set_num_threads(threads)

@@ -35,7 +35,7 @@ COMMAND_MODULES = (
     "galaxy_xai.data.commands",
     "galaxy_xai.simulate.commands",
     "galaxy_xai.train.commands",
-    "galaxy_xai.models.commands",
+    "galaxy_xai.zoo.commands",
     "galaxy_xai.explain.commands",
     "galaxy_xai.bars.commands",
     "galaxy_xai.distill.commands",

@@ -68,6 +68,7 @@ INFO_FIELDS = {
     "format": str, "format_version": int, "build_spec": dict, "head": dict, "task": str,
     "output_names": list[str], "input_shape": list[int], "config": dict,
     "galaxy_xai_version": str, "weights": str, "weights_sha256": str,
+    "preprocessing": dict,
 }  # fmt: skip
 #: Most values of one input image (C x H x W) a model may record: 3 x 4096 x 4096 fits.
 MAX_INPUT_VALUES = 2**26
@@ -309,17 +310,24 @@ def _from_checkpoint(blob: Any, path: Path) -> ModelFile:
 
 
 def find_model(path: str | os.PathLike[str], *, allow_unfinished: bool = False) -> Path:
-    """The file to read for a model named by a run folder or a file.
+    """The file to read for a model named by a run folder, a file or ``zoo:NAME``.
 
-    A run folder gives its ``model.json`` (or an earlier version's ``model.pt``); its
+    ``zoo:NAME`` gives a shipped or installed model (:mod:`galaxy_xai.models.shipped`),
+    its card checked against its weights. A run folder gives its ``model.json`` (or an earlier version's ``model.pt``); its
     ``checkpoints/last.ckpt`` only with ``allow_unfinished``.
 
     Raises
     ------
     DataMissingError
         If nothing is there, or the run has no finished model and ``allow_unfinished``
-        is false.
+        is false, or no zoo model has that name.
+    ModelMismatchError
+        If a zoo model's card does not match its weights.
     """
+    from galaxy_xai.models.shipped import is_zoo_name, zoo_model_dir
+
+    if is_zoo_name(path):
+        return zoo_model_dir(str(path)) / MODEL_INFO_NAME
     path = Path(path)
     if not path.is_dir():
         if path.is_file():

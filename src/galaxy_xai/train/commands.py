@@ -82,6 +82,23 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=_evaluate)
 
 
+def _architecture_of_source(config: Any, args: argparse.Namespace) -> Any:
+    """With ``--transfer-from`` and no architecture chosen, the source model's architecture.
+
+    Fine-tuning ``zoo:gz1-morphology`` should build the network it was trained as, not the
+    default one: unless ``--model`` or the config file names an architecture, the
+    source's ``model`` section (name and options) is used.
+    """
+    from galaxy_xai.models.files import read_model
+    from galaxy_xai.train.config import ModelConfig, load_train_config
+
+    if not args.transfer_from or args.model or config.model != ModelConfig():
+        return config
+    source = read_model(args.transfer_from, allow_unfinished=False)
+    model = load_train_config(source.info["config"]).model
+    return config.with_overrides(model={"name": model.name, "kwargs": dict(model.kwargs)})
+
+
 def _train(args: argparse.Namespace) -> int:
     from galaxy_xai.train.config import load_train_config
     from galaxy_xai.train.run import train
@@ -96,6 +113,7 @@ def _train(args: argparse.Namespace) -> int:
         parts = [t.strip() for t in args.target.split(",") if t.strip()]
         target = parts[0] if len(parts) == 1 else tuple(parts)
     transfer: dict[str, Any] = {"checkpoint": args.transfer_from, "preset": args.transfer_preset}
+    config = _architecture_of_source(config, args)
     config = config.with_overrides(
         data={"path": args.data, "target": target},
         model={"name": args.model, "kwargs": {}}

@@ -8,7 +8,7 @@ resolved training config and the package version, beside the weights.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -49,6 +49,9 @@ class TrainedModel:
         Where it was loaded from.
     version : str
         galaxy-xai version that trained it.
+    preprocessing : dict
+        How its input images were made (``data import`` options and framing), where the
+        model records it (shipped models do); empty otherwise.
     """
 
     model: nn.Module
@@ -60,6 +63,12 @@ class TrainedModel:
     split: dict[str, list[str]] | None
     path: Path
     version: str = ""
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+
+    def import_hint(self) -> str:
+        """How to import data to fit this model, from its ``preprocessing`` (or '')."""
+        command = self.preprocessing.get("import_command")
+        return f"; import the images to fit: {command}" if isinstance(command, str) else ""
 
     @torch.no_grad()
     def predict_batch(self, images: torch.Tensor) -> torch.Tensor:
@@ -206,4 +215,5 @@ def load_trained(path: str | os.PathLike[str], *, allow_unfinished: bool = False
         split=split,
         path=file.path,
         version=str(info.get("galaxy_xai_version", "")),
+        preprocessing=dict(info.get("preprocessing") or {}),
     )

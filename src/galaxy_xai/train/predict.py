@@ -70,7 +70,7 @@ def check_fits(trained: TrainedModel, ds: GalaxyDataset) -> None:
             what.append(f"{h}x{w} px instead of {mh}x{mw}")
         raise ModelMismatchError(
             f"dataset '{ds.path}' images do not fit model '{trained.path}' "
-            f"({trained.config.model.name}): {', '.join(what)}"
+            f"({trained.config.model.name}): {', '.join(what)}{trained.import_hint()}"
         )
 
 
