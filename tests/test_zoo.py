@@ -149,6 +149,21 @@ def test_zoo_model_that_does_not_fit_says_how_to_import(tmp_path, user_zoo, caps
     err = capsys.readouterr().err
     assert "24x24 px instead of 16x16" in err
     assert "galaxy-xai data import folder SRC --out X.h5 --size 16" in err
+    assert main(["explain", "--model", "zoo:tiny-blobs", "--data", str(data), "--target", "ring",
+                 "--method", "gradient", "--out", str(tmp_path / "m.h5")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "expects (1, 16, 16)" in err and "--size 16" in err and len(err.splitlines()) == 1
+
+
+def test_benchmarks_take_a_model_only_where_they_can_score_one(capsys):
+    from benchmarks.__main__ import main as bench_main
+    from benchmarks.__main__ import takes_model
+
+    assert takes_model("gz1-classify") and takes_model("gamornet-sim2real")
+    assert takes_model("few-label-transfer")
+    assert not takes_model("simulate")
+    assert bench_main(["simulate", "--model", "zoo:gz1-morphology"]) == 2
+    assert "do not take --model" in capsys.readouterr().err
 
 
 def test_tampered_weights_fail_their_checksum(tmp_path, user_zoo, capsys):
@@ -323,3 +338,11 @@ def test_a_recipe_runs_packs_and_resumes(tmp_path, monkeypatch, capsys):
     first = card["weights_sha256"]
     assert main([*args, "--resume"]) == 0  # finished stages are reused, not retrained
     assert read_card(out / "model")["weights_sha256"] == first
+
+
+def test_docs_models_md_is_rendered_from_the_shipped_cards():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
+    for name in SHIPPED:
+        assert render_card(read_card(shipped_dir() / name, name=name)) in text, (
+            f"docs/models.md is stale for {name}: run python scripts/render-model-cards.py"
+        )

@@ -78,6 +78,8 @@ class Prepared:
         ``(C, H, W)`` the model expects, when known.
     task
         ``"classification"``, ``"vote_fraction"``, ``"regression"`` or None.
+    import_hint
+        How to import data to fit the model (from a shipped model's card), or ''.
     """
 
     module: nn.Module
@@ -85,6 +87,7 @@ class Prepared:
     output_names: list[str] | None
     input_shape: tuple[int, ...] | None
     task: str | None
+    import_hint: str = ""
 
 
 def prepare_model(model: Any, *, output_names: Sequence[str] | None = None) -> Prepared:
@@ -101,6 +104,7 @@ def prepare_model(model: Any, *, output_names: Sequence[str] | None = None) -> P
         return model
     task = None
     input_shape = None
+    hint = ""
     if isinstance(model, nn.Module):
         module = model
         names = getattr(model, "output_names", None)
@@ -109,6 +113,8 @@ def prepare_model(model: Any, *, output_names: Sequence[str] | None = None) -> P
         names = getattr(model, "output_names", None)
         task = getattr(model, "task", None)
         input_shape = getattr(model, "input_shape", None)
+        hint_of = getattr(model, "import_hint", None)
+        hint = hint_of() if callable(hint_of) else ""
     else:
         raise ParameterError(
             "model",
@@ -125,6 +131,7 @@ def prepare_model(model: Any, *, output_names: Sequence[str] | None = None) -> P
         output_names=list(names) if names is not None else None,
         input_shape=tuple(int(s) for s in input_shape) if input_shape is not None else None,
         task=task,
+        import_hint=hint,
     )
 
 
@@ -176,7 +183,8 @@ def check_fits(prepared: Prepared, shape: tuple[int, ...]) -> None:
         if tuple(shape) != tuple(prepared.input_shape):
             raise ModelMismatchError(
                 f"images of shape (C, H, W) = {tuple(shape)} do not fit the model, which "
-                f"expects {tuple(prepared.input_shape)}; resize the data or use another model"
+                f"expects {tuple(prepared.input_shape)}; "
+                + (prepared.import_hint.lstrip("; ") or "resize the data or use another model")
             )
         return
     first_conv = next((m for m in prepared.module.modules() if isinstance(m, nn.Conv2d)), None)
