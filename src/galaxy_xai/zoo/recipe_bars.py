@@ -166,8 +166,11 @@ def _bar_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
     for stage, run in (("sim_only", net.sim_run), ("finetuned", net.finetune_run)):
         scores, cat = _bar_scores(run, sets["test"])
         sim = _auc(cat["barred"].to_numpy(dtype=int), scores)
-        metrics.update({f"sim_test_{k}_{stage}": v for k, v in sim.items()})
-        metrics.update({f"gzb_test_{k}_{stage}": v for k, v in _gzb_auc(run, test).items()})
+        for where, res in (("sim_test", sim), ("gzb_test", _gzb_auc(run, test))):
+            metrics[f"{where}_auc_{stage}"] = res["auc"]
+            metrics[f"{where}_auc_{stage}_ci95"] = res["auc_ci95"]
+            metrics[f"{where}_n_positive_{stage}"] = res["n_positive"]
+            metrics[f"{where}_n_negative_{stage}"] = res["n_negative"]
     return RecipeOutcome(
         run_dir=net.finetune_run,
         test_metrics=metrics,
