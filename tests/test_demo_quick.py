@@ -87,8 +87,15 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
     )
     assert [s["name"] for s in info["stages"]] == [
         "simulate", "train_morphology", "train_bars", "transfer", "predict", "explain",
-        "bars", "distill",
+        "bars", "distill", "zoo",
     ]  # fmt: skip
+    # the shipped models, scored on fresh simulations, each with its card in the report
+    for name in ("bar-sdss", "bar-length-direct", "gamornet-sdss", "gz1-morphology"):
+        assert f'id="models-{name}"' in html
+    zoo = json.loads((out / "stages" / "zoo" / "done.json").read_text())["summary"]["figures"]
+    assert 0.5 <= zoo["bar-sdss"]["roc_auc"] <= 1 and zoo["bar-sdss"]["n_simulated"] > 0
+    assert np.isfinite(zoo["bar-length-direct"]["pearson_r"])
+    assert 0 <= zoo["gamornet-sdss"]["indeterminate"] <= 1
 
     # a rerun resumes: every finished stage is skipped, the report is rebuilt the same
     caplog.set_level(logging.INFO, logger="galaxy_xai.demo")
@@ -96,7 +103,7 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
     assert main(["demo", "--out", str(out), "--quick", "--seed", "1"]) == 0
     assert time.perf_counter() - t0 < 30
     messages = [r.getMessage() for r in caplog.records]
-    assert sum("skipped (finished earlier" in m for m in messages) == 8
+    assert sum("skipped (finished earlier" in m for m in messages) == 9
     assert json.loads((assets / "bars-simulated.json").read_text())["rmse"] == bars["rmse"]
 
     # seeded: retraining the bar network and redoing its maps gives the same bar lengths
@@ -104,7 +111,7 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
         (out / "stages" / stage / "done.json").unlink()
     caplog.clear()
     assert main(["demo", "--out", str(out), "--quick", "--seed", "1"]) == 0
-    assert sum("skipped (finished earlier" in r.getMessage() for r in caplog.records) == 5
+    assert sum("skipped (finished earlier" in r.getMessage() for r in caplog.records) == 6
     again = json.loads((assets / "bars-simulated.json").read_text())
     assert again["points"] == bars["points"] and again["rmse"] == bars["rmse"]
 

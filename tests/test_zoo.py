@@ -346,3 +346,16 @@ def test_docs_models_md_is_rendered_from_the_shipped_cards():
         assert render_card(read_card(shipped_dir() / name, name=name)) in text, (
             f"docs/models.md is stale for {name}: run python scripts/render-model-cards.py"
         )
+
+
+def test_report_models_section_shows_cards_and_survives_a_hostile_card(tmp_path):
+    from galaxy_xai.report import build_report, write_model_card
+
+    card = read_card(shipped_dir() / SHIPPED[0], name=SHIPPED[0])
+    write_model_card(tmp_path, "good", card=card, title="good model", metrics={"roc_auc": 0.9})
+    write_model_card(tmp_path, "bad", card=card, title="bad model")
+    (tmp_path / "models" / "bad" / "card.json").write_text('{"name": 3}')
+    html = build_report(tmp_path).read_text()
+    assert 'id="models-good"' in html and card["weights_sha256"] in html
+    assert "roc_auc" in html
+    assert "bad" in html and "must be text" in html  # the hostile card is a notice, not a crash

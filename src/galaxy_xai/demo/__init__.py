@@ -14,7 +14,9 @@
                       galaxies (calibrated on one half, tested on the other) against
                       the simulation truth
     8 distill         a distilled prototype set per class (expert buffer + STM)
-   (9 real            with --data: Galaxy Zoo 1 transfer and Galaxy Builder bars)
+    9 zoo             the shipped models (galaxy-xai models list) scored on freshly
+                      simulated galaxies; their cards go to the report
+   (10 real           with --data: Galaxy Zoo 1 transfer and Galaxy Builder bars)
     N report          DIR/report.html from the saved artefacts
 
 Every stage writes its artefacts under ``DIR/stages/<name>/`` and the report's panels
@@ -44,6 +46,7 @@ from galaxy_xai.demo.stages_train import (
     stage_train_morphology,
     stage_transfer,
 )
+from galaxy_xai.demo.stages_zoo import stage_zoo
 
 __all__ = ["STAGES", "Context", "DemoConfig", "Stage", "demo_config", "run_demo"]
 
@@ -79,6 +82,7 @@ STAGES: tuple[Stage, ...] = (
         ),
         ("simulate",),
     ),
+    Stage("zoo", stage_zoo, ("n_zoo",), ()),
     Stage(
         "real",
         stage_real,

@@ -46,6 +46,7 @@ class DemoConfig:
     distill_iterations: int = 20  # each unrolls 10 student steps: the costliest loop here
     distill_eval_epochs: int = 60
     real_limit: int = 1200  # real galaxies imported per set with --data
+    n_zoo: int = 300  # fresh simulated galaxies per shipped model the demo scores
 
 
 QUICK = {
@@ -59,6 +60,7 @@ QUICK = {
     "mc_samples": 5,
     "smoothgrad_samples": 10,
     "n_explain": 32,
+    "n_zoo": 80,
     "n_sanity": 4,
     "sanity_methods": ("gradient", "smoothgrad"),
     "distill_experts": 2,

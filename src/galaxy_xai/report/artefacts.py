@@ -55,7 +55,7 @@ from galaxy_xai.data.readers.base import (
     require_columns,
 )
 from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
-from galaxy_xai.io import atomic_output, read_json, write_json
+from galaxy_xai.io import atomic_output, check_json_fields, read_json, write_json
 
 __all__ = [
     "RUN_INFO",
@@ -63,6 +63,7 @@ __all__ = [
     "BarPanel",
     "ClassificationPanel",
     "GalleryPanel",
+    "ModelCardPanel",
     "PrototypePanel",
     "RealismPanel",
     "SanityPanel",
@@ -72,6 +73,7 @@ __all__ = [
     "read_bars",
     "read_classification",
     "read_gallery",
+    "read_model_card",
     "read_prototypes",
     "read_realism",
     "read_run_info",
@@ -80,6 +82,7 @@ __all__ = [
     "write_bars",
     "write_classification",
     "write_gallery",
+    "write_model_card",
     "write_prototypes",
     "write_realism",
     "write_run_info",
@@ -91,6 +94,7 @@ RUN_INFO = "run.json"
 # Report sections that hold panels, in report order.
 SECTIONS = (
     "gallery", "bars", "classification", "training", "sanity", "distillation", "realism",
+    "models",
 )  # fmt: skip
 # Packages whose versions every run records.
 VERSION_PACKAGES = ("galaxy-xai", "torch", "galsim", "captum", "lightning", "numpy", "astropy")
@@ -815,3 +819,57 @@ def read_realism(run_dir: str | os.PathLike[str], name: str) -> RealismPanel:
         name, summary["title"], summary["description"], simulated, real,
         dict(summary.get("metrics") or {}),
     )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- models
+#: Fields of a model card the report shows (the card itself is stored whole).
+_CARD_SHOWN = ("name", "version", "task", "summary", "output_names", "input_shape",
+               "weights_sha256", "weights_dtype", "galaxy_xai_version", "licence")  # fmt: skip
+
+
+@dataclass
+class ModelCardPanel:
+    """A shipped model's card, and how it did on the run's own galaxies."""
+
+    name: str
+    title: str
+    description: str
+    card: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def write_model_card(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    card: dict[str, Any],
+    title: str,
+    description: str = "",
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Save a model card (``card.json``) and the run's figures of that model.
+
+    Parameters
+    ----------
+    card
+        The model's card (see :data:`galaxy_xai.models.shipped.CARD_FIELDS`).
+    metrics
+        What the model scored in this run (e.g. on freshly simulated galaxies).
+    """
+    folder = _panel_dir(run_dir, "models", name)
+    write_json(folder / "card.json", card)
+    _write_summary(folder, title, description, metrics=metrics or {})
+    return folder
+
+
+def read_model_card(run_dir: str | os.PathLike[str], name: str) -> ModelCardPanel:
+    """Read a model-card panel written by :func:`write_model_card` (fields type-checked)."""
+    from galaxy_xai.models.shipped import CARD_FIELDS
+
+    folder = _panel_dir(run_dir, "models", name)
+    card = read_json(_inside_run(folder / "card.json"), what="model card")
+    check_json_fields(card, CARD_FIELDS, where=str(folder / "card.json"), required=("name",))
+    summary = _read_summary(folder)
+    return ModelCardPanel(
+        name, summary["title"], summary["description"], card, dict(summary.get("metrics") or {})
+    )

@@ -45,11 +45,12 @@ SECTION_TITLES = {
     "sanity": "Sanity checks of the attribution methods",
     "distillation": "Distilled prototypes",
     "realism": "Realism: simulated vs real galaxies",
+    "models": "Shipped models: cards and figures on this run's galaxies",
     "provenance": "Configuration, versions and data provenance",
 }
 #: Sections left out (no notice) when the run folder has none of their panels: a run
 #: that never compared simulations with real galaxies is not missing anything.
-OPTIONAL_SECTIONS = frozenset({"realism"})
+OPTIONAL_SECTIONS = frozenset({"realism", "models"})
 # What each section needs, for the "missing" notices.
 _WRITERS = {
     "gallery": "galaxy_xai.report.artefacts.write_gallery (demo stage 'explain'/'bars')",
@@ -59,6 +60,7 @@ _WRITERS = {
     "sanity": "galaxy_xai.report.artefacts.write_sanity (demo stage 'explain')",
     "distillation": "galaxy_xai.report.artefacts.write_prototypes (demo stage 'distill')",
     "realism": "galaxy_xai.report.artefacts.write_realism (python -m benchmarks sim-realism)",
+    "models": "galaxy_xai.report.artefacts.write_model_card (demo stage 'zoo')",
 }
 
 
@@ -129,6 +131,7 @@ def _section_of(panel: Any) -> str:
         art.SanityPanel: "sanity",
         art.PrototypePanel: "distillation",
         art.RealismPanel: "realism",
+        art.ModelCardPanel: "models",
     }[type(panel)]
 
 
@@ -293,6 +296,23 @@ def build_report(
             + _metrics_table(p.metrics, "Domain AUC (0.5: a network cannot tell them apart)")
         )
 
+    def render_model(p: art.ModelCardPanel) -> str:
+        shown = {k: p.card[k] for k in art._CARD_SHOWN if k in p.card}
+        prep = p.card.get("preprocessing") or {}
+        if prep.get("import_command"):
+            shown["import command"] = prep["import_command"]
+        for key, value in p.metrics.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                b.headline.append({"result": p.title, "figure": key, "value": value})
+        return _heading(p) + row_html(
+            definition_table(shown, caption="Card"),
+            _metrics_table(
+                dict(p.card.get("test_metrics") or {}),
+                "Test figures in the card (galaxies it never saw)",
+            ),
+            _metrics_table(p.metrics, "On this run's galaxies"),
+        )
+
     bodies = {
         "gallery": b.panels("gallery", art.read_gallery, render_gallery),
         "bars": b.panels("bars", art.read_bars, render_bars),
@@ -304,6 +324,9 @@ def build_report(
         "distillation": b.panels("distillation", art.read_prototypes, render_distillation),
         "realism": b.panels("realism", art.read_realism, render_realism)
         if art.list_panels(run_dir, "realism")
+        else "",
+        "models": b.panels("models", art.read_model_card, render_model)
+        if art.list_panels(run_dir, "models")
         else "",
     }
     bodies["provenance"] = _provenance_body(b, info, info_error)
