@@ -224,6 +224,14 @@ def test_buffer_resume_with_a_damaged_manifest_is_one_line(
     _one_line_exit_2(capsys, argv, "manifest.json' is not valid UTF-8")
 
 
+def test_buffer_teacher_settings_must_all_be_recorded(buffer_dir: Path, tmp_path: Path) -> None:
+    """Found by the field fuzzer: a teacher object without ``epochs`` was a KeyError."""
+    broken = _copy(buffer_dir, tmp_path)
+    _set_json_field(broken / "manifest.json", "teacher", {})
+    with pytest.raises(DataFormatError, match="teacher settings lack experts, epochs"):
+        load_buffer(broken)
+
+
 @pytest.mark.parametrize("content", [b'{"train": ["\xff"]}', b'{"test": 3}', b"[]"])
 def test_damaged_buffer_split_is_refused(content: bytes, buffer_dir: Path, tmp_path: Path) -> None:
     broken = _copy(buffer_dir, tmp_path)

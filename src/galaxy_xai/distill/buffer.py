@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -210,9 +210,17 @@ def read_manifest(path: Path) -> dict[str, Any]:
         required=("mean", "std"),
     )  # fmt: skip
     try:
-        load_config(BufferConfig, manifest["teacher"]).check()
+        teacher = load_config(BufferConfig, manifest["teacher"])
+        teacher.check()
     except (ConfigError, ParameterError) as exc:
         raise DataFormatError(f"buffer manifest '{path}' teacher settings: {exc}") from None
+    # every setting is recorded by the writer: a default would misdescribe the experts
+    missing = [f.name for f in fields(BufferConfig) if f.name not in manifest["teacher"]]
+    if missing:
+        raise DataFormatError(
+            f"buffer manifest '{path}' teacher settings lack {', '.join(missing)}"
+        )
+    manifest["teacher"] = asdict(teacher)
     return manifest
 
 
