@@ -9,7 +9,8 @@
     3 train_bars      bar / no-bar network (Bhambra et al. 2022)
     4 transfer        the morphology network fine-tuned on the small labelled set
     5 predict         MC-dropout predictions with uncertainties on both test sets
-    6 explain         SmoothGrad maps of the bar output, sanity checks per method
+    6 explain         SmoothGrad maps of the bar output of the shipped bar network
+                      (zoo:bar-sdss), sanity checks per method
     7 bars            bar lengths measured from the maps of independent simulated barred
                       galaxies (calibrated on one half, tested on the other) against
                       the simulation truth
@@ -66,7 +67,7 @@ STAGES: tuple[Stage, ...] = (
         "explain",
         stage_explain,
         ("n_explain", "n_sanity", "smoothgrad_samples", "sanity_methods"),
-        ("train_bars",),
+        ("simulate",),
     ),
     Stage("bars", stage_bars, ("quick",), ("explain",)),
     Stage(

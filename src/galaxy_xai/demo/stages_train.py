@@ -39,6 +39,8 @@ __all__ = [
     "stage_transfer",
 ]
 
+#: Input size of the shipped bar network (zoo:bar-sdss) that explains the barred set.
+BAR_MODEL_SIZE = 64
 #: The simulated population: nearby SDSS main-sample disks whose bars are resolved
 #: (bars ~7-40 px, 3-15 arcsec, at 0.396 arcsec/px), bulge-to-total over its full range.
 POPULATION: dict[str, Any] = {
@@ -50,6 +52,7 @@ POPULATION: dict[str, Any] = {
 def stage_simulate(ctx: Context) -> dict[str, Any]:
     """Simulate the three sets; the summary holds their provenance."""
     from galaxy_xai.simulate import load_simulation_config, simulate_dataset
+    from galaxy_xai.simulate.presets import STAND_INS
 
     cfg = ctx.config
     workers = 1 if cfg.quick else min(2, os.cpu_count() or 1)
@@ -66,10 +69,12 @@ def stage_simulate(ctx: Context) -> dict[str, Any]:
             {**common, "preset": cfg.target_preset, "bar_fraction": cfg.bar_fraction,
              "framing": "relative"},
         ),
-        # independent barred galaxies: calibrate and evaluate the bar measurement
+        # independent barred galaxies, simulated as the shipped bar network's training
+        # set (Galaxy Builder stand-in): calibrate and evaluate the bar measurement
         "bars": (
             bar_set(ctx), cfg.n_explain, ctx.seed(0) + 2,
-            {**POPULATION, **common, "preset": "sdss", "bar_fraction": 1.0},
+            {**STAND_INS["galaxy-builder"], "size": BAR_MODEL_SIZE, "preset": "sdss",
+             "bar_fraction": 1.0},
         ),
     }  # fmt: skip
     for path, n, seed, mapping in sets.values():
@@ -89,8 +94,9 @@ def stage_simulate(ctx: Context) -> dict[str, Any]:
         ),
         "simulated barred evaluation set": describe(
             bar_set(ctx),
-            "GalSim simulation as the training set but every disk barred and another "
-            "seed: half calibrates the bar measurement, half tests it",
+            "GalSim simulation, Galaxy Builder stand-in (STAND_INS['galaxy-builder'], "
+            f"{BAR_MODEL_SIZE} px, as the shipped bar-sdss network was trained), every disk "
+            "barred, another seed: half calibrates the bar measurement, half tests it",
         ),
     }
     return {"provenance": provenance}
