@@ -91,6 +91,11 @@ def run_model(model: str) -> dict:
     data = gz1_dataset(size, crop=float(prep.get("crop", SETTINGS[False]["crop"])))
     run_dir = find_model(model).parent
     metrics = evaluate(trained, data, split="test")
+    return {**_test_figures(metrics, run_dir, data), "image_size": size}
+
+
+def _test_figures(metrics: dict, run_dir, data) -> dict:
+    """The benchmark's keys from a run's test metrics, with the label audit."""
     audit = label_audit(run_dir, data, cache_dir().parent / DISAGREEMENTS_PNG)
     return {
         "accuracy": round(metrics["accuracy"], 4),
@@ -99,7 +104,6 @@ def run_model(model: str) -> dict:
         "ece": round(metrics["ece"], 4),
         **{f"f1_{k}": round(v, 4) for k, v in metrics["f1_per_class"].items()},
         "n_test": metrics["n"],
-        "image_size": size,
     }
 
 
@@ -138,15 +142,8 @@ def run(quick: bool, model: str | None = None) -> dict:
     train(config, run_dir)
     t_train = time.perf_counter() - t0
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    f1 = metrics["f1_per_class"]
-    audit = label_audit(run_dir, data, cache_dir().parent / DISAGREEMENTS_PNG)
     return {
-        "accuracy": round(metrics["accuracy"], 4),
-        "macro_f1": round(metrics["macro_f1"], 4),
-        **audit,
-        "ece": round(metrics["ece"], 4),
-        **{f"f1_{k}": round(v, 4) for k, v in f1.items()},
-        "n_test": metrics["n"],
+        **_test_figures(metrics, run_dir, data),
         "epochs": metrics["epochs_trained"],
         "image_size": s["size"],
         "crop": s["crop"],
