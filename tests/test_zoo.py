@@ -359,3 +359,86 @@ def test_report_models_section_shows_cards_and_survives_a_hostile_card(tmp_path)
     assert 'id="models-good"' in html and card["weights_sha256"] in html
     assert "roc_auc" in html
     assert "bad" in html and "must be text" in html  # the hostile card is a notice, not a crash
+
+
+# ---------------------------------------------------------------- hostile archives (review)
+
+
+def _member_bytes(folder: Path) -> dict[str, bytes]:
+    return {n: (folder / n).read_bytes() for n in ("model.safetensors", "model.json", "card.json")}
+
+
+def _with_card(members: dict[str, bytes], **changes) -> dict[str, bytes]:
+    card = json.loads(members["card.json"])
+    card.update(changes)
+    return {**members, "card.json": json.dumps(card).encode()}
+
+
+def test_install_refuses_names_that_only_look_valid_and_cards_that_lie(tmp_path, user_zoo):
+    from galaxy_xai.zoo.install import install_model
+
+    good = _member_bytes(user_zoo / "tiny-blobs")
+    dest = tmp_path / "dest"
+    path, digest = _zip(tmp_path / "nl.zip", _with_card(good, name="tiny-blobs\n"))
+    with pytest.raises(DataFormatError, match="lower-case letters"):
+        install_model(path, digest, models_dir=dest)
+    for field, value in (("task", "regression"), ("input_shape", [3, 80, 80]),
+                         ("output_names", ["a", "b"])):  # fmt: skip
+        path, digest = _zip(tmp_path / f"{field}.zip", _with_card(good, **{field: value}))
+        with pytest.raises(ModelMismatchError, match=f"field '{field}'.*does not describe"):
+            install_model(path, digest, models_dir=dest)
+    path, digest = _zip(tmp_path / "shape.zip", _with_card(good, input_shape=[1]))
+    with pytest.raises(ModelMismatchError, match="channels, height, width"):
+        install_model(path, digest, models_dir=dest)
+    assert not [p for p in dest.iterdir() if not p.name.startswith(".")]
+
+
+def test_install_reports_damaged_members_and_oversized_cards_in_one_line(tmp_path, user_zoo):
+    from galaxy_xai.zoo.install import install_model
+
+    good = _member_bytes(user_zoo / "tiny-blobs")
+    path, _ = _zip(tmp_path / "crc.zip", good)
+    blob = bytearray(path.read_bytes())
+    start = blob.index(b'"name"')  # a byte of card.json's stored (uncompressed) data
+    blob[start] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with pytest.raises(DataFormatError, match="cannot be read"):
+        install_model(path, sha256_file(path), models_dir=tmp_path / "dest")
+    big = {**good, "card.md": b"x" * (16 * 2**20 + 1)}
+    path, digest = _zip(tmp_path / "big.zip", big)
+    with pytest.raises(DataFormatError, match="more than a model's card.md holds"):
+        install_model(path, digest, models_dir=tmp_path / "dest")
+    assert not list((tmp_path / "dest").iterdir())
+
+
+def test_install_destinations_that_are_not_folders(tmp_path, user_zoo, capsys, monkeypatch):
+    from galaxy_xai.zoo.install import export_model
+
+    archive, digest = export_model("tiny-blobs", tmp_path / "t.zip")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    monkeypatch.setenv("GALAXY_XAI_MODELS", str(afile))
+    assert main(["models", "install", str(archive), "--sha256", digest]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    dest = tmp_path / "dest"
+    monkeypatch.setenv("GALAXY_XAI_MODELS", str(dest))
+    dest.mkdir()
+    (dest / "tiny-blobs").write_text("not a model")  # --force replaces a file of that name
+    assert main(["models", "install", str(archive), "--sha256", digest, "--force"]) == 0
+    assert (dest / "tiny-blobs" / "card.json").is_file()
+    assert main(["models", "install", str(tmp_path), "--sha256", digest]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_models_list_skips_a_bad_installed_model_and_shows_the_rest(user_zoo, capsys):
+    bad = user_zoo / "broken"
+    shutil.copytree(user_zoo / "tiny-blobs", bad)
+    (bad / "card.json").write_text("[]")
+    assert main(["models", "list"]) == 0
+    captured = capsys.readouterr()
+    assert "tiny-blobs" in captured.out and "skipped 'broken'" in captured.err
+    card = json.loads((user_zoo / "tiny-blobs" / "card.json").read_text())
+    card["licence"] = None
+    card["test_metrics"]["accuracy_ci95"] = ["a", "b"]
+    (user_zoo / "tiny-blobs" / "card.json").write_text(json.dumps(card))
+    assert main(["models", "list"]) == 0 and main(["models", "show", "tiny-blobs"]) == 0

@@ -31,6 +31,7 @@ __all__ = [
     "CARD_FIELDS",
     "CARD_NAME",
     "ZOO_PREFIX",
+    "check_card_matches_model",
     "is_zoo_name",
     "model_names",
     "read_card",
@@ -43,7 +44,11 @@ __all__ = [
 ZOO_PREFIX = "zoo:"
 CARD_NAME = "card.json"
 #: Names are lower-case words joined by dashes (they become folder names).
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # always used with fullmatch
+#: A card is a few kB; anything far larger is not one.
+MAX_CARD_BYTES = 16 * 2**20
+#: Card fields that must say what model.json says (a card must describe its model).
+MATCHED_FIELDS = ("task", "output_names", "input_shape")
 #: Types of a card's fields (checked on every read: installed cards come from anyone).
 CARD_FIELDS = {
     "name": str, "version": str, "task": str, "summary": str, "output_names": list[str],
@@ -86,7 +91,7 @@ def model_names() -> dict[str, Path]:
         if not root.is_dir():
             continue
         for child in sorted(root.iterdir()):
-            if NAME_PATTERN.match(child.name) and (child / CARD_NAME).is_file():
+            if NAME_PATTERN.fullmatch(child.name) and (child / CARD_NAME).is_file():
                 found.setdefault(child.name, child)
     return dict(sorted(found.items()))
 
@@ -125,7 +130,30 @@ def zoo_model_dir(name: str) -> Path:
             f"({actual[:12]}... vs {card['weights_sha256'][:12]}...): the file was changed or "
             "damaged; reinstall the model"
         )
+    check_card_matches_model(folder, card)
     return folder
+
+
+def check_card_matches_model(folder: Path, card: dict[str, Any]) -> None:
+    """Refuse a card whose task, outputs or input differ from its ``model.json``.
+
+    Raises
+    ------
+    ModelMismatchError
+        Naming the first field that differs.
+    """
+    from galaxy_xai.models.files import MODEL_INFO_NAME
+
+    try:
+        info = read_json(folder / MODEL_INFO_NAME, what="model file")
+    except DataFormatError as exc:
+        raise ModelMismatchError(str(exc)) from None
+    for key in MATCHED_FIELDS:
+        if key in card and card[key] != info.get(key):
+            raise ModelMismatchError(
+                f"model card '{folder / CARD_NAME}' field '{key}' is {card[key]!r} but its "
+                f"model says {info.get(key)!r}: the card does not describe this model"
+            )
 
 
 def read_card(folder: str | os.PathLike[str], *, name: str | None = None) -> dict[str, Any]:
@@ -142,11 +170,19 @@ def read_card(folder: str | os.PathLike[str], *, name: str | None = None) -> dic
     path = Path(folder) / CARD_NAME
     if not path.is_file():
         raise ModelMismatchError(f"model folder '{folder}' has no {CARD_NAME}")
+    if path.stat().st_size > MAX_CARD_BYTES:
+        raise ModelMismatchError(f"model card '{path}' is {path.stat().st_size} bytes, not a card")
     try:
         card = read_json(path, what="model card")
         check_json_fields(card, CARD_FIELDS, where=str(path), required=REQUIRED_CARD_FIELDS)
     except DataFormatError as exc:
         raise ModelMismatchError(str(exc)) from None
+    shape = card.get("input_shape")
+    if shape is not None and (len(shape) != 3 or min(shape) < 1):
+        raise ModelMismatchError(
+            f"model card '{path}' field 'input_shape' must be [channels, height, width] > 0, "
+            f"found {shape}"
+        )
     if name is not None and card["name"] != name:
         raise ModelMismatchError(f"model card '{path}' names model '{card['name']}', not '{name}'")
     return card

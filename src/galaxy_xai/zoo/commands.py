@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -103,19 +104,30 @@ def headline(card: dict[str, Any]) -> str:
     parts = []
     for key in keys:
         value = metrics.get(key)
-        if isinstance(value, (int, float)):
+        if isinstance(value, int | float) and not isinstance(value, bool):
             ci = metrics.get(f"{key}_ci95")
-            span = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if isinstance(ci, list) and len(ci) == 2 else ""
+            span = ""
+            if (
+                isinstance(ci, list)
+                and len(ci) == 2
+                and all(isinstance(v, int | float) for v in ci)
+            ):
+                span = f" [{ci[0]:.2f}, {ci[1]:.2f}]"
             parts.append(f"{key} {value:.3f}{span}")
     return "; ".join(parts) or "-"
 
 
 def _list(args: argparse.Namespace) -> int:
+    from galaxy_xai.errors import GalaxyXAIError
     from galaxy_xai.models.shipped import model_names, read_card
 
     rows = []
     for name, folder in model_names().items():
-        card = read_card(folder, name=name)
+        try:
+            card = read_card(folder, name=name)
+        except GalaxyXAIError as exc:  # one bad installed model does not hide the others
+            print(f"galaxy-xai models list: skipped '{name}': {exc}", file=sys.stderr)
+            continue
         rows.append({"name": name, "version": card["version"], "task": card["task"],
                      "input": "x".join(str(v) for v in card.get("input_shape") or []),
                      "test": headline(card), "folder": str(folder)})  # fmt: skip

@@ -14,13 +14,14 @@ Downloads happen only here, when the user runs ``galaxy-xai models install URL``
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
-import shutil
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 
 from galaxy_xai.errors import DataFormatError, DataMissingError, ModelMismatchError, ParameterError
@@ -28,6 +29,7 @@ from galaxy_xai.io import atomic_output
 from galaxy_xai.models.shipped import (
     CARD_NAME,
     NAME_PATTERN,
+    check_card_matches_model,
     read_card,
     shipped_dir,
     user_models_dir,
@@ -39,9 +41,15 @@ __all__ = ["ARCHIVE_MEMBERS", "MAX_ARCHIVE_BYTES", "export_model", "install_mode
 #: Files an archive may hold (and must, except the optional two).
 ARCHIVE_MEMBERS = ("model.safetensors", "model.json", CARD_NAME, "split.json", "card.md")
 REQUIRED_MEMBERS = ("model.safetensors", "model.json", CARD_NAME)
-#: Largest archive (download or file) and largest unpacked member accepted.
+#: Largest archive (download or file), and largest unpacked size of each member and of
+#: all of them: weights may be large, the JSON and Markdown files are small.
 MAX_ARCHIVE_BYTES = 2 * 2**30
-MAX_MEMBER_BYTES = 2 * 2**30
+MAX_MEMBER_BYTES = {"model.safetensors": 2 * 2**30, "model.json": 64 * 2**20,
+                    CARD_NAME: 16 * 2**20, "split.json": 256 * 2**20, "card.md": 16 * 2**20}  # fmt: skip
+MAX_UNPACKED_BYTES = 2 * 2**30 + 64 * 2**20
+#: What a damaged or unusual zip member raises while it is read.
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError,
+                    EOFError, OSError, ValueError)  # fmt: skip
 DOWNLOAD_TIMEOUT_S = 60.0
 
 
@@ -59,11 +67,18 @@ def _fetch(source: str, dest: Path) -> str:
     if parsed.scheme in ("http", "https"):
         try:
             response = urllib.request.urlopen(source, timeout=DOWNLOAD_TIMEOUT_S)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             raise DataMissingError(f"could not download '{source}': {exc}") from None
         reader = response
     elif parsed.scheme in ("", "file") or len(parsed.scheme) == 1:  # C:\ on Windows
-        local = Path(parsed.path if parsed.scheme == "file" else source)
+        local = Path(
+            urllib.request.url2pathname(parsed.path) if parsed.scheme == "file" else source
+        )
+        if local.is_dir():
+            raise ParameterError(
+                "PATH_OR_URL", source, "is a folder; give a model archive (.zip) made by "
+                "'galaxy-xai models export'",
+            )  # fmt: skip
         if not local.is_file():
             raise DataMissingError(f"model archive '{source}' does not exist")
         reader = open(local, "rb")  # noqa: SIM115 - closed below
@@ -80,7 +95,7 @@ def _fetch(source: str, dest: Path) -> str:
                     )
                 digest.update(block)
                 out.write(block)
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise DataMissingError(f"could not read '{source}': {exc}") from None
     return digest.hexdigest()
 
@@ -99,6 +114,7 @@ def _unpack(archive: Path, folder: Path, source: str) -> None:
                 f"model archive '{source}' must hold one model's files in one folder"
             )
         seen: set[str] = set()
+        total = 0
         for member in members:
             name = Path(member.filename).name
             if name not in ARCHIVE_MEMBERS or name in seen:
@@ -106,22 +122,32 @@ def _unpack(archive: Path, folder: Path, source: str) -> None:
                     f"model archive '{source}' holds '{member.filename}'; a model archive "
                     f"holds only {', '.join(ARCHIVE_MEMBERS)}"
                 )
-            if member.file_size > MAX_MEMBER_BYTES:
+            if member.file_size > MAX_MEMBER_BYTES[name]:
                 raise DataFormatError(
                     f"model archive '{source}' member '{name}' unpacks to {member.file_size} "
-                    "bytes, more than a model holds"
+                    f"bytes, more than a model's {name} holds (at most {MAX_MEMBER_BYTES[name]})"
                 )
+            total += member.file_size
+            if total > MAX_UNPACKED_BYTES:
+                raise DataFormatError(f"model archive '{source}' unpacks to over {total} bytes")
             seen.add(name)
-            with zf.open(member) as src, open(folder / name, "wb") as dst:
-                copied = 0
-                while block := src.read(2**20):
-                    copied += len(block)
-                    if copied > member.file_size:  # a header that lies about its size
-                        raise DataFormatError(
-                            f"model archive '{source}' member '{name}' is larger than its "
-                            "header says"
-                        )
-                    dst.write(block)
+            try:
+                with zf.open(member) as src, open(folder / name, "wb") as dst:
+                    copied = 0
+                    while block := src.read(2**20):
+                        copied += len(block)
+                        if copied > member.file_size:  # a header that lies about its size
+                            raise DataFormatError(
+                                f"model archive '{source}' member '{name}' is larger than its "
+                                "header says"
+                            )
+                        dst.write(block)
+            except _ZIP_READ_ERRORS as exc:
+                raise DataFormatError(
+                    f"model archive '{source}' member '{name}' cannot be read (damaged, "
+                    f"encrypted or an unsupported compression): {type(exc).__name__}: "
+                    f"{' '.join(str(exc).split())[:160]}"
+                ) from None
         missing = [m for m in REQUIRED_MEMBERS if m not in seen]
         if missing:
             raise DataFormatError(f"model archive '{source}' lacks {', '.join(missing)}")
@@ -168,8 +194,16 @@ def install_model(
     expected = _check_sha256(sha256)
     source = str(source)
     root = Path(models_dir) if models_dir is not None else user_models_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".install-", dir=root) as tmp:
+    if root.exists() and not root.is_dir():
+        raise ParameterError("GALAXY_XAI_MODELS", str(root), "is a file, not a folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        staging = tempfile.TemporaryDirectory(prefix=".install-", dir=root)
+    except OSError as exc:
+        raise ParameterError(
+            "GALAXY_XAI_MODELS", str(root), f"cannot be written: {exc.strerror or exc}"
+        ) from None
+    with staging as tmp:
         archive = Path(tmp) / "archive.zip"
         actual = _fetch(source, archive)
         if actual != expected:
@@ -186,7 +220,8 @@ def install_model(
                 "PATH_OR_URL", source, f"names model '{name}', which ships with galaxy-xai"
             )
         final = root / name
-        if final.exists() and not force:
+        present = final.exists() or final.is_symlink()
+        if present and not force:
             raise ParameterError(
                 "PATH_OR_URL", source, f"model '{name}' is already installed in '{root}' "
                 "(pass --force to replace it)",
@@ -195,9 +230,14 @@ def install_model(
         staged.rename(target)
         _check_card_matches(target)
         load_trained(target)  # weights only; refuses a model that does not build
-        if final.exists():
-            shutil.rmtree(final)
-        target.rename(final)
+        try:
+            if present:  # moved aside first (a folder, a file or a link): never deleted in place
+                final.rename(Path(tmp) / "replaced")
+            target.rename(final)
+        except OSError as exc:
+            raise ParameterError(
+                "GALAXY_XAI_MODELS", str(root), f"cannot install into it: {exc.strerror or exc}"
+            ) from None
     return final
 
 
@@ -207,7 +247,7 @@ def read_card_name(folder: Path, source: str) -> str:
 
     card = read_json(folder / CARD_NAME, what="model card")
     name = card.get("name")
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise DataFormatError(
             f"model archive '{source}': card field 'name' must be lower-case letters, digits "
             f"and dashes, found {name!r}"
@@ -225,6 +265,7 @@ def _check_card_matches(folder: Path) -> None:
             f"model '{card['name']}': its card's weights_sha256 does not match its weights "
             f"({actual[:12]}... vs {card['weights_sha256'][:12]}...)"
         )
+    check_card_matches_model(folder, card)
 
 
 def export_model(name: str, out: str | os.PathLike[str]) -> tuple[Path, str]:

@@ -151,9 +151,13 @@ def pack_model(recipe: Any, outcome: Any, out: Path, *, train_seconds: float | N
 def _fmt_metric(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
-    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, float) for v in value):
+    if isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value):
         return f"[{value[0]:.3f}, {value[1]:.3f}]"
     return json.dumps(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def render_card(card: dict[str, Any]) -> str:
@@ -162,7 +166,9 @@ def render_card(card: dict[str, Any]) -> str:
     shape = card.get("input_shape")
     if shape:
         lines.append(f"- **Input**: {shape[0]} x {shape[1]} x {shape[2]} (channels x pixels)")
-    lines.append(f"- **Task**: {card['task']}; outputs: {', '.join(card.get('output_names', []))}")
+    lines.append(
+        f"- **Task**: {card['task']}; outputs: {', '.join(card.get('output_names') or [])}"
+    )
     arch = card.get("architecture") or {}
     if arch:
         lines.append(f"- **Architecture**: `{json.dumps(arch)}`")
@@ -202,6 +208,6 @@ def render_card(card: dict[str, Any]) -> str:
     lines.append(f"- galaxy-xai {card.get('galaxy_xai_version', '?')}")
     for note in card.get("notes") or []:
         lines.append(f"- {note}")
-    lines += ["", "## Licence and citation", "", card.get("licence", ""), ""]
+    lines += ["", "## Licence and citation", "", str(card.get("licence") or ""), ""]
     lines += [f"- {c}" for c in card.get("citation") or []]
     return "\n".join(lines) + "\n"
