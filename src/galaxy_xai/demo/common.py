@@ -64,7 +64,7 @@ def train_config(
     model_kwargs: dict[str, Any],
     epochs: int,
     seed: int,
-    transfer_from: Path | None = None,
+    transfer_from: Path | str | None = None,
 ) -> Any:
     """A CPU, deterministic :class:`galaxy_xai.train.TrainConfig` for one demo network."""
     from galaxy_xai.train import (

@@ -39,6 +39,8 @@ __all__ = [
     "stage_transfer",
 ]
 
+#: The shipped bar network the demo fine-tunes and explains.
+BAR_ZOO_MODEL = "zoo:bar-sdss"
 #: Input size of the shipped bar network (zoo:bar-sdss) that explains the barred set.
 BAR_MODEL_SIZE = 64
 #: The simulated population: nearby SDSS main-sample disks whose bars are resolved
@@ -127,25 +129,34 @@ def stage_train_morphology(ctx: Context) -> dict[str, Any]:
 
 
 def stage_train_bars(ctx: Context) -> dict[str, Any]:
-    """Train the barred / unbarred network on the simulated training set."""
+    """Fine-tune the shipped bar network on the simulated training set (barred / unbarred).
+
+    Its convolutional layers come from ``zoo:bar-sdss`` (the ``sdss`` transfer preset:
+    dense layers new), so that the demo shows fine-tuning of a shipped model on a small
+    labelled set observed differently (JPEG-like grey, fixed framing).
+    """
+    from galaxy_xai import zoo
+
+    shipped = zoo.load(BAR_ZOO_MODEL)
     config = train_config(
         ctx,
         data=source_set(ctx),
         target="barred",
         output_names=BAR_CLASSES,
-        model=ctx.config.bar_model,
-        model_kwargs={},
+        model=shipped.config.model.name,
+        model_kwargs=dict(shipped.config.model.kwargs),
         epochs=ctx.config.bar_epochs,
         seed=ctx.seed(3),
+        transfer_from=BAR_ZOO_MODEL,
     )
     return train_run(
         ctx,
         "train_bars",
         config,
         panel="2-bars",
-        title="Bar network (simulated SDSS)",
-        what=f"{ctx.config.bar_model} classifying barred vs unbarred galaxies; its 'bar' "
-        "output is explained to measure bar lengths (Bhambra et al. 2022).",
+        title="Bar network (simulated SDSS), fine-tuned from zoo:bar-sdss",
+        what="the shipped bar network fine-tuned to classify barred vs unbarred galaxies of "
+        "the demo's training set (Bhambra et al. 2022).",
     )
 
 
