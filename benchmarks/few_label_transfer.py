@@ -39,41 +39,54 @@ SETTINGS = {True: {"seeds": 3, "epochs": 15}, False: {"seeds": 5, "epochs": 30}}
 P_BAR_BARRED, P_BAR_UNBARRED = 0.5, 0.2
 
 
+def _with_target(raw: Path, out: Path, target: Any) -> None:
+    """Write the galaxies of ``raw`` that ``target(catalogue)`` keeps, with a ``target`` column.
+
+    ``target`` returns ``(rows kept, class name per kept row)``.
+    """
+    from galaxy_xai.data import open_dataset, write_dataset
+
+    with open_dataset(raw) as ds:
+        cat = ds.catalog.copy()
+        images = ds.images[:]
+        meta = dict(ds.metadata)
+    keep, names = target(cat, meta)
+    cat = cat.iloc[keep].reset_index(drop=True)
+    cat["target"] = names
+    write_dataset(out, images[keep], cat, metadata=meta)
+
+
+def _spiral_target(cat: Any, meta: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
+    names = list(meta.get("label_names") or ["non_spirals", "spirals"])
+    return np.arange(len(cat)), [names[int(v)] for v in cat["label"]]
+
+
+def _bar_target(cat: Any, meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    p_bar = cat["p_bar"].to_numpy(dtype=float)
+    keep = np.flatnonzero((p_bar >= P_BAR_BARRED) | (p_bar <= P_BAR_UNBARRED))
+    return keep, np.where(p_bar[keep] >= P_BAR_BARRED, "barred", "unbarred")
+
+
 def _labelled_sets(size: int, crop: float) -> dict[str, Path]:
     """The two labelled sets, each with a ``target`` column (class names), cached."""
-    from galaxy_xai.data import import_dataset, open_dataset, write_dataset
+    from galaxy_xai.data import import_dataset
 
     workers = min(2, os.cpu_count() or 1)
     root = cache_dir() / f"few_label_{size}px_crop{round(crop * 100)}"
     root.mkdir(parents=True, exist_ok=True)
+    sources = {
+        "kaggle": ("gz2-kaggle-folders", "gz2-kaggle-spirals", crop, workers, _spiral_target),
+        "gzb": ("galaxy-builder", "galaxy-builder", 1.0, 1, _bar_target),
+    }
     out = {}
-    kaggle = root / "kaggle.h5"
-    if not kaggle.is_file():
-        raw = import_dataset("gz2-kaggle-folders", data_dir() / "gz2-kaggle-spirals",
-                             root / "kaggle_raw.h5", size=size, crop=crop, channels="rgb",
-                             workers=workers, resume=True)  # fmt: skip
-        with open_dataset(raw) as ds:
-            cat = ds.catalog.copy()
-            images = ds.images[:]
-            meta = dict(ds.metadata)
-        names = list(meta.get("label_names") or ["non_spirals", "spirals"])
-        cat["target"] = [names[int(v)] for v in cat["label"]]
-        write_dataset(kaggle, images, cat, metadata=meta)
-    out["kaggle"] = kaggle
-    gzb = root / "gzb.h5"
-    if not gzb.is_file():
-        raw = import_dataset("galaxy-builder", data_dir() / "galaxy-builder", root / "gzb_raw.h5",
-                             size=size, channels="rgb", resume=True)  # fmt: skip
-        with open_dataset(raw) as ds:
-            cat = ds.catalog.copy()
-            images = ds.images[:]
-            meta = dict(ds.metadata)
-        p_bar = cat["p_bar"].to_numpy(dtype=float)
-        keep = np.flatnonzero((p_bar >= P_BAR_BARRED) | (p_bar <= P_BAR_UNBARRED))
-        cat = cat.iloc[keep].reset_index(drop=True)
-        cat["target"] = np.where(p_bar[keep] >= P_BAR_BARRED, "barred", "unbarred")
-        write_dataset(gzb, images[keep], cat, metadata=meta)
-    out["gzb"] = gzb
+    for name, (fmt, folder, set_crop, set_workers, target) in sources.items():
+        path = root / f"{name}.h5"
+        if not path.is_file():
+            raw = import_dataset(fmt, data_dir() / folder, root / f"{name}_raw.h5", size=size,
+                                 crop=set_crop, channels="rgb", workers=set_workers,
+                                 resume=True)  # fmt: skip
+            _with_target(raw, path, target)
+        out[name] = path
     return out
 
 

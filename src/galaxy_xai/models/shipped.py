@@ -32,6 +32,7 @@ __all__ = [
     "CARD_NAME",
     "ZOO_PREFIX",
     "check_card_matches_model",
+    "check_model_folder",
     "is_zoo_name",
     "model_names",
     "read_card",
@@ -106,8 +107,6 @@ def zoo_model_dir(name: str) -> Path:
     ModelMismatchError
         If its card is unreadable or does not match its weights (sha256).
     """
-    from galaxy_xai.models.files import MODEL_INFO_NAME, MODEL_WEIGHTS_NAME, sha256_file
-
     bare = name[len(ZOO_PREFIX) :] if name.startswith(ZOO_PREFIX) else name
     known = model_names()
     if bare not in known:
@@ -117,21 +116,42 @@ def zoo_model_dir(name: str) -> Path:
             "'galaxy-xai models install')"
         )
     folder = known[bare]
-    card = read_card(folder, name=bare)
+    check_model_folder(folder)
+    return folder
+
+
+def check_model_folder(folder: Path) -> dict[str, Any]:
+    """The card of the named-model folder ``folder``, checked against its files.
+
+    The card must name the folder's model, its ``weights_sha256`` must be the weights'
+    sha256, and its task, outputs and input must be its ``model.json``'s. Used on every
+    load of a zoo model and before an install moves a model into place.
+
+    Raises
+    ------
+    DataMissingError
+        If the weights or the model file are missing.
+    ModelMismatchError
+        If the card is unreadable or does not describe these files.
+    """
+    from galaxy_xai.models.files import MODEL_INFO_NAME, MODEL_WEIGHTS_NAME, sha256_file
+
+    card = read_card(folder, name=folder.name)
     weights = folder / MODEL_WEIGHTS_NAME
     if not weights.is_file() or not (folder / MODEL_INFO_NAME).is_file():
         raise DataMissingError(
-            f"zoo model '{bare}' ('{folder}') lacks {MODEL_WEIGHTS_NAME} or {MODEL_INFO_NAME}"
+            f"zoo model '{folder.name}' ('{folder}') lacks {MODEL_WEIGHTS_NAME} or "
+            f"{MODEL_INFO_NAME}"
         )
     actual = sha256_file(weights)
     if actual != card["weights_sha256"]:
         raise ModelMismatchError(
-            f"zoo model '{bare}': weights '{weights}' do not match the sha256 in its card "
-            f"({actual[:12]}... vs {card['weights_sha256'][:12]}...): the file was changed or "
-            "damaged; reinstall the model"
+            f"zoo model '{folder.name}': weights '{weights}' do not match the sha256 in its "
+            f"card ({actual[:12]}... vs {card['weights_sha256'][:12]}...): the card does not "
+            "match its weights, or the file was changed or damaged; reinstall the model"
         )
     check_card_matches_model(folder, card)
-    return folder
+    return card
 
 
 def check_card_matches_model(folder: Path, card: dict[str, Any]) -> None:

@@ -29,8 +29,7 @@ from galaxy_xai.io import atomic_output
 from galaxy_xai.models.shipped import (
     CARD_NAME,
     NAME_PATTERN,
-    check_card_matches_model,
-    read_card,
+    check_model_folder,
     shipped_dir,
     user_models_dir,
     zoo_model_dir,
@@ -228,7 +227,7 @@ def install_model(
             )  # fmt: skip
         target = Path(tmp) / name
         staged.rename(target)
-        _check_card_matches(target)
+        check_model_folder(target)
         load_trained(target)  # weights only; refuses a model that does not build
         try:
             if present:  # moved aside first (a folder, a file or a link): never deleted in place
@@ -253,19 +252,6 @@ def read_card_name(folder: Path, source: str) -> str:
             f"and dashes, found {name!r}"
         )
     return name
-
-
-def _check_card_matches(folder: Path) -> None:
-    from galaxy_xai.models.files import sha256_file
-
-    card = read_card(folder, name=folder.name)
-    actual = sha256_file(folder / "model.safetensors")
-    if card["weights_sha256"] != actual:
-        raise ModelMismatchError(
-            f"model '{card['name']}': its card's weights_sha256 does not match its weights "
-            f"({actual[:12]}... vs {card['weights_sha256'][:12]}...)"
-        )
-    check_card_matches_model(folder, card)
 
 
 def export_model(name: str, out: str | os.PathLike[str]) -> tuple[Path, str]:

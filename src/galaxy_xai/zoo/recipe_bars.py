@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from galaxy_xai.zoo.recipe_base import Recipe, RecipeOutcome, file_record
+from galaxy_xai.zoo.recipe_base import Recipe, RecipeOutcome, bootstrap_ci95, file_record
 
 __all__ = ["BAR_LENGTH_DIRECT", "BAR_SDSS", "gzb_halves"]
 
@@ -81,22 +81,13 @@ def gzb_halves(data: Path, data_root: Path) -> tuple[Path, Path, Path]:
     return real, halves[0], halves[1]
 
 
-def _bootstrap_paired(x: np.ndarray, y: np.ndarray, stat: Any) -> list[float]:
-    from scipy.stats import bootstrap
-
-    res = bootstrap((x, y), stat, paired=True, vectorized=False, n_resamples=1000,
-                    method="percentile", random_state=np.random.default_rng(0))  # fmt: skip
-    ci = res.confidence_interval
-    return [round(float(ci.low), 4), round(float(ci.high), 4)]
-
-
 def _auc(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     from sklearn.metrics import roc_auc_score
 
     def stat(y: np.ndarray, s: np.ndarray) -> float:
         return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
 
-    return {"auc": round(stat(labels, scores), 4), "auc_ci95": _bootstrap_paired(labels, scores, stat),
+    return {"auc": round(stat(labels, scores), 4), "auc_ci95": bootstrap_ci95((labels, scores), stat),
             "n_positive": int(labels.sum()), "n_negative": int(len(labels) - labels.sum())}  # fmt: skip
 
 
@@ -218,9 +209,9 @@ def _bar_length_direct(out: Path, data_root: Path, resume: bool) -> RecipeOutcom
         "split": "1,000 simulated test galaxies (seed 303), barred ones",
         "n": len(truth),
         "pearson_r": round(r(est, truth), 4),
-        "pearson_r_ci95": _bootstrap_paired(est, truth, r),
+        "pearson_r_ci95": bootstrap_ci95((est, truth), r),
         "rmse_px": round(rmse(est, truth), 4),
-        "rmse_px_ci95": _bootstrap_paired(est, truth, rmse),
+        "rmse_px_ci95": bootstrap_ci95((est, truth), rmse),
     }
     return RecipeOutcome(
         run_dir=run,

@@ -28,6 +28,7 @@ from galaxy_xai.errors import DataMissingError
 __all__ = [
     "Recipe",
     "RecipeOutcome",
+    "bootstrap_ci95",
     "classification_test_metrics",
     "data_root_from_env",
     "file_record",
@@ -149,6 +150,23 @@ def train_stage(config: dict[str, Any], run_dir: Path, resume: bool) -> Path:
     return train(load_train_config(config), run_dir, resume=resume)
 
 
+def bootstrap_ci95(
+    samples: tuple[np.ndarray, ...], stat: Callable[..., float], *, n_resamples: int = 1000
+) -> list[float]:
+    """95% percentile bootstrap interval of ``stat`` over galaxies, rounded to 4 digits.
+
+    ``scipy.stats.bootstrap`` with the samples resampled together (paired), seed 0: the
+    one interval of every recipe's card.
+    """
+    from scipy.stats import bootstrap
+
+    res = bootstrap(samples, stat, paired=len(samples) > 1, vectorized=False,
+                    n_resamples=n_resamples, method="percentile",
+                    random_state=np.random.default_rng(0))  # fmt: skip
+    ci = res.confidence_interval
+    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+
+
 def classification_test_metrics(
     run_dir: Path, data: Path, *, split: str = "test", n_resamples: int = 1000
 ) -> dict[str, Any]:
@@ -157,7 +175,6 @@ def classification_test_metrics(
     Intervals are percentile bootstraps over galaxies (``scipy.stats.bootstrap``,
     paired, 1000 resamples, seed 0); F1 from ``sklearn.metrics.f1_score``.
     """
-    from scipy.stats import bootstrap
     from sklearn.metrics import f1_score
 
     from galaxy_xai.train import evaluate, load_trained
@@ -170,11 +187,7 @@ def classification_test_metrics(
     labels = np.arange(len(cm))
 
     def interval(stat: Callable[[np.ndarray, np.ndarray], float]) -> list[float]:
-        res = bootstrap((truth, pred), stat, paired=True, vectorized=False,
-                        n_resamples=n_resamples, method="percentile",
-                        random_state=np.random.default_rng(0))  # fmt: skip
-        ci = res.confidence_interval
-        return [round(float(ci.low), 4), round(float(ci.high), 4)]
+        return bootstrap_ci95((truth, pred), stat, n_resamples=n_resamples)
 
     def macro(t: np.ndarray, p: np.ndarray) -> float:
         return float(f1_score(t, p, labels=labels, average="macro", zero_division=0))

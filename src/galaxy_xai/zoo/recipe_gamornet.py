@@ -30,6 +30,7 @@ import numpy as np
 from galaxy_xai.zoo.recipe_base import (
     Recipe,
     RecipeOutcome,
+    bootstrap_ci95,
     file_record,
     folder_record,
     train_stage,
@@ -127,15 +128,10 @@ def subset_rows(src: Path, rows: np.ndarray, out: Path) -> Path:
 
 
 def _bootstrap(truth: np.ndarray, probs: np.ndarray, key: str) -> list[float]:
-    from scipy.stats import bootstrap
-
     def stat(idx: np.ndarray) -> float:
         return score_bulge_disk(probs[idx.astype(int)], truth[idx.astype(int)])[key]
 
-    res = bootstrap((np.arange(len(truth)),), stat, vectorized=False, n_resamples=1000,
-                    method="percentile", random_state=np.random.default_rng(0))  # fmt: skip
-    ci = res.confidence_interval
-    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+    return bootstrap_ci95((np.arange(len(truth)),), stat)
 
 
 def _gamornet_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
