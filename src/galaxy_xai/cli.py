@@ -38,6 +38,8 @@ COMMAND_MODULES = (
     "galaxy_xai.zoo.commands",
     "galaxy_xai.explain.commands",
     "galaxy_xai.bars.commands",
+    "galaxy_xai.features.commands",
+    "galaxy_xai.audit.commands",
     "galaxy_xai.distill.commands",
     "galaxy_xai.report.commands",
 )

@@ -58,10 +58,14 @@ from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
 from galaxy_xai.io import atomic_output, check_json_fields, read_json, write_json
 
 __all__ = [
+    "AUDIT_PANEL_COLUMNS",
+    "FEATURE_PANEL_COLUMNS",
     "RUN_INFO",
     "SECTIONS",
+    "AuditPanel",
     "BarPanel",
     "ClassificationPanel",
+    "FeaturesPanel",
     "GalleryPanel",
     "ModelCardPanel",
     "PrototypePanel",
@@ -70,8 +74,10 @@ __all__ = [
     "TrainingPanel",
     "collect_versions",
     "list_panels",
+    "read_audit",
     "read_bars",
     "read_classification",
+    "read_features",
     "read_gallery",
     "read_model_card",
     "read_prototypes",
@@ -79,8 +85,10 @@ __all__ = [
     "read_run_info",
     "read_sanity",
     "read_training",
+    "write_audit",
     "write_bars",
     "write_classification",
+    "write_features",
     "write_gallery",
     "write_model_card",
     "write_prototypes",
@@ -94,7 +102,7 @@ RUN_INFO = "run.json"
 # Report sections that hold panels, in report order.
 SECTIONS = (
     "gallery", "bars", "classification", "training", "sanity", "distillation", "realism",
-    "models",
+    "models", "features", "audit",
 )  # fmt: skip
 # Packages whose versions every run records.
 VERSION_PACKAGES = ("galaxy-xai", "torch", "galsim", "captum", "lightning", "numpy", "astropy")
@@ -873,3 +881,152 @@ def read_model_card(run_dir: str | os.PathLike[str], name: str) -> ModelCardPane
     return ModelCardPanel(
         name, summary["title"], summary["description"], card, dict(summary.get("metrics") or {})
     )
+
+
+# --------------------------------------------------------------------------- features
+#: Columns of a features panel: one row per (galaxy, method).
+FEATURE_PANEL_COLUMNS = ("id", "method", "true_bt", "measured_bt", "true_re_arcsec",
+                         "measured_re_arcsec")  # fmt: skip
+
+
+@dataclass
+class FeaturesPanel:
+    """Bulge B/T and half-light radius measured vs true, per method (saliency, controls)."""
+
+    name: str
+    title: str
+    description: str
+    table: pd.DataFrame  # FEATURE_PANEL_COLUMNS
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def write_features(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    table: pd.DataFrame,
+    title: str,
+    description: str = "",
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Save a features panel: measured and true bulge B/T and radius per method.
+
+    Parameters
+    ----------
+    table
+        Columns :data:`FEATURE_PANEL_COLUMNS` (``method``: e.g. ``saliency``,
+        ``image_only``, ``size``).
+    metrics
+        Figures of the comparison (Pearson r per method and quantity).
+
+    Raises
+    ------
+    ParameterError
+        A missing column.
+    """
+    missing = [c for c in FEATURE_PANEL_COLUMNS if c not in table.columns]
+    if missing:
+        raise ParameterError("table", missing, "features panel needs these columns")
+    folder = _panel_dir(run_dir, "features", name)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_csv(folder / "features.csv", table[list(FEATURE_PANEL_COLUMNS)])
+    _write_summary(folder, title, description, metrics=metrics or {})
+    return folder
+
+
+def read_features(run_dir: str | os.PathLike[str], name: str) -> FeaturesPanel:
+    """Read a features panel written by :func:`write_features`."""
+    folder = _panel_dir(run_dir, "features", name)
+    table = _read_csv(folder / "features.csv", FEATURE_PANEL_COLUMNS,
+                      numeric=FEATURE_PANEL_COLUMNS[2:])  # fmt: skip
+    table["method"] = table["method"].astype(str)
+    summary = _read_summary(folder)
+    return FeaturesPanel(name, summary["title"], summary["description"], table,
+                         dict(summary.get("metrics") or {}))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- audit
+#: Columns of an audit panel's table of shown suspects.
+AUDIT_PANEL_COLUMNS = ("id", "given_label", "suggested_label", "self_confidence")
+
+
+@dataclass
+class AuditPanel:
+    """A label audit: the top suspects (images and maps), counts per class."""
+
+    name: str
+    title: str
+    description: str
+    suspects: pd.DataFrame  # AUDIT_PANEL_COLUMNS, one row per shown suspect
+    images: np.ndarray  # (N, C, H, W)
+    saliency: np.ndarray  # (N, H, W), maps of the suggested class (zeros if none)
+    flagged_share: dict[str, float]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def write_audit(
+    run_dir: str | os.PathLike[str],
+    name: str,
+    *,
+    suspects: pd.DataFrame,
+    images: np.ndarray,
+    saliency: np.ndarray,
+    flagged_share: dict[str, float],
+    title: str,
+    description: str = "",
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Save an audit panel (see :mod:`galaxy_xai.audit`).
+
+    Parameters
+    ----------
+    suspects
+        Columns :data:`AUDIT_PANEL_COLUMNS`, one row per shown suspect.
+    images, saliency
+        Their images ``(N, C, H, W)`` and maps of the suggested class ``(N, H, W)``.
+    flagged_share
+        Share of each given class flagged.
+    metrics
+        Counts (``n``, ``n_flagged`` ...).
+
+    Raises
+    ------
+    ParameterError
+        Missing columns, or images, maps and table of different lengths.
+    """
+    missing = [c for c in AUDIT_PANEL_COLUMNS if c not in suspects.columns]
+    if missing:
+        raise ParameterError("suspects", missing, "audit panel needs these columns")
+    images = _as_nchw(images, "images")
+    saliency = np.asarray(saliency, dtype=np.float32)
+    if saliency.shape != (len(images), *images.shape[2:]) or len(suspects) != len(images):
+        raise ParameterError("saliency", saliency.shape,
+                             f"need one (H, W) map and one table row per image {images.shape}")  # fmt: skip
+    folder = _panel_dir(run_dir, "audit", name)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_csv(folder / "suspects.csv", suspects[list(AUDIT_PANEL_COLUMNS)])
+    _write_npz(folder / "suspects.npz", images=images, saliency=saliency)
+    _write_summary(folder, title, description, metrics=metrics or {},
+                   details={"flagged_share": {str(k): float(v) for k, v in flagged_share.items()}})  # fmt: skip
+    return folder
+
+
+def read_audit(run_dir: str | os.PathLike[str], name: str) -> AuditPanel:
+    """Read an audit panel written by :func:`write_audit`."""
+    folder = _panel_dir(run_dir, "audit", name)
+    arrays = _read_npz(folder / "suspects.npz", ("images", "saliency"))
+    table = _read_csv(folder / "suspects.csv", AUDIT_PANEL_COLUMNS, numeric=("self_confidence",))
+    images = _with_channels(arrays["images"])
+    if (
+        images.ndim != 4
+        or arrays["saliency"].shape != (len(images), *images.shape[2:])
+        or len(table) != len(images)
+    ):
+        raise DataFormatError(f"'{folder}': suspects.csv, images and maps do not match")
+    summary = _read_summary(folder)
+    share = summary["details"].get("flagged_share") or {}
+    if not isinstance(share, dict) or not all(isinstance(v, int | float) for v in share.values()):
+        raise DataFormatError(f"'{folder / _SUMMARY}': details.flagged_share is not a mapping")
+    return AuditPanel(name, summary["title"], summary["description"], table, images,
+                      arrays["saliency"], {str(k): float(v) for k, v in share.items()},
+                      dict(summary.get("metrics") or {}))  # fmt: skip

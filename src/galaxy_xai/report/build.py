@@ -46,11 +46,13 @@ SECTION_TITLES = {
     "distillation": "Distilled prototypes",
     "realism": "Realism: simulated vs real galaxies",
     "models": "Shipped models: cards and figures on this run's galaxies",
+    "features": "Features: bulge size and B/T from saliency, with controls",
+    "audit": "Label audit: likely label errors (confident learning)",
     "provenance": "Configuration, versions and data provenance",
 }
 #: Sections left out (no notice) when the run folder has none of their panels: a run
 #: that never compared simulations with real galaxies is not missing anything.
-OPTIONAL_SECTIONS = frozenset({"realism", "models"})
+OPTIONAL_SECTIONS = frozenset({"realism", "models", "features", "audit"})
 # What each section needs, for the "missing" notices.
 _WRITERS = {
     "gallery": "galaxy_xai.report.artefacts.write_gallery (demo stage 'explain'/'bars')",
@@ -61,6 +63,8 @@ _WRITERS = {
     "distillation": "galaxy_xai.report.artefacts.write_prototypes (demo stage 'distill')",
     "realism": "galaxy_xai.report.artefacts.write_realism (python -m benchmarks sim-realism)",
     "models": "galaxy_xai.report.artefacts.write_model_card (demo stage 'zoo')",
+    "features": "galaxy_xai.report.artefacts.write_features (demo stage 'features')",
+    "audit": "galaxy_xai.report.artefacts.write_audit (galaxy-xai audit --out RUN, or --report-dir RUN)",
 }
 
 
@@ -132,6 +136,8 @@ def _section_of(panel: Any) -> str:
         art.PrototypePanel: "distillation",
         art.RealismPanel: "realism",
         art.ModelCardPanel: "models",
+        art.FeaturesPanel: "features",
+        art.AuditPanel: "audit",
     }[type(panel)]
 
 
@@ -313,6 +319,42 @@ def build_report(
             _metrics_table(p.metrics, "On this run's galaxies"),
         )
 
+    def render_features(p: art.FeaturesPanel) -> str:
+        for key, value in p.metrics.items():
+            if key.startswith("pearson_r") and isinstance(value, int | float):
+                b.headline.append({"result": p.title, "figure": key, "value": value})
+        return (
+            _heading(p)
+            + b.figure(
+                f"features-{p.name}",
+                fg.features_figure(p),
+                "Measured (calibrated on simulations only) vs true bulge-to-total and bulge "
+                "half-light radius. saliency: from maps of the bulge output; image_only: the "
+                "same measurement on a constant map (no saliency); size: the galaxy's "
+                "half-light radius alone. Saliency is worth its cost only where it beats both.",
+            )
+            + _metrics_table(p.metrics, "Pearson r per method (95% bootstrap intervals)")
+        )
+
+    def render_audit(p: art.AuditPanel) -> str:
+        return (
+            _heading(p)
+            + b.figure(
+                f"audit-{p.name}",
+                fg.audit_figure(p),
+                "The most likely label errors (cleanlab on out-of-sample probabilities; "
+                "sc: the probability the networks gave the given label), each with the "
+                "SmoothGrad map of the suggested class, and the share of each given class "
+                "flagged. A flag is a suspicion for a reader to check, not a verdict.",
+            )
+            + _metrics_table(p.metrics, "Audit counts")
+        )
+
+    def optional(section: str, reader: Any, render: Any) -> str:
+        if not art.list_panels(run_dir, section):
+            return ""
+        return b.panels(section, reader, render)
+
     bodies = {
         "gallery": b.panels("gallery", art.read_gallery, render_gallery),
         "bars": b.panels("bars", art.read_bars, render_bars),
@@ -325,9 +367,9 @@ def build_report(
         "realism": b.panels("realism", art.read_realism, render_realism)
         if art.list_panels(run_dir, "realism")
         else "",
-        "models": b.panels("models", art.read_model_card, render_model)
-        if art.list_panels(run_dir, "models")
-        else "",
+        "models": optional("models", art.read_model_card, render_model),
+        "features": optional("features", art.read_features, render_features),
+        "audit": optional("audit", art.read_audit, render_audit),
     }
     bodies["provenance"] = _provenance_body(b, info, info_error)
     bodies["overview"] = _overview_body(b, info)

@@ -21,8 +21,10 @@ from matplotlib.figure import Figure
 
 from galaxy_xai.errors import ParameterError
 from galaxy_xai.report.artefacts import (
+    AuditPanel,
     BarPanel,
     ClassificationPanel,
+    FeaturesPanel,
     GalleryPanel,
     PrototypePanel,
     RealismPanel,
@@ -32,11 +34,13 @@ from galaxy_xai.report.artefacts import (
 
 __all__ = [
     "FigureResult",
+    "audit_figure",
     "bar_agreement",
     "bar_scatter_figure",
     "confusion_figure",
     "confusion_matrix",
     "display_image",
+    "features_figure",
     "gallery_figure",
     "prototype_figure",
     "realism_figure",
@@ -615,3 +619,66 @@ def realism_figure(panel: RealismPanel) -> FigureResult:
         fig.axes[0].legend(fontsize=7)
     fig.tight_layout()
     return FigureResult(_png(fig), data, f"Simulated vs real distributions: {panel.title}")
+
+
+def features_figure(panel: FeaturesPanel) -> FigureResult:
+    """Measured vs true bulge B/T (top) and half-light radius (bottom), one column per
+    method, with Pearson r."""
+    methods = list(dict.fromkeys(panel.table["method"]))
+    fig = Figure(figsize=(2.8 * max(1, len(methods)), 5.4))
+    data: dict[str, Any] = {"methods": {}}
+    for j, method in enumerate(methods):
+        rows = panel.table[panel.table["method"] == method]
+        entry: dict[str, Any] = {}
+        for i, (q, unit) in enumerate((("bt", "B/T"), ("re_arcsec", "bulge R_e (arcsec)"))):
+            ax = fig.add_subplot(2, len(methods), i * len(methods) + j + 1)
+            t = rows[f"true_{q}"].to_numpy(float)
+            m = rows[f"measured_{q}"].to_numpy(float)
+            ok = np.isfinite(t) & np.isfinite(m)
+            ax.scatter(t[ok], m[ok], s=5, alpha=0.6)
+            r = float(np.corrcoef(t[ok], m[ok])[0, 1]) if ok.sum() > 2 else float("nan")
+            if ok.sum() > 2:
+                lim = [min(t[ok].min(), m[ok].min()), max(t[ok].max(), m[ok].max())]
+                ax.plot(lim, lim, "k--", lw=0.7)
+            ax.set_title(f"{method}: {unit}\nr = {r:.2f} (n = {int(ok.sum())})", fontsize=8)
+            ax.set_xlabel("true", fontsize=7)
+            ax.set_ylabel("measured", fontsize=7)
+            ax.tick_params(labelsize=7)
+            entry[f"pearson_r_{q}"] = _finite(r)
+            entry[f"n_{q}"] = int(ok.sum())
+        data["methods"][method] = entry
+    fig.tight_layout()
+    return FigureResult(_png(fig), data, f"Bulge B/T and radius measured vs true: {panel.title}")
+
+
+def audit_figure(panel: AuditPanel) -> FigureResult:
+    """The shown suspects (image, then the map of the suggested class) and the share of
+    each given class flagged."""
+    n = len(panel.images)
+    cols = 8
+    rows = max(1, math.ceil(2 * n / cols))
+    fig = Figure(figsize=(1.5 * cols, 1.7 * rows + 2.2))
+    grid = fig.add_gridspec(rows + 1, cols, height_ratios=[1.7] * rows + [2.2])
+    for k in range(n):
+        row = panel.suspects.iloc[k]
+        for half in (0, 1):
+            slot = 2 * k + half
+            ax = fig.add_subplot(grid[slot // cols, slot % cols])
+            ax.set_axis_off()
+            if half == 0:
+                img = np.moveaxis(panel.images[k], 0, -1).squeeze()
+                lo, hi = np.percentile(img, [1, 99.5])
+                ax.imshow(np.clip((img - lo) / max(float(hi - lo), 1e-6), 0, 1), cmap="gray")
+                ax.set_title(f"{row['given_label']}->{row['suggested_label']}\n"
+                             f"sc={float(row['self_confidence']):.2f}", fontsize=6)  # fmt: skip
+            else:
+                ax.imshow(np.abs(panel.saliency[k]), cmap="inferno")
+                ax.set_title(f"map: {row['suggested_label']}", fontsize=6)
+    ax = fig.add_subplot(grid[rows, :])
+    names = list(panel.flagged_share)
+    ax.bar(names, [panel.flagged_share[c] for c in names], color="#d62728")
+    ax.set_ylabel("share flagged", fontsize=8)
+    ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    data = {"suspects": panel.suspects.to_dict(orient="list"), "flagged_share": panel.flagged_share}
+    return FigureResult(_png(fig), data, f"Likely label errors: {panel.title}")
