@@ -87,8 +87,13 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
     )
     assert [s["name"] for s in info["stages"]] == [
         "simulate", "train_morphology", "train_bars", "transfer", "predict", "explain",
-        "bars", "distill", "zoo",
+        "bars", "distill", "features", "zoo",
     ]  # fmt: skip
+    # bulge B/T and radius from the morphology network's maps, with controls
+    assert 'id="features-simulated"' in html
+    features = json.loads((out / "stages" / "features" / "done.json").read_text())["summary"]
+    for method in ("saliency", "image_only", "size"):
+        assert -1 <= features["metrics"][f"pearson_r_bt_{method}"] <= 1
     # the shipped models, scored on fresh simulations, each with its card in the report
     for name in ("bar-sdss", "bar-length-direct", "gamornet-sdss", "gz1-morphology"):
         assert f'id="models-{name}"' in html
@@ -103,7 +108,7 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
     assert main(["demo", "--out", str(out), "--quick", "--seed", "1"]) == 0
     assert time.perf_counter() - t0 < 30
     messages = [r.getMessage() for r in caplog.records]
-    assert sum("skipped (finished earlier" in m for m in messages) == 9
+    assert sum("skipped (finished earlier" in m for m in messages) == 10
     assert json.loads((assets / "bars-simulated.json").read_text())["rmse"] == bars["rmse"]
 
     # seeded: retraining the bar network and redoing its maps gives the same bar lengths
@@ -111,7 +116,7 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
         (out / "stages" / stage / "done.json").unlink()
     caplog.clear()
     assert main(["demo", "--out", str(out), "--quick", "--seed", "1"]) == 0
-    assert sum("skipped (finished earlier" in r.getMessage() for r in caplog.records) == 6
+    assert sum("skipped (finished earlier" in r.getMessage() for r in caplog.records) == 7
     again = json.loads((assets / "bars-simulated.json").read_text())
     assert again["points"] == bars["points"] and again["rmse"] == bars["rmse"]
 

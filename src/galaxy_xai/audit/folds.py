@@ -132,7 +132,8 @@ def fold_train_config(
     class_map: Mapping[str, str | None] | None,
     names: Sequence[str],
 ) -> dict[str, Any]:
-    """A train config of ``base`` on all of ``path`` (no validation or test part).
+    """A train config of ``base`` on ``path``: 90% trained on, 10% validation (its
+    curves; no test part: the held-out fold is the test).
 
     ``names`` fixes the class order when there is no ``class_map``, so that every fold
     has the same outputs.
@@ -144,7 +145,7 @@ def fold_train_config(
         "path": str(path), "target": label_col,
         "class_map": dict(class_map) if class_map is not None else None,
         "output_names": list(names) if class_map is None else [],
-        "train_fraction": 1.0, "val_fraction": 0.0, "test_fraction": 0.0,
+        "train_fraction": 0.9, "val_fraction": 0.1, "test_fraction": 0.0,
     }  # fmt: skip
     return cfg
 

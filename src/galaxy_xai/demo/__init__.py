@@ -15,9 +15,12 @@
                       galaxies (calibrated on one half, tested on the other) against
                       the simulation truth
     8 distill         a distilled prototype set per class (expert buffer + STM)
-    9 zoo             the shipped models (galaxy-xai models list) scored on freshly
+    9 features        bulge B/T and half-light radius from MC dropout x SmoothGrad maps
+                      of the morphology network's bulge output (half of its simulated
+                      test galaxies calibrate, half test), with no-saliency controls
+   10 zoo             the shipped models (galaxy-xai models list) scored on freshly
                       simulated galaxies; their cards go to the report
-   (10 real           with --data: Galaxy Zoo 1 transfer and Galaxy Builder bars)
+   (11 real           with --data: Galaxy Zoo 1 transfer and Galaxy Builder bars)
     N report          DIR/report.html from the saved artefacts
 
 Every stage writes its artefacts under ``DIR/stages/<name>/`` and the report's panels
@@ -38,6 +41,7 @@ from galaxy_xai.demo.config import DemoConfig, demo_config
 from galaxy_xai.demo.runner import Context, Stage, run_demo
 from galaxy_xai.demo.stages_distill import stage_distill
 from galaxy_xai.demo.stages_explain import stage_bars, stage_explain
+from galaxy_xai.demo.stages_features import stage_features
 from galaxy_xai.demo.stages_real import stage_real
 from galaxy_xai.demo.stages_report import stage_report
 from galaxy_xai.demo.stages_train import (
@@ -83,6 +87,7 @@ STAGES: tuple[Stage, ...] = (
         ),
         ("simulate",),
     ),
+    Stage("features", stage_features, ("smoothgrad_samples", "quick"), ("train_morphology",)),
     Stage("zoo", stage_zoo, ("n_zoo",), ()),
     Stage(
         "real",

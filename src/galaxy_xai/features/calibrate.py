@@ -122,7 +122,7 @@ def _fit(raw: np.ndarray, truth: np.ndarray, *, high: float) -> tuple[LinearMap,
 
 
 def calibrate_bulge(
-    maps: np.ndarray,
+    maps: np.ndarray | None,
     images: np.ndarray,
     bulge_to_total: np.ndarray,
     radius_px: np.ndarray,
@@ -137,7 +137,8 @@ def calibrate_bulge(
     ----------
     maps
         Maps or draws of the calibration galaxies (see
-        :func:`~galaxy_xai.features.measure.raw_measurements`).
+        :func:`~galaxy_xai.features.measure.raw_measurements`); ``None`` for a constant
+        map (the no-saliency control).
     images
         Their images.
     bulge_to_total
