@@ -48,15 +48,23 @@ class CalibrationGrid:
     map_powers: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
     smooth_sigma_px: tuple[float, ...] = (0.0, 1.0)
     radius_from: tuple[str, ...] = ("area", "light")
+    #: ``signed_share`` depends on the smoothing only: tried once per smoothing
+    bt_from: tuple[str, ...] = ("region", "signed_share")
 
     def candidates(self) -> list[BulgeParams]:
         """Every combination as :class:`BulgeParams` (checked)."""
-        return [
+        out = [
             BulgeParams(map_threshold=t, map_power=p, smooth_sigma_px=s, radius_from=r)
             for t, p, s, r in itertools.product(
                 self.map_thresholds, self.map_powers, self.smooth_sigma_px, self.radius_from
             )
         ]
+        if "signed_share" in self.bt_from:
+            out += [BulgeParams(map_threshold=self.map_thresholds[0], smooth_sigma_px=s,
+                                bt_from="signed_share") for s in self.smooth_sigma_px]  # fmt: skip
+        if "region" not in self.bt_from:
+            out = [c for c in out if c.bt_from != "region"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -181,7 +189,8 @@ def calibrate_bulge(
         re_map, r_re = _fit(re_raw, re_true, high=float("inf"))
         if np.isfinite(r_bt) and (best_bt is None or abs(r_bt) > abs(best_bt[0])):
             best_bt = (r_bt, params, bt_map)
-        if np.isfinite(r_re) and (best_re is None or abs(r_re) > abs(best_re[0])):
+        better_re = best_re is None or abs(r_re) > abs(best_re[0])
+        if params.bt_from == "region" and np.isfinite(r_re) and better_re:
             best_re = (r_re, params, re_map)
     if best_bt is None or best_re is None:
         raise ParameterError(
@@ -233,7 +242,7 @@ def _dataclass_from(cls: Any, record: Any, where: str) -> Any:
         v = record[f.name]
         if v is None and f.name == "high":
             v = float("inf")
-        if f.name == "radius_from":
+        if f.name in ("radius_from", "bt_from"):
             if not isinstance(v, str):
                 raise DataFormatError(f"{where}.{f.name}: {v!r} is not text")
         elif f.name == "min_pixels":

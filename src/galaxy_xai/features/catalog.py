@@ -93,7 +93,8 @@ def bulge_maps(
     noise_level: float = 0.15,
     seed: int = 0,
 ) -> np.ndarray:
-    """MC-dropout x SmoothGrad maps of the bulge output: ``(N, n_draws, H, W)``.
+    """MC-dropout x SmoothGrad maps of the bulge output: ``(N, n_draws, H, W)``, signed
+    (the mean gradient over noisy copies; channels summed).
 
     With ``n_draws`` 1 the map is plain SmoothGrad (dropout off).
 
@@ -105,8 +106,9 @@ def bulge_maps(
     from galaxy_xai.explain.core import attribute, attribute_mc_dropout
 
     name = bulge_output(model.output_names, target)
+    # signed maps: the measurement takes their absolute value, and B/T may use the sign
     kwargs: dict[str, Any] = {"method": "smoothgrad", "target": name, "n_samples": n_samples,
-                              "noise_level": noise_level}  # fmt: skip
+                              "noise_level": noise_level, "abs": False}  # fmt: skip
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
         raise ParameterError("n_draws", n_draws, "must be an integer >= 1")
     if n_draws == 1:
@@ -114,8 +116,8 @@ def bulge_maps(
     else:
         draws = attribute_mc_dropout(model, images, n_draws=n_draws, seed=seed, **kwargs)
         maps = np.moveaxis(np.asarray(draws), 0, 1)
-    if maps.ndim == 5:  # (N, S, C, H, W): channels summed
-        maps = np.abs(maps).sum(axis=2)
+    if maps.ndim == 5:  # (N, S, C, H, W): channels summed (signed)
+        maps = maps.sum(axis=2)
     return np.ascontiguousarray(maps, dtype=np.float32)
 
 
@@ -173,7 +175,9 @@ def measure_features(
     n = len(images)
     ids = [str(i) for i in (range(n) if ids is None else ids)]
     cols: dict[str, Any] = {"id": ids}
-    flags_all: list[list[str]] = []
+    rank = {f: i for i, f in enumerate(QUALITY_FLAGS)}
+    flags_all: list[list[str]] | None = None
+    usable_all = None
     galaxy_radius = np.full(n, np.nan)
     for quantity, params, lin in (
         ("bt", calibration.bt_params, calibration.bt_map),
@@ -183,14 +187,21 @@ def measure_features(
         key = "bt_raw" if quantity == "bt" else "radius_raw_px"
         usable = np.array([[f in ("ok", "edge") for f in row] for row in raw["flags"]])
         med, p16, p84 = _summarise(lin(raw[key]), usable)
-        raw_med = _summarise(raw[key], usable)[0]
         name = "bulge_to_total" if quantity == "bt" else "bulge_half_light_radius_px"
         cols[name], cols[f"{name}_p16"], cols[f"{name}_p84"] = med, p16, p84
-        cols[key] = raw_med
-        if quantity == "bt":
-            flags_all = raw["flags"]
-            cols["n_draws_measured"] = usable.sum(axis=1).astype(np.int64)
-            galaxy_radius = raw["galaxy_radius_px"]
+        cols[key] = _summarise(raw[key], usable)[0]
+        galaxy_radius = raw["galaxy_radius_px"]
+        # a draw's flag is the worse of its two measurements' flags
+        if flags_all is None:
+            flags_all, usable_all = raw["flags"], usable
+        else:
+            flags_all = [
+                [max(a, b, key=lambda f: rank.get(f, 99)) for a, b in zip(ra, rb, strict=True)]
+                for ra, rb in zip(flags_all, raw["flags"], strict=True)
+            ]
+            usable_all = usable_all & usable
+    assert flags_all is not None and usable_all is not None  # two quantities were measured
+    cols["n_draws_measured"] = usable_all.sum(axis=1).astype(np.int64)
     scale = np.full(n, np.nan)
     if pixel_scale_arcsec is not None:
         given = np.broadcast_to(np.asarray(pixel_scale_arcsec, dtype=np.float64), (n,))

@@ -14,8 +14,9 @@ For one galaxy, with its map ``m`` (of the bulge-dominated output) and image ``I
 3. The bulge region ``K``: pixels of ``G`` with ``P >= map_threshold x max P``, the
    connected part that holds the peak of ``P``.
 4. Raw B/T: the map-weighted light ``P`` in ``K`` over the light in ``G`` (with a map
-   equal to the bulge's share of each pixel's light, exactly B/T); raw bulge radius
-   (pixels):
+   equal to the bulge's share of each pixel's light, exactly B/T), or, from a signed
+   map, the share of the galaxy's light whose attribution is positive
+   (``bt_from="signed_share"``); raw bulge radius (pixels):
    with ``radius_from="area"`` the radius of the circle of ``K``'s area, with
    ``"light"`` the radius about ``K``'s weighted centre that holds half of ``K``'s
    map-weighted light. (On galaxies with a cusp the second is set by the brightest few
@@ -58,6 +59,8 @@ QUALITY_FLAGS = ("ok", "edge", "small", "no_signal", "no_galaxy")
 SKY_RING_FRACTION = 0.1
 #: How the raw bulge radius is read off the bulge region (see :class:`BulgeParams`).
 RADIUS_FROM = ("area", "light")
+#: How the raw B/T is read off the map (see :class:`BulgeParams`).
+BT_FROM = ("region", "signed_share")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,12 @@ class BulgeParams:
     radius_from
         ``"area"``: the radius of a circle of the bulge region's area; ``"light"``: its
         half-(map-weighted)-light radius.
+    bt_from
+        ``"region"``: the map-weighted light of the bulge region over the galaxy's light;
+        ``"signed_share"``: the share of the galaxy's light whose attribution is
+        positive, ``sum(L max(m, 0)) / sum(L |m|)`` over the galaxy (the light that
+        pushes the network towards its bulge output). Needs signed maps (as
+        :func:`galaxy_xai.features.bulge_maps` computes); on absolute maps it is 1.
     """
 
     map_threshold: float = 0.2
@@ -88,6 +97,7 @@ class BulgeParams:
     galaxy_sigma: float = 2.0
     min_pixels: int = 3
     radius_from: str = "area"
+    bt_from: str = "region"
 
     def __post_init__(self) -> None:
         checks = {
@@ -110,6 +120,8 @@ class BulgeParams:
                 raise ParameterError(name, getattr(self, name), rules[name])
         if self.radius_from not in RADIUS_FROM:
             raise ParameterError("radius_from", self.radius_from, f"must be one of {RADIUS_FROM}")
+        if self.bt_from not in BT_FROM:
+            raise ParameterError("bt_from", self.bt_from, f"must be one of {BT_FROM}")
 
 
 @dataclass(frozen=True)
@@ -268,12 +280,14 @@ def measure_bulge(
     if not galaxy.any() or not light[galaxy].sum() > 0:
         return BulgeMeasurement(nan, nan, nan, 0, "no_galaxy")
     galaxy_radius = _half_light_radius(light, galaxy)
+    signed = None
     if saliency is None or p.map_power == 0:
         weight = np.ones_like(light)
     else:
-        s = np.abs(np.asarray(saliency, dtype=np.float64))
+        signed = np.asarray(saliency, dtype=np.float64)
+        s = np.abs(signed)
         if s.ndim == 3:
-            s = s.sum(axis=0)
+            s, signed = s.sum(axis=0), signed.sum(axis=0)
         if s.ndim != 2:
             raise DataFormatError(
                 f"map of galaxy {ident!r} has shape {np.shape(saliency)}: expected (H, W) "
@@ -286,6 +300,7 @@ def measure_bulge(
             )
         if p.smooth_sigma_px > 0:
             s = ndimage.gaussian_filter(s, p.smooth_sigma_px)
+            signed = ndimage.gaussian_filter(signed, p.smooth_sigma_px)
         peak = s.max() if np.isfinite(s).all() else nan
         if not peak > 0:
             return BulgeMeasurement(nan, nan, galaxy_radius, 0, "no_signal")
@@ -297,7 +312,15 @@ def measure_bulge(
     region = galaxy & (product >= p.map_threshold * peak)
     region = _component_at(region, product)
     n = int(region.sum())
-    bt_raw = float(product[region].sum() / light[galaxy].sum())
+    if p.bt_from == "region":
+        bt_raw = float(product[region].sum() / light[galaxy].sum())
+    else:
+        total = float((light * np.abs(signed))[galaxy].sum()) if signed is not None else 0.0
+        bt_raw = (
+            float((light * np.clip(signed, 0.0, None))[galaxy].sum()) / total
+            if signed is not None and total > 0
+            else nan
+        )
     if p.radius_from == "area":
         radius = float(np.sqrt(n / np.pi))
     else:
