@@ -127,9 +127,33 @@ def test_kfold_audit_writes_its_files_and_resumes(tmp_path: Path) -> None:
     assert set(probs["fold"]) == {0, 1}
     np.testing.assert_allclose(probs[["prob_blob", "prob_ring"]].sum(1), 1.0, atol=1e-4)
     assert (out / "audit" / "labels" / "suspects.npz").is_file()  # the report's panel
+    from galaxy_xai.report import build_report
+
+    html = build_report(out, out / "report.html").read_text()
+    assert 'id="audit-labels"' in html and "Label audit" in html
+    figure = json.loads((out / "report_assets" / "audit-labels.json").read_text())
+    assert set(figure["flagged_share"]) == {"blob", "ring"}
+
     first = (out / "folds" / "fold_0" / "run" / "model.json").stat().st_mtime_ns
-    audit_dataset(data, out, folds=2, train_config=settings, resume=True, saliency=False)
+    again = audit_dataset(data, out, folds=2, train_config=settings, resume=True, saliency=False)
     assert (out / "folds" / "fold_0" / "run" / "model.json").stat().st_mtime_ns == first
+    assert again.summary["n_flagged"] == summary["n_flagged"]
+
+
+def test_an_audit_that_flags_nothing_still_reports(tmp_path: Path) -> None:
+    from galaxy_xai.audit.run import write_audit_panel
+    from galaxy_xai.report import build_report
+
+    given, probs, _, _ = _noisy_labels(40, k=2, flip=0.0)
+    table = flag_label_issues(given, probs, ["blob", "ring"], [f"g{i}" for i in range(40)])
+    assert not table["is_label_issue"].any()
+    summary = {"data": "d.h5", "method": "m", "ranking": "r", "n": 40, "n_flagged": 0,
+               "share_flagged": 0.0, "accuracy_out_of_sample": 1.0, "flagged_pairs": {},
+               "bias": {"flagged_share_by_class": {"blob": 0.0, "ring": 0.0}}}  # fmt: skip
+    result = type("R", (), {"table": table, "summary": summary})()
+    write_audit_panel(result, tmp_path, image_of=lambda i: np.zeros((1, 8, 8), np.float32))
+    html = build_report(tmp_path, tmp_path / "r.html").read_text()
+    assert 'id="audit-labels"' in html and "could not be read" not in html
 
 
 def test_too_many_folds_for_a_class_is_refused(tmp_path: Path) -> None:

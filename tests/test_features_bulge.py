@@ -267,3 +267,26 @@ def test_signed_share_rises_with_the_bulge_and_is_one_on_absolute_maps() -> None
         assert absolute.bt_raw == pytest.approx(1.0)
     assert shares[0] < shares[1] < shares[2]
     assert np.isnan(measure_bulge(None, image, params=BulgeParams(bt_from="signed_share")).bt_raw)
+
+
+def test_features_panel_renders_in_the_report(tmp_path: Path) -> None:
+    from galaxy_xai.report import build_report, write_features
+
+    rng = np.random.default_rng(0)
+    true_bt = rng.uniform(0, 1, 20)
+    table = pd.concat([
+        pd.DataFrame({"id": [f"g{i}" for i in range(20)], "method": method, "true_bt": true_bt,
+                      "measured_bt": true_bt + noise * rng.standard_normal(20),
+                      "true_re_arcsec": true_bt * 2, "measured_re_arcsec": true_bt * 2 + noise})
+        for method, noise in (("saliency", 0.05), ("image_only", 0.5))
+    ])  # fmt: skip
+    write_features(tmp_path, "sim", table=table, title="bulges", metrics={"pearson_r_bt": 0.9})
+    html = build_report(tmp_path, tmp_path / "r.html").read_text()
+    assert 'id="features-sim"' in html
+    figure = json.loads((tmp_path / "r_assets" / "features-sim.json").read_text())
+    assert (
+        figure["methods"]["saliency"]["pearson_r_bt"]
+        > figure["methods"]["image_only"]["pearson_r_bt"]
+    )
+    with pytest.raises(ParameterError, match="measured_bt"):
+        write_features(tmp_path, "bad", table=table.drop(columns="measured_bt"), title="x")

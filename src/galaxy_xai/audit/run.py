@@ -253,6 +253,7 @@ def write_audit_panel(
     return write_audit(
         run_dir, name, suspects=shown, images=images, saliency=maps,
         flagged_share=s["bias"]["flagged_share_by_class"],
+        trends={k: v for k, v in s["bias"].items() if k != "flagged_share_by_class"},
         title=f"Label audit of {Path(str(s['data'])).name}",
         description=f"{s['method']}; {s['ranking']}.",
         metrics={"n": s["n"], "n_flagged": s["n_flagged"], "share_flagged": s["share_flagged"],

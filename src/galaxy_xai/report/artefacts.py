@@ -962,6 +962,8 @@ class AuditPanel:
     saliency: np.ndarray  # (N, H, W), maps of the suggested class (zeros if none)
     flagged_share: dict[str, float]
     metrics: dict[str, Any] = field(default_factory=dict)
+    # covariate -> {"bin_edges": [...], "predicted_share": {class: [share per bin]}}
+    trends: dict[str, Any] = field(default_factory=dict)
 
 
 def write_audit(
@@ -975,6 +977,7 @@ def write_audit(
     title: str,
     description: str = "",
     metrics: dict[str, Any] | None = None,
+    trends: dict[str, Any] | None = None,
 ) -> Path:
     """Save an audit panel (see :mod:`galaxy_xai.audit`).
 
@@ -988,6 +991,9 @@ def write_audit(
         Share of each given class flagged.
     metrics
         Counts (``n``, ``n_flagged`` ...).
+    trends
+        Predicted-class share per bin of each covariate (galaxy size, brightness), as
+        :func:`galaxy_xai.audit.figures.bias_table` gives them.
 
     Raises
     ------
@@ -1007,7 +1013,8 @@ def write_audit(
     _write_csv(folder / "suspects.csv", suspects[list(AUDIT_PANEL_COLUMNS)])
     _write_npz(folder / "suspects.npz", images=images, saliency=saliency)
     _write_summary(folder, title, description, metrics=metrics or {},
-                   details={"flagged_share": {str(k): float(v) for k, v in flagged_share.items()}})  # fmt: skip
+                   details={"flagged_share": {str(k): float(v) for k, v in flagged_share.items()},
+                            "trends": dict(trends or {})})  # fmt: skip
     return folder
 
 
@@ -1015,7 +1022,11 @@ def read_audit(run_dir: str | os.PathLike[str], name: str) -> AuditPanel:
     """Read an audit panel written by :func:`write_audit`."""
     folder = _panel_dir(run_dir, "audit", name)
     arrays = _read_npz(folder / "suspects.npz", ("images", "saliency"))
-    table = _read_csv(folder / "suspects.csv", AUDIT_PANEL_COLUMNS, numeric=("self_confidence",))
+    if len(arrays["images"]) == 0:  # nothing flagged: an empty table, not a damaged one
+        table = pd.DataFrame({c: pd.Series(dtype=object) for c in AUDIT_PANEL_COLUMNS})
+    else:
+        table = _read_csv(folder / "suspects.csv", AUDIT_PANEL_COLUMNS,
+                          numeric=("self_confidence",))  # fmt: skip
     images = _with_channels(arrays["images"])
     if (
         images.ndim != 4
@@ -1027,6 +1038,9 @@ def read_audit(run_dir: str | os.PathLike[str], name: str) -> AuditPanel:
     share = summary["details"].get("flagged_share") or {}
     if not isinstance(share, dict) or not all(isinstance(v, int | float) for v in share.values()):
         raise DataFormatError(f"'{folder / _SUMMARY}': details.flagged_share is not a mapping")
+    trends = summary["details"].get("trends") or {}
+    if not isinstance(trends, dict):
+        raise DataFormatError(f"'{folder / _SUMMARY}': details.trends is not a mapping")
     return AuditPanel(name, summary["title"], summary["description"], table, images,
                       arrays["saliency"], {str(k): float(v) for k, v in share.items()},
-                      dict(summary.get("metrics") or {}))  # fmt: skip
+                      dict(summary.get("metrics") or {}), trends)  # fmt: skip

@@ -674,11 +674,29 @@ def audit_figure(panel: AuditPanel) -> FigureResult:
             else:
                 ax.imshow(np.abs(panel.saliency[k]), cmap="inferno")
                 ax.set_title(f"map: {row['suggested_label']}", fontsize=6)
-    ax = fig.add_subplot(grid[rows, :])
+    if n == 0:
+        ax = fig.add_subplot(grid[0, :])
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no galaxy flagged", ha="center", va="center", fontsize=10)
+    trends = {k: v for k, v in panel.trends.items()
+              if isinstance(v, dict) and "bin_edges" in v and "predicted_share" in v}  # fmt: skip
+    span = max(1, cols // (1 + len(trends)))
+    ax = fig.add_subplot(grid[rows, :span])
     names = list(panel.flagged_share)
     ax.bar(names, [panel.flagged_share[c] for c in names], color="#d62728")
     ax.set_ylabel("share flagged", fontsize=8)
+    ax.set_title("flagged share per given class", fontsize=8)
     ax.tick_params(labelsize=7)
+    for j, (cov, trend) in enumerate(trends.items(), start=1):
+        ax = fig.add_subplot(grid[rows, j * span : (j + 1) * span])
+        edges = np.asarray(trend["bin_edges"], dtype=float)
+        centres = 0.5 * (edges[:-1] + edges[1:])
+        for cls, share in trend["predicted_share"].items():
+            if len(share) == len(centres):
+                ax.plot(centres, np.asarray(share, dtype=float), marker="o", label=str(cls))
+        ax.set_title(f"predicted class vs {cov}", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6)
     fig.tight_layout()
     data = {"suspects": panel.suspects.to_dict(orient="list"), "flagged_share": panel.flagged_share}
     return FigureResult(_png(fig), data, f"Likely label errors: {panel.title}")
