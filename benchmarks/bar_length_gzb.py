@@ -76,7 +76,10 @@ SETTINGS = {
 }  # fmt: skip
 
 
-def run(quick: bool) -> dict[str, Any]:
+def run(quick: bool, model: str | None = None) -> dict[str, Any]:
+    """The benchmark; ``model`` (e.g. ``zoo:bar-sdss``) replaces the bar network trained
+    here (simulations, then fine-tuning on the other Galaxy Builder galaxies). Its own
+    fine-tuning galaxies (every id in its training split) leave the test set."""
     import torch
 
     from galaxy_xai.bars import calibrate, evaluate_lengths, measure_bars
@@ -98,6 +101,13 @@ def run(quick: bool) -> dict[str, Any]:
     barred = np.isfinite(cat["bar_Re"].to_numpy(dtype=float))
     test_ids = cat["id"][barred].astype(str).tolist()
     other_ids = cat["id"][~barred].astype(str).tolist()
+    n_seen = 0
+    if model is not None:
+        from galaxy_xai.train import load_trained
+
+        seen = {i for part in (load_trained(model).split or {}).values() for i in part}
+        n_seen = sum(i in seen for i in test_ids)
+        test_ids = [i for i in test_ids if i not in seen]
     finetune, _ = subset_dataset(real, root / "gzb64_finetune.h5", ids=other_ids)
     sets = simulate_sets(
         quick,
@@ -110,15 +120,18 @@ def run(quick: bool) -> dict[str, Any]:
 
     work = root / f"runs_{'quick' if quick else 'full'}_{int(time.time())}"
     t0 = time.perf_counter()
-    net = train_bar_network(
-        work / "net", sim_data=sets["train"], epochs=s["epochs"],
-        model_kwargs={"width": s["width"]}, finetune_data=finetune,
-        finetune_epochs=max(3, s["epochs"] // 2),
-    )  # fmt: skip
+    if model is None:
+        net_run: Any = train_bar_network(
+            work / "net", sim_data=sets["train"], epochs=s["epochs"],
+            model_kwargs={"width": s["width"]}, finetune_data=finetune,
+            finetune_epochs=max(3, s["epochs"] // 2),
+        ).run_dir  # fmt: skip
+    else:
+        net_run = model
     t_net = time.perf_counter() - t0
 
     cal_maps, cal_images, cal_cat = saliency_maps(
-        net.run_dir, sets["calibration"], n_samples=s["n_samples"]
+        net_run, sets["calibration"], n_samples=s["n_samples"]
     )
     cal_lengths = cal_cat["bar_length_px"].to_numpy()
     grid_name, cv_r = choose_grid(cal_maps, cal_images, cal_lengths)
@@ -127,7 +140,7 @@ def run(quick: bool) -> dict[str, Any]:
         objective=CALIBRATION_OBJECTIVE,
     )  # fmt: skip
     test_file, _ = subset_dataset(real, work / "gzb_test.h5", ids=test_ids)
-    maps, images, test_cat = saliency_maps(net.run_dir, test_file, n_samples=s["n_samples"])
+    maps, images, test_cat = saliency_maps(net_run, test_file, n_samples=s["n_samples"])
     table = measure_bars(maps, images, ids=test_cat["id"], params=result.params)
     scale = test_cat["pixel_scale_arcsec"].to_numpy(dtype=float)
     truth = test_cat["bar_Re"].to_numpy(dtype=float) * 0.396  # native px -> arcsec
@@ -177,7 +190,8 @@ def run(quick: bool) -> dict[str, Any]:
         "frac_flag_ok": float((table["quality_flag"] == "ok").mean()),
         **{f"n_flag_{k}": int(v) for k, v in table["quality_flag"].value_counts().items()},
         "pearson_r_saliency_resized_px": sal_px["pearson_r"],
-        "n_finetune_galaxies": len(other_ids),
+        "n_finetune_galaxies": len(other_ids) if model is None else None,
+        "n_test_excluded_seen_by_model": n_seen,
         "direct_finetuned_on_real": False,
         "calibration_objective": CALIBRATION_OBJECTIVE,
         "calibration_grid": grid_name,

@@ -13,7 +13,8 @@ in ``gz1-classify``) are volunteer majority votes, and some are plainly wrong.
   test split too (``*_full_test``). 95% bootstrap intervals; the paired difference has
   its own interval.
 * Check by eye: a seeded random sample of 40 flagged galaxies is written as a numbered
-  montage (``results/gz1-audit-check40.png``) and CSV. A reader's verdicts, one per
+  montage of their original JPEGs (central half; ``results/gz1-audit-check40.png``)
+  and CSV. A reader's verdicts, one per
   galaxy, live in ``benchmarks/reader_checks/gz1-audit-check40.csv`` (``id,verdict``
   with verdict ``wrong`` = the given label is wrong, ``right``, or ``unsure``);
   ``reader_agrees_share`` is the share of ``wrong`` among the decided ones, with a
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._common import cache_dir
+from benchmarks._common import cache_dir, data_dir
 from benchmarks.gz1_classify import CLASS_MAP, gz1_dataset
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -84,6 +85,17 @@ def _ci(values: np.ndarray) -> list[float]:
     return bootstrap_ci95((values,), lambda v: float(np.mean(v)))
 
 
+def _original_jpeg(ident: str) -> np.ndarray:
+    """The central half of a galaxy's original 423 px GZ1 JPEG ``(3, H, W)`` in [0, 1]:
+    what a reader judges the label on (the network's 48 px input is too coarse)."""
+    from PIL import Image
+
+    with Image.open(data_dir() / "gz1-sdss" / "images" / f"{ident}.jpeg") as im:
+        w, h = im.size
+        crop = np.asarray(im.convert("RGB").crop((w // 4, h // 4, 3 * w // 4, 3 * h // 4)))
+    return np.moveaxis(crop.astype(np.float32) / 255.0, -1, 0)
+
+
 def _reader_share(sample_ids: list[str]) -> dict[str, Any]:
     import pandas as pd
     from scipy.stats import binomtest
@@ -118,7 +130,6 @@ def run(quick: bool) -> dict[str, Any]:
     from galaxy_xai.audit import audit_dataset
     from galaxy_xai.audit.figures import check_sample_montage
     from galaxy_xai.audit.folds import labelled_rows
-    from galaxy_xai.data import open_dataset
     from galaxy_xai.data.splits import split_indices
 
     torch.set_num_threads(torch_threads())
@@ -179,10 +190,7 @@ def run(quick: bool) -> dict[str, Any]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     sample.insert(0, "tile", np.arange(1, len(sample) + 1))
     sample.to_csv(RESULTS / "gz1-audit-check40.csv", index=False)
-    position = {i: r for i, r in zip(ids, rows, strict=True)}
-    with open_dataset(data) as ds:
-        check_sample_montage(sample, lambda i: ds.images[int(position[i])],
-                             RESULTS / "gz1-audit-check40.png")  # fmt: skip
+    check_sample_montage(sample, _original_jpeg, RESULTS / "gz1-audit-check40.png")
     figures.update(_reader_share(list(sample["id"])))
     for name in ("suspects", "bias"):
         shutil.copyfile(audits["train"].out_dir / f"{name}.png", RESULTS / f"gz1-audit-{name}.png")

@@ -160,7 +160,7 @@ def test_benchmarks_take_a_model_only_where_they_can_score_one(capsys):
     from benchmarks.__main__ import takes_model
 
     assert takes_model("gz1-classify") and takes_model("gamornet-sim2real")
-    assert takes_model("few-label-transfer")
+    assert takes_model("few-label-transfer") and takes_model("bar-length-gzb")
     assert not takes_model("simulate")
     assert bench_main(["simulate", "--model", "zoo:gz1-morphology"]) == 2
     assert "do not take --model" in capsys.readouterr().err

@@ -935,7 +935,15 @@ def write_features(
 
 
 def read_features(run_dir: str | os.PathLike[str], name: str) -> FeaturesPanel:
-    """Read a features panel written by :func:`write_features`."""
+    """Read a features panel written by :func:`write_features`.
+
+    Raises
+    ------
+    DataMissingError
+        The panel's table is missing.
+    DataFormatError
+        A missing column or text where numbers belong.
+    """
     folder = _panel_dir(run_dir, "features", name)
     table = _read_csv(folder / "features.csv", FEATURE_PANEL_COLUMNS,
                       numeric=FEATURE_PANEL_COLUMNS[2:])  # fmt: skip
@@ -1019,7 +1027,15 @@ def write_audit(
 
 
 def read_audit(run_dir: str | os.PathLike[str], name: str) -> AuditPanel:
-    """Read an audit panel written by :func:`write_audit`."""
+    """Read an audit panel written by :func:`write_audit`.
+
+    Raises
+    ------
+    DataMissingError
+        The panel's arrays are missing.
+    DataFormatError
+        Table, images and maps that do not match, or a damaged summary.
+    """
     folder = _panel_dir(run_dir, "audit", name)
     arrays = _read_npz(folder / "suspects.npz", ("images", "saliency"))
     if len(arrays["images"]) == 0:  # nothing flagged: an empty table, not a damaged one
