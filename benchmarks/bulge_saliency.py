@@ -261,7 +261,7 @@ def run(quick: bool) -> dict[str, Any]:
     size_re = _size_predictor(cal_size, cal_re_px * cal_scale)
     for part in ("sim", "gzb"):
         size = galaxy_radius_arcsec(images[part], truth[part][2])
-        pred["size"][part] = (size_bt(size), size_re(size))
+        pred["size"][part] = (np.clip(size_bt(size), 0, 1), np.clip(size_re(size), 0, None))
     t_measure = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -290,3 +290,14 @@ def test_features_panel_renders_in_the_report(tmp_path: Path) -> None:
     )
     with pytest.raises(ParameterError, match="measured_bt"):
         write_features(tmp_path, "bad", table=table.drop(columns="measured_bt"), title="x")
+
+
+def test_calibration_prefers_settings_that_measure_most_galaxies() -> None:
+    from galaxy_xai.features import CalibrationGrid
+
+    maps, images, bt, re = _set(30, 7)
+    grid = CalibrationGrid(map_thresholds=(0.05, 0.99), map_powers=(1.0,), smooth_sigma_px=(0.0,))
+    cal = calibrate_bulge(maps, images, bt, re, grid=grid)
+    table = measure_features(maps, images, cal)
+    assert table["bulge_to_total"].notna().mean() >= 0.9
+    assert table["bulge_half_light_radius_px"].notna().mean() >= 0.9

@@ -22,12 +22,16 @@ from galaxy_xai.demo.runner import Context
 __all__ = ["stage_features"]
 
 
-def _size_control(cal_size: np.ndarray, cal_truth: np.ndarray, size: np.ndarray) -> np.ndarray:
+def _size_control(
+    cal_size: np.ndarray, cal_truth: np.ndarray, size: np.ndarray, *, high: float
+) -> np.ndarray:
+    """The truth predicted from galaxy size alone: a line fitted on the calibration half,
+    clipped to the quantity's range ``[0, high]`` as the calibrated measurement is."""
     from scipy.stats import linregress
 
     ok = np.isfinite(cal_size) & np.isfinite(cal_truth)
     fit = linregress(cal_size[ok], cal_truth[ok])
-    return np.asarray(fit.slope * size + fit.intercept)
+    return np.clip(fit.slope * size + fit.intercept, 0.0, high)
 
 
 def stage_features(ctx: Context) -> dict[str, Any]:
@@ -77,9 +81,10 @@ def stage_features(ctx: Context) -> dict[str, Any]:
         raise RuntimeError("size control not computed")
     tables.append(pd.DataFrame({
         "id": truth["id"].astype(str)[n_cal:].to_numpy(), "method": "size",
-        "true_bt": bt[n_cal:], "measured_bt": _size_control(sizes[0], bt[:n_cal], sizes[1]),
+        "true_bt": bt[n_cal:], "measured_bt": _size_control(sizes[0], bt[:n_cal], sizes[1], high=1.0),
         "true_re_arcsec": re_arcsec[n_cal:],
-        "measured_re_arcsec": _size_control(sizes[0], re_arcsec[:n_cal], sizes[1]),
+        "measured_re_arcsec": _size_control(sizes[0], re_arcsec[:n_cal], sizes[1],
+                                            high=np.inf),
     }))  # fmt: skip
     for t in tables:
         method = str(t["method"].iloc[0])

@@ -3,7 +3,7 @@
 For each quantity (B/T and the bulge's half-light radius) the calibration chooses the
 measurement settings (:class:`~galaxy_xai.features.measure.BulgeParams`) on a grid by
 the highest Pearson r between the raw measurement and the truth over the calibration
-galaxies, then fits ``truth = slope x raw + intercept`` by least squares
+galaxies, among the settings that measure at least :data:`MIN_COVERAGE` of them, then fits ``truth = slope x raw + intercept`` by least squares
 (``scipy.stats.linregress``). Radii are calibrated in pixels of the image, so a
 calibration carries over to another pixel scale at the same framing.
 """
@@ -38,6 +38,10 @@ CALIBRATION_FORMAT = "galaxy-xai bulge calibration"
 _USABLE = ("ok", "edge")
 #: Fewest usable calibration galaxies.
 MIN_CALIBRATION = 8
+#: Settings that measure fewer than this share of the calibration galaxies are not
+#: chosen (a high r on the few galaxies a strict setting measures is no calibration),
+#: unless no setting measures that many.
+MIN_COVERAGE = 0.9
 
 
 @dataclass(frozen=True)
@@ -177,21 +181,30 @@ def calibrate_bulge(
         if arr.shape != (n,):
             raise ParameterError(name, arr.shape, f"need one value per galaxy ({n})")
     grid = grid or CalibrationGrid()
-    best_bt: tuple[float, BulgeParams, LinearMap] | None = None
-    best_re: tuple[float, BulgeParams, LinearMap] | None = None
+    scored: dict[str, list[tuple[float, float, BulgeParams, LinearMap]]] = {"bt": [], "re": []}
     n_used = 0
+    finite = np.isfinite(bt_true) & np.isfinite(re_true)
     for params in grid.candidates():
         raw = raw_measurements(maps, images, params=params, ids=ids)
-        bt_raw = _median_draw(raw["bt_raw"], raw["flags"])
-        re_raw = _median_draw(raw["radius_raw_px"], raw["flags"])
-        n_used = max(n_used, int((np.isfinite(bt_raw) & np.isfinite(bt_true)).sum()))
-        bt_map, r_bt = _fit(bt_raw, bt_true, high=1.0)
-        re_map, r_re = _fit(re_raw, re_true, high=float("inf"))
-        if np.isfinite(r_bt) and (best_bt is None or abs(r_bt) > abs(best_bt[0])):
-            best_bt = (r_bt, params, bt_map)
-        better_re = best_re is None or abs(r_re) > abs(best_re[0])
-        if params.bt_from == "region" and np.isfinite(r_re) and better_re:
-            best_re = (r_re, params, re_map)
+        for quantity, key, truth, high in (("bt", "bt_raw", bt_true, 1.0),
+                                           ("re", "radius_raw_px", re_true, float("inf"))):  # fmt: skip
+            if quantity == "re" and params.bt_from != "region":
+                continue  # the radius does not depend on bt_from
+            values = _median_draw(raw[key], raw["flags"])
+            measured = int((np.isfinite(values) & finite).sum())
+            n_used = max(n_used, measured)
+            lin, r = _fit(values, truth, high=high)
+            if np.isfinite(r):
+                scored[quantity].append((measured / max(1, int(finite.sum())), r, params, lin))
+    best = {}
+    for quantity, entries in scored.items():
+        if not entries:
+            continue
+        top = max(c for c, *_ in entries)
+        pool = [e for e in entries if e[0] >= min(MIN_COVERAGE, top)]
+        best[quantity] = max(pool, key=lambda e: abs(e[1]))
+    best_bt = best.get("bt")
+    best_re = best.get("re")
     if best_bt is None or best_re is None:
         raise ParameterError(
             "maps",
@@ -200,13 +213,13 @@ def calibrate_bulge(
             "measured bulge (flags ok/edge)",
         )
     return BulgeCalibration(
-        bt_params=best_bt[1],
-        bt_map=best_bt[2],
-        radius_params=best_re[1],
-        radius_map=best_re[2],
+        bt_params=best_bt[2],
+        bt_map=best_bt[3],
+        radius_params=best_re[2],
+        radius_map=best_re[3],
         n_calibration=n_used,
-        pearson_r_bt=float(best_bt[0]),
-        pearson_r_radius=float(best_re[0]),
+        pearson_r_bt=float(best_bt[1]),
+        pearson_r_radius=float(best_re[1]),
         provenance=dict(provenance or {}),
     )
 
