@@ -194,6 +194,11 @@ def run(quick: bool) -> dict[str, Any]:
     figures.update(_reader_share(list(sample["id"])))
     for name in ("suspects", "bias"):
         shutil.copyfile(audits["train"].out_dir / f"{name}.png", RESULTS / f"gz1-audit-{name}.png")
+    from galaxy_xai.report import build_report
+
+    figures["report"] = build_report(
+        audits["train"].out_dir, RESULTS / "gz1-audit-report.html"
+    ).name
     figures.update({
         "folds": s["folds"], "epochs_per_fold": s["epochs"], "final_epochs": s["final_epochs"],
         "image_size": s["size"], "time_data_s": round(t_data, 1),

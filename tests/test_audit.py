@@ -92,6 +92,7 @@ def test_bias_table_counts_shares_per_bin() -> None:
                      bins=2)  # fmt: skip
     assert out["flagged_share_by_class"] == {"a": 0.5, "b": 0.0}
     assert out["size"]["predicted_share"]["b"] == [0.5, 1.0]
+    assert out["size"]["given_share"]["a"] == [1.0, 0.0]
 
 
 def test_select_suspects_takes_the_commonest_pairs_in_rank_order() -> None:

@@ -176,8 +176,9 @@ def bias_table(
     Returns
     -------
     dict
-        ``flagged_share_by_class`` and, per covariate, ``bin_edges`` and
-        ``predicted_share`` (class -> share per bin).
+        ``flagged_share_by_class`` and, per covariate, ``bin_edges``,
+        ``predicted_share`` and ``given_share`` (class -> share per bin of the
+        predicted and of the given labels).
     """
     classes = sorted(set(table["given_label"]) | set(predicted))
     out: dict[str, Any] = {
@@ -199,7 +200,14 @@ def bias_table(
                 else float("nan") for b in range(len(edges) - 1)]
             for c in classes
         }  # fmt: skip
-        out[name] = {"bin_edges": [float(e) for e in edges], "predicted_share": shares}
+        given = table["given_label"].to_numpy(dtype=object)
+        given_shares = {
+            c: [float(np.mean(given[ok & (which == b)] == c)) if (ok & (which == b)).any()
+                else float("nan") for b in range(len(edges) - 1)]
+            for c in classes
+        }  # fmt: skip
+        out[name] = {"bin_edges": [float(e) for e in edges], "predicted_share": shares,
+                     "given_share": given_shares}  # fmt: skip
     return out
 
 
@@ -219,11 +227,15 @@ def bias_figure(bias: dict[str, Any], path: str | os.PathLike[str]) -> Path:
         ax = axes[0, j]
         edges = np.asarray(bias[name]["bin_edges"])
         centres = 0.5 * (edges[:-1] + edges[1:])
-        for cls, share in bias[name]["predicted_share"].items():
-            ax.plot(centres, share, marker="o", label=cls)
+        for k, (cls, share) in enumerate(bias[name]["predicted_share"].items()):
+            colour = f"C{k}"
+            ax.plot(centres, share, marker="o", color=colour, label=f"{cls} (predicted)")
+            given = bias[name].get("given_share", {}).get(cls)
+            if given is not None:
+                ax.plot(centres, given, ls="--", color=colour, alpha=0.7)
         ax.set_xlabel(name)
         ax.set_ylabel("predicted share")
-        ax.set_title(f"predicted class vs {name}", fontsize=8)
+        ax.set_title(f"class share vs {name} (dashed: given labels)", fontsize=8)
         ax.legend(fontsize=6)
     fig.tight_layout()
     return _save(fig, path)

@@ -691,10 +691,15 @@ def audit_figure(panel: AuditPanel) -> FigureResult:
         ax = fig.add_subplot(grid[rows, j * span : (j + 1) * span])
         edges = np.asarray(trend["bin_edges"], dtype=float)
         centres = 0.5 * (edges[:-1] + edges[1:])
-        for cls, share in trend["predicted_share"].items():
+        for k, (cls, share) in enumerate(trend["predicted_share"].items()):
             if len(share) == len(centres):
-                ax.plot(centres, np.asarray(share, dtype=float), marker="o", label=str(cls))
-        ax.set_title(f"predicted class vs {cov}", fontsize=8)
+                ax.plot(centres, np.asarray(share, dtype=float), marker="o", color=f"C{k}",
+                        label=str(cls))  # fmt: skip
+            given = (trend.get("given_share") or {}).get(cls)
+            if isinstance(given, list) and len(given) == len(centres):
+                ax.plot(centres, np.asarray(given, dtype=float), ls="--", color=f"C{k}",
+                        alpha=0.7)  # fmt: skip
+        ax.set_title(f"class share vs {cov} (dashed: given)", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=6)
     fig.tight_layout()
