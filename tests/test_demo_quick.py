@@ -92,7 +92,7 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
     # bulge B/T and radius from the morphology network's maps, with controls
     assert 'id="features-simulated"' in html
     features = json.loads((out / "stages" / "features" / "done.json").read_text())["summary"]
-    for method in ("saliency", "image_only", "size"):
+    for method in ("saliency", "image_only", "size", "direct"):
         assert -1 <= features["metrics"][f"pearson_r_bt_{method}"] <= 1
     # the shipped models, scored on fresh simulations, each with its card in the report
     for name in ("bar-sdss", "bar-length-direct", "gamornet-sdss", "gz1-morphology"):

@@ -3,9 +3,10 @@ morphology network's bulge output, on simulated galaxies it never trained on.
 
 Half of the morphology run's test galaxies calibrate the measurement
 (:func:`galaxy_xai.features.calibrate_bulge`), the other half test it against the
-simulation truth, with the no-saliency controls of ``bulge-saliency`` in the same run:
-the same measurement on a constant map (``image_only``) and the galaxy's half-light
-radius alone (``size``).
+simulation truth, with the controls of ``bulge-saliency`` in the same run: the same
+measurement on a constant map (``image_only``), the galaxy's half-light radius alone
+(``size``), and a CNN regressing B/T directly (``direct``, trained on the morphology
+network's training galaxies).
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ def _size_control(
     ok = np.isfinite(cal_size) & np.isfinite(cal_truth)
     fit = linregress(cal_size[ok], cal_truth[ok])
     return np.clip(fit.slope * size + fit.intercept, 0.0, high)
+
+
+def _direct_bt(ctx: Context, train_ids: list[str], images: np.ndarray) -> np.ndarray:
+    """The direct control: a compact CNN regressing B/T, trained on the morphology
+    network's training galaxies (none of the test ones); its B/T of ``images``."""
+    import torch
+
+    from galaxy_xai.bars.direct import train_direct_regressor
+    from galaxy_xai.train import load_trained
+
+    run = train_direct_regressor(
+        source_set(ctx), ctx.stage_dir("features") / "direct", target_col="bulge_to_total",
+        train_ids=train_ids, epochs=3 if ctx.config.quick else 10,
+        model_kwargs={"width": 8}, seed=ctx.seed(32),
+    )  # fmt: skip
+    with torch.no_grad():
+        pred = load_trained(run).predict_batch(torch.as_tensor(images)).numpy()[:, 0]
+    return np.clip(pred, 0.0, 1.0)
 
 
 def stage_features(ctx: Context) -> dict[str, Any]:
@@ -79,6 +98,13 @@ def stage_features(ctx: Context) -> dict[str, Any]:
                      table["galaxy_half_light_radius_arcsec"].to_numpy())  # fmt: skip
     if sizes is None:  # the image_only pass above always sets them
         raise RuntimeError("size control not computed")
+    direct = _direct_bt(ctx, json.loads((run / "split.json").read_text())["train"],
+                        images[n_cal:])  # fmt: skip
+    tables.append(pd.DataFrame({
+        "id": truth["id"].astype(str)[n_cal:].to_numpy(), "method": "direct",
+        "true_bt": bt[n_cal:], "measured_bt": direct,
+        "true_re_arcsec": re_arcsec[n_cal:], "measured_re_arcsec": np.nan,
+    }))  # fmt: skip
     tables.append(pd.DataFrame({
         "id": truth["id"].astype(str)[n_cal:].to_numpy(), "method": "size",
         "true_bt": bt[n_cal:], "measured_bt": _size_control(sizes[0], bt[:n_cal], sizes[1], high=1.0),
@@ -88,7 +114,7 @@ def stage_features(ctx: Context) -> dict[str, Any]:
     }))  # fmt: skip
     for t in tables:
         method = str(t["method"].iloc[0])
-        for q in ("bt", "re_arcsec"):
+        for q in ("bt", "re_arcsec") if method != "direct" else ("bt",):
             stats = evaluate_lengths(t[f"measured_{q}"], t[f"true_{q}"], seed=ctx.seed(31))
             metrics[f"pearson_r_{q}_{method}"] = round(stats["pearson_r"], 3)
             metrics[f"pearson_r_{q}_{method}_ci95"] = (
