@@ -114,14 +114,6 @@ def _r(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
                 "n": int(np.isfinite(pred).sum())}  # fmt: skip
 
 
-def _size_predictor(cal_radius: np.ndarray, cal_truth: np.ndarray) -> Any:
-    from scipy.stats import linregress
-
-    ok = np.isfinite(cal_radius) & np.isfinite(cal_truth)
-    fit = linregress(cal_radius[ok], cal_truth[ok])
-    return lambda radius: fit.slope * radius + fit.intercept
-
-
 def _direct(train: Path, work: Path, column: str, s: dict[str, Any], sets: list[np.ndarray]
             ) -> list[np.ndarray]:  # fmt: skip
     """A compact CNN regressing ``column`` from simulated images; its predictions."""
@@ -197,6 +189,7 @@ def run(quick: bool) -> dict[str, Any]:
         calibrate_bulge,
         measure_features,
     )
+    from galaxy_xai.features.calibrate import size_control
     from galaxy_xai.train import load_trained
 
     torch.set_num_threads(2)
@@ -257,11 +250,10 @@ def run(quick: bool) -> dict[str, Any]:
                 tables[part] = table
     # size alone: the galaxy's half-light radius (arcsec), linearly calibrated the same way
     cal_size = galaxy_radius_arcsec(cal_images, cal_scale)
-    size_bt = _size_predictor(cal_size, cal_bt)
-    size_re = _size_predictor(cal_size, cal_re_px * cal_scale)
     for part in ("sim", "gzb"):
         size = galaxy_radius_arcsec(images[part], truth[part][2])
-        pred["size"][part] = (np.clip(size_bt(size), 0, 1), np.clip(size_re(size), 0, None))
+        pred["size"][part] = (size_control(cal_size, cal_bt, size, high=1.0),
+                              size_control(cal_size, cal_re_px * cal_scale, size, high=np.inf))  # fmt: skip
     t_measure = time.perf_counter() - t0
 
     t0 = time.perf_counter()

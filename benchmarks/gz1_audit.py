@@ -54,18 +54,10 @@ def _train_config(epochs: int) -> dict[str, Any]:
 
 
 def _fit(data: Path, ids: list[str], run_dir: Path, epochs: int) -> Path:
-    from galaxy_xai.audit.folds import fold_train_config
-    from galaxy_xai.bars.direct import subset_dataset
-    from galaxy_xai.models.files import MODEL_INFO_NAME
-    from galaxy_xai.train import load_train_config, train
+    from galaxy_xai.audit.folds import train_subset
 
-    if (run_dir / MODEL_INFO_NAME).is_file():
-        return run_dir
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    subset = run_dir.parent / f"{run_dir.name}_train.h5"
-    subset_dataset(data, subset, ids=ids)
-    config = fold_train_config(_train_config(epochs), subset, "label", CLASS_MAP, [])
-    return train(load_train_config(config), run_dir, resume=True)
+    return train_subset(data, ids, run_dir, _train_config(epochs), class_map=CLASS_MAP,
+                        resume=True)  # fmt: skip
 
 
 def _accuracy(run: Path, data: Path, rows: np.ndarray, labels: np.ndarray, names: list[str]

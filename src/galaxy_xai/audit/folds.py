@@ -73,10 +73,12 @@ def labelled_rows(
     *,
     label_col: str = "label",
     class_map: Mapping[str, str | None] | None = None,
+    ids: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """``(rows, ids, labels, class_names)`` of a dataset's labelled galaxies.
 
-    Labels are resolved as ``train`` resolves them (``class_map``; null drops a value).
+    Labels are resolved as ``train`` resolves them (``class_map``; null drops a value);
+    ``ids`` keeps only these galaxies (the class names stay the whole dataset's).
 
     Raises
     ------
@@ -91,7 +93,11 @@ def labelled_rows(
                      class_map=dict(class_map) if class_map is not None else None)  # fmt: skip
     with open_dataset(data) as ds:
         targets = prepare_targets(ds, cfg, "classification")
-    return targets.rows, targets.ids, targets.values, list(targets.output_names)
+    keep = np.ones(len(targets.rows), dtype=bool)
+    if ids is not None:  # the classes stay those of the whole dataset
+        keep = np.isin(targets.ids, np.asarray(ids, dtype=str))
+    return (targets.rows[keep], targets.ids[keep], targets.values[keep],
+            list(targets.output_names))  # fmt: skip
 
 
 def from_model(
@@ -100,9 +106,11 @@ def from_model(
     *,
     label_col: str = "label",
     class_map: Mapping[str, str | None] | None = None,
+    ids: np.ndarray | None = None,
 ) -> Probabilities:
     """Probabilities from a given trained model (out of sample only if it never saw
-    these galaxies: the caller's responsibility, stated in the audit).
+    these galaxies: the caller's responsibility, stated in the audit); ``ids``: only
+    these galaxies.
 
     Raises
     ------
@@ -115,14 +123,16 @@ def from_model(
     from galaxy_xai.train import load_trained
     from galaxy_xai.train.predict import predict
 
-    rows, ids, labels, names = labelled_rows(data, label_col=label_col, class_map=class_map)
+    rows, all_ids, labels, names = labelled_rows(data, label_col=label_col, class_map=class_map,
+                                                 ids=ids)  # fmt: skip
     trained = load_trained(model)
     if trained.task != "classification":
         raise ParameterError("model", str(model), f"is a {trained.task} model, not a classifier")
     cols = model_class_columns(trained.output_names, names, where=f"model '{model}'")
     table = predict(trained, data, indices=rows)
     probs = table[[f"prob_{n}" for n in trained.output_names]].to_numpy()[:, cols]
-    return Probabilities(rows, ids, labels, names, probs, np.full(len(rows), -1), [str(model)])
+    return Probabilities(rows, all_ids, labels, names, probs, np.full(len(rows), -1),
+                         [str(model)])  # fmt: skip
 
 
 def fold_train_config(
@@ -148,6 +158,42 @@ def fold_train_config(
         "train_fraction": 0.9, "val_fraction": 0.1, "test_fraction": 0.0,
     }  # fmt: skip
     return cfg
+
+
+def train_subset(
+    data: str | os.PathLike[str],
+    ids: Sequence[str],
+    run_dir: str | os.PathLike[str],
+    train_config: Mapping[str, Any],
+    *,
+    label_col: str = "label",
+    class_map: Mapping[str, str | None] | None = None,
+    names: Sequence[str] = (),
+    resume: bool = False,
+) -> Path:
+    """Train ``train_config`` on the galaxies ``ids`` of ``data`` (their subset is written
+    beside ``run_dir`` as ``<run_dir name>_train.h5``); a finished run is kept with
+    ``resume``.
+
+    Raises
+    ------
+    DataFormatError
+        An id the dataset does not hold.
+    ConfigError
+        A bad train setting.
+    """
+    from galaxy_xai.bars.direct import subset_dataset
+    from galaxy_xai.models.files import MODEL_INFO_NAME
+    from galaxy_xai.train import load_train_config, train
+
+    run_dir = Path(run_dir)
+    if resume and (run_dir / MODEL_INFO_NAME).is_file():
+        return run_dir
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    subset = run_dir.parent / f"{run_dir.name}_train.h5"
+    subset_dataset(data, subset, ids=list(ids))
+    config = fold_train_config(train_config, subset, label_col, class_map, names)
+    return train(load_train_config(config), run_dir, resume=resume)
 
 
 def out_of_fold(
@@ -196,17 +242,13 @@ def out_of_fold(
     """
     from sklearn.model_selection import StratifiedKFold
 
-    from galaxy_xai.bars.direct import subset_dataset
-    from galaxy_xai.models.files import MODEL_INFO_NAME
-    from galaxy_xai.train import load_train_config, load_trained, train
+    from galaxy_xai.train import load_trained
     from galaxy_xai.train.predict import predict
 
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ParameterError("folds", folds, "must be an integer >= 2")
-    rows, all_ids, labels, names = labelled_rows(data, label_col=label_col, class_map=class_map)
-    if ids is not None:
-        keep = np.isin(all_ids, np.asarray(ids, dtype=str))
-        rows, all_ids, labels = rows[keep], all_ids[keep], labels[keep]
+    rows, all_ids, labels, names = labelled_rows(data, label_col=label_col, class_map=class_map,
+                                                 ids=ids)  # fmt: skip
     counts = np.bincount(labels, minlength=len(names))
     if (counts[counts > 0] < folds).any():
         small = names[int(np.flatnonzero((counts > 0) & (counts < folds))[0])]
@@ -221,15 +263,10 @@ def out_of_fold(
     base = train_config if train_config is not None else AUDIT_TRAIN_DEFAULTS
     models = []
     for k, (fit, held) in enumerate(splitter.split(np.zeros(len(rows)), labels)):
-        fold_dir = out / f"fold_{k}"
-        run_dir = fold_dir / "run"
-        subset = fold_dir / "train.h5"
-        if not (resume and (run_dir / MODEL_INFO_NAME).is_file()):
-            fold_dir.mkdir(parents=True, exist_ok=True)
-            subset_dataset(data, subset, ids=list(all_ids[fit]))
-            log.info("audit fold %d/%d: training on %d galaxies", k + 1, folds, len(fit))
-            config = load_train_config(fold_train_config(base, subset, label_col, class_map, names))
-            train(config, run_dir, resume=resume)
+        log.info("audit fold %d/%d: %d galaxies to train on", k + 1, folds, len(fit))
+        run_dir = train_subset(data, list(all_ids[fit]), out / f"fold_{k}" / "run", base,
+                               label_col=label_col, class_map=class_map, names=names,
+                               resume=resume)  # fmt: skip
         trained = load_trained(run_dir)
         if list(trained.output_names) != names:
             raise ParameterError("resume", str(run_dir), "fold run has other classes: rerun")

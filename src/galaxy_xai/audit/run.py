@@ -58,16 +58,16 @@ class AuditResult:
 
 def image_covariates(images: np.ndarray) -> dict[str, np.ndarray]:
     """Half-light radius (px) and log10 of the sky-subtracted light of each image."""
-    from galaxy_xai.features.measure import galaxy_light, measure_bulge
+    from galaxy_xai.features.measure import galaxy_light, half_light_radius
 
     radius = np.full(len(images), np.nan)
     light = np.full(len(images), np.nan)
     for i, image in enumerate(images):
-        m = measure_bulge(None, image)
-        radius[i] = m.galaxy_radius_px
         values, galaxy = galaxy_light(image)
         total = float(values[galaxy].sum())
-        light[i] = np.log10(total) if total > 0 else np.nan
+        if total > 0:
+            radius[i] = half_light_radius(values, galaxy)
+            light[i] = np.log10(total)
     return {"half_light_radius_px": radius, "log10_image_light": light}
 
 
@@ -137,12 +137,7 @@ def audit_dataset(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if model is not None:
-        probs = from_model(model, data, label_col=label_col, class_map=class_map)
-        if ids is not None:
-            keep = np.isin(probs.ids, np.asarray(ids, dtype=str))
-            probs = Probabilities(probs.rows[keep], probs.ids[keep], probs.labels[keep],
-                                  probs.class_names, probs.probs[keep], probs.fold[keep],
-                                  probs.models)  # fmt: skip
+        probs = from_model(model, data, label_col=label_col, class_map=class_map, ids=ids)
         method = f"given model {model}"
     else:
         probs = out_of_fold(data, out / "folds", folds=folds, label_col=label_col,
@@ -159,18 +154,14 @@ def audit_dataset(
     with atomic_output(out / AUDIT_FILES["issues"]) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
 
-    row_of = {i: r for i, r in zip(probs.ids, probs.rows, strict=True)}
     fold_of = {i: f for i, f in zip(probs.ids, probs.fold, strict=True)}
     with open_dataset(data) as ds:
         catalog = ds.catalog
-        order = np.argsort(probs.rows)
-        images = np.empty((len(probs.rows), *ds.images.shape[1:]), dtype=np.float32)
-        if len(order):
-            images[order] = ds.images[np.sort(probs.rows)]
-    position = {r: k for k, r in enumerate(probs.rows)}
+        images = ds.images[probs.rows]  # any order, in one read
+    position = {i: k for k, i in enumerate(probs.ids)}
 
     def image_of(ident: str) -> np.ndarray:
-        return images[position[row_of[ident]]]
+        return images[position[ident]]
 
     map_of = _map_function(probs, fold_of, image_of, n_samples) if saliency else None
     if map_of is not None:

@@ -23,18 +23,6 @@ from galaxy_xai.demo.runner import Context
 __all__ = ["stage_features"]
 
 
-def _size_control(
-    cal_size: np.ndarray, cal_truth: np.ndarray, size: np.ndarray, *, high: float
-) -> np.ndarray:
-    """The truth predicted from galaxy size alone: a line fitted on the calibration half,
-    clipped to the quantity's range ``[0, high]`` as the calibrated measurement is."""
-    from scipy.stats import linregress
-
-    ok = np.isfinite(cal_size) & np.isfinite(cal_truth)
-    fit = linregress(cal_size[ok], cal_truth[ok])
-    return np.clip(fit.slope * size + fit.intercept, 0.0, high)
-
-
 def _direct_bt(ctx: Context, train_ids: list[str], images: np.ndarray) -> np.ndarray:
     """The direct control: a compact CNN regressing B/T, trained on the morphology
     network's training galaxies (none of the test ones); its B/T of ``images``."""
@@ -58,6 +46,7 @@ def stage_features(ctx: Context) -> dict[str, Any]:
     from galaxy_xai.bars import evaluate_lengths
     from galaxy_xai.data import open_dataset
     from galaxy_xai.features import bulge_maps, calibrate_bulge, measure_features
+    from galaxy_xai.features.calibrate import size_control
     from galaxy_xai.report import write_features
     from galaxy_xai.train import load_trained
 
@@ -107,9 +96,9 @@ def stage_features(ctx: Context) -> dict[str, Any]:
     }))  # fmt: skip
     tables.append(pd.DataFrame({
         "id": truth["id"].astype(str)[n_cal:].to_numpy(), "method": "size",
-        "true_bt": bt[n_cal:], "measured_bt": _size_control(sizes[0], bt[:n_cal], sizes[1], high=1.0),
+        "true_bt": bt[n_cal:], "measured_bt": size_control(sizes[0], bt[:n_cal], sizes[1], high=1.0),
         "true_re_arcsec": re_arcsec[n_cal:],
-        "measured_re_arcsec": _size_control(sizes[0], re_arcsec[:n_cal], sizes[1],
+        "measured_re_arcsec": size_control(sizes[0], re_arcsec[:n_cal], sizes[1],
                                             high=np.inf),
     }))  # fmt: skip
     for t in tables:

@@ -21,7 +21,12 @@ from typing import Any
 import numpy as np
 
 from galaxy_xai.errors import DataFormatError, ParameterError
-from galaxy_xai.features.measure import BulgeParams, raw_measurements
+from galaxy_xai.features.measure import (
+    BulgeParams,
+    galaxy_regions,
+    raw_measurements,
+    summarise_draws,
+)
 
 __all__ = [
     "CALIBRATION_FORMAT",
@@ -31,11 +36,10 @@ __all__ = [
     "calibrate_bulge",
     "load_bulge_calibration",
     "save_bulge_calibration",
+    "size_control",
 ]
 
 CALIBRATION_FORMAT = "galaxy-xai bulge calibration"
-#: Flags whose galaxies enter the calibration fit.
-_USABLE = ("ok", "edge")
 #: Fewest usable calibration galaxies.
 MIN_CALIBRATION = 8
 #: Settings that measure fewer than this share of the calibration galaxies are not
@@ -114,15 +118,6 @@ class BulgeCalibration:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def _median_draw(values: np.ndarray, flags: Sequence[Sequence[str]]) -> np.ndarray:
-    usable = np.array([[f in _USABLE for f in row] for row in flags], dtype=bool)
-    masked = np.where(usable, values, np.nan)
-    out = np.full(len(values), np.nan)
-    some = np.isfinite(masked).any(axis=1)
-    out[some] = np.nanmedian(masked[some], axis=1)
-    return out
-
-
 def _fit(raw: np.ndarray, truth: np.ndarray, *, high: float) -> tuple[LinearMap, float]:
     from scipy.stats import linregress
 
@@ -184,13 +179,18 @@ def calibrate_bulge(
     scored: dict[str, list[tuple[float, float, BulgeParams, LinearMap]]] = {"bt": [], "re": []}
     n_used = 0
     finite = np.isfinite(bt_true) & np.isfinite(re_true)
+    regions: dict[float, Any] = {}  # the galaxy regions depend on the image only
     for params in grid.candidates():
-        raw = raw_measurements(maps, images, params=params, ids=ids)
+        if params.galaxy_sigma not in regions:
+            regions[params.galaxy_sigma] = galaxy_regions(images, galaxy_sigma=params.galaxy_sigma,
+                                                          ids=ids)  # fmt: skip
+        raw = raw_measurements(maps, images, params=params, ids=ids,
+                               galaxies=regions[params.galaxy_sigma])  # fmt: skip
         for quantity, key, truth, high in (("bt", "bt_raw", bt_true, 1.0),
                                            ("re", "radius_raw_px", re_true, float("inf"))):  # fmt: skip
             if quantity == "re" and params.bt_from != "region":
                 continue  # the radius does not depend on bt_from
-            values = _median_draw(raw[key], raw["flags"])
+            values = summarise_draws(raw[key], raw["flags"])[0]
             measured = int((np.isfinite(values) & finite).sum())
             n_used = max(n_used, measured)
             lin, r = _fit(values, truth, high=high)
@@ -222,6 +222,25 @@ def calibrate_bulge(
         pearson_r_radius=float(best_re[1]),
         provenance=dict(provenance or {}),
     )
+
+
+def size_control(
+    cal_size: np.ndarray, cal_truth: np.ndarray, size: np.ndarray, *, high: float
+) -> np.ndarray:
+    """The truth predicted from galaxy size alone (the size control): a least-squares
+    line fitted on the calibration galaxies, clipped to ``[0, high]`` as the calibrated
+    measurement is.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two calibration galaxies with finite size and truth.
+    """
+    from scipy.stats import linregress
+
+    ok = np.isfinite(cal_size) & np.isfinite(cal_truth)
+    fit = linregress(cal_size[ok], cal_truth[ok])
+    return np.clip(fit.slope * np.asarray(size, dtype=np.float64) + fit.intercept, 0.0, high)
 
 
 def save_bulge_calibration(path: str | os.PathLike[str], cal: BulgeCalibration) -> Path:

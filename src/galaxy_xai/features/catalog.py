@@ -25,7 +25,13 @@ from galaxy_xai.features.calibrate import (
     calibrate_bulge,
     save_bulge_calibration,
 )
-from galaxy_xai.features.measure import QUALITY_FLAGS, raw_measurements
+from galaxy_xai.features.measure import (
+    QUALITY_FLAGS,
+    galaxy_regions,
+    raw_measurements,
+    summarise_draws,
+    usable_draws,
+)
 
 __all__ = [
     "FEATURE_COLUMNS",
@@ -121,17 +127,6 @@ def bulge_maps(
     return np.ascontiguousarray(maps, dtype=np.float32)
 
 
-def _summarise(values: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, ...]:
-    masked = np.where(usable, values, np.nan)
-    n = len(values)
-    med, p16, p84 = (np.full(n, np.nan) for _ in range(3))
-    some = np.isfinite(masked).any(axis=1)
-    if some.any():
-        med[some] = np.nanmedian(masked[some], axis=1)
-        p16[some], p84[some] = np.nanpercentile(masked[some], [16, 84], axis=1)
-    return med, p16, p84
-
-
 def _flag(row: Sequence[str]) -> str:
     rank = {f: i for i, f in enumerate(QUALITY_FLAGS)}
     counts = Counter(row)
@@ -177,31 +172,34 @@ def measure_features(
     cols: dict[str, Any] = {"id": ids}
     rank = {f: i for i, f in enumerate(QUALITY_FLAGS)}
     flags_all: list[list[str]] | None = None
-    usable_all = None
     galaxy_radius = np.full(n, np.nan)
+    regions: dict[float, Any] = {}  # the galaxy regions depend on the image only
     for quantity, params, lin in (
         ("bt", calibration.bt_params, calibration.bt_map),
         ("radius", calibration.radius_params, calibration.radius_map),
     ):
-        raw = raw_measurements(maps, images, params=params, ids=ids)
+        if params.galaxy_sigma not in regions:
+            regions[params.galaxy_sigma] = galaxy_regions(images, galaxy_sigma=params.galaxy_sigma,
+                                                          ids=ids)  # fmt: skip
+        raw = raw_measurements(maps, images, params=params, ids=ids,
+                               galaxies=regions[params.galaxy_sigma])  # fmt: skip
         key = "bt_raw" if quantity == "bt" else "radius_raw_px"
-        usable = np.array([[f in ("ok", "edge") for f in row] for row in raw["flags"]])
-        med, p16, p84 = _summarise(lin(raw[key]), usable)
+        med, p16, p84 = summarise_draws(lin(raw[key]), raw["flags"])
         name = "bulge_to_total" if quantity == "bt" else "bulge_half_light_radius_px"
         cols[name], cols[f"{name}_p16"], cols[f"{name}_p84"] = med, p16, p84
-        cols[key] = _summarise(raw[key], usable)[0]
+        cols[key] = summarise_draws(raw[key], raw["flags"])[0]
         galaxy_radius = raw["galaxy_radius_px"]
         # a draw's flag is the worse of its two measurements' flags
         if flags_all is None:
-            flags_all, usable_all = raw["flags"], usable
+            flags_all = raw["flags"]
         else:
             flags_all = [
                 [max(a, b, key=lambda f: rank.get(f, 99)) for a, b in zip(ra, rb, strict=True)]
                 for ra, rb in zip(flags_all, raw["flags"], strict=True)
             ]
-            usable_all = usable_all & usable
-    assert flags_all is not None and usable_all is not None  # two quantities were measured
-    cols["n_draws_measured"] = usable_all.sum(axis=1).astype(np.int64)
+    assert flags_all is not None  # two quantities were measured
+    # usable when both measurements are (the usable flags rank best)
+    cols["n_draws_measured"] = usable_draws(flags_all).sum(axis=1).astype(np.int64)
     scale = np.full(n, np.nan)
     if pixel_scale_arcsec is not None:
         given = np.broadcast_to(np.asarray(pixel_scale_arcsec, dtype=np.float64), (n,))
@@ -214,17 +212,24 @@ def measure_features(
 
 
 def _dataset_arrays(
-    data: str | os.PathLike[str], ids: Sequence[str] | None
+    data: str | os.PathLike[str], ids: Sequence[str] | None, *, of_maps: bool = False
 ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-    """Images, catalogue and rows of ``ids`` (default every galaxy) of a dataset."""
+    """Images, catalogue and rows of ``ids`` (default every galaxy) of a dataset.
+
+    ``of_maps``: the ids are a maps file's, matched as ``bars`` matches them
+    (:func:`galaxy_xai.bars.catalog.align_ids`).
+    """
+    from galaxy_xai.bars.catalog import align_ids
     from galaxy_xai.data import open_dataset
 
     with open_dataset(data) as ds:
         catalog = ds.catalog.reset_index(drop=True)
-        pos = {v: i for i, v in enumerate(catalog["id"].astype(str))}
         if ids is None:
             rows = np.arange(len(catalog))
+        elif of_maps:
+            rows = align_ids(ids, catalog, where=f"dataset '{data}'")
         else:
+            pos = {v: i for i, v in enumerate(catalog["id"].astype(str))}
             missing = [i for i in ids if str(i) not in pos]
             if missing:
                 raise DataFormatError(
@@ -232,10 +237,7 @@ def _dataset_arrays(
                     f"{len(ids)} ids missing)"
                 )
             rows = np.array([pos[str(i)] for i in ids], dtype=np.int64)
-        order = np.argsort(rows)
-        images = np.empty((len(rows), *ds.images.shape[1:]), dtype=np.float32)
-        if len(rows):
-            images[order] = ds.images[np.sort(rows)]
+        images = ds.images[rows]  # any order, in one read
     return images, catalog, rows
 
 
@@ -290,7 +292,7 @@ def _maps_for(
                 "maps", str(got), "are maps of an output that is not bulge-like; pass "
                 f"target={str(got)!r} to measure from it anyway (outputs: {names})",
             )  # fmt: skip
-        images, catalog, rows = _dataset_arrays(data, list(bundle.ids))
+        images, catalog, rows = _dataset_arrays(data, list(bundle.ids), of_maps=True)
         if images.shape[-2:] != bundle.maps.shape[-2:]:
             raise DataFormatError(
                 f"maps are {bundle.maps.shape[-2]}x{bundle.maps.shape[-1]} px but the images "

@@ -42,11 +42,16 @@ from galaxy_xai.errors import DataFormatError, ParameterError
 
 __all__ = [
     "QUALITY_FLAGS",
+    "USABLE_FLAGS",
     "BulgeMeasurement",
     "BulgeParams",
     "galaxy_light",
+    "galaxy_regions",
+    "half_light_radius",
     "measure_bulge",
     "raw_measurements",
+    "summarise_draws",
+    "usable_draws",
 ]
 
 #: Per-galaxy quality flags, best first: ``ok``; ``edge`` (the bulge region touches the
@@ -54,6 +59,8 @@ __all__ = [
 #: ``no_signal`` (a map of zeros, or not finite); ``no_galaxy`` (no pixel of the image
 #: above ``galaxy_sigma`` times the sky noise near the centre).
 QUALITY_FLAGS = ("ok", "edge", "small", "no_signal", "no_galaxy")
+#: Flags of draws that carry a measurement (the rest are NaN or unreliable).
+USABLE_FLAGS = ("ok", "edge")
 #: Width of the outer ring of the frame that sets the sky level and noise, as a share
 #: of the side (each side of the frame).
 SKY_RING_FRACTION = 0.1
@@ -192,8 +199,9 @@ def _component_at(mask: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return labels == labels[seed]
 
 
-def _half_light_radius(weight: np.ndarray, region: np.ndarray) -> float:
-    """Radius (pixels) about the weighted centre of ``region`` holding half its weight."""
+def half_light_radius(weight: np.ndarray, region: np.ndarray) -> float:
+    """Radius (pixels) about the weighted centre of ``region`` holding half its weight
+    (NaN for a region without weight)."""
     wts = np.where(region, weight, 0.0)
     total = wts.sum()
     if not total > 0:
@@ -244,12 +252,62 @@ def galaxy_light(
     return light, _component_at(above, ndimage.gaussian_filter(light, 1.0))
 
 
+def galaxy_regions(
+    images: np.ndarray, *, galaxy_sigma: float = 2.0, ids: Sequence[object] | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`galaxy_light` of every image: ``(light, region)`` per galaxy.
+
+    Raises
+    ------
+    DataFormatError
+        An image that is not 2-D or 3-D, or has non-finite pixels.
+    """
+    ids = list(range(len(images))) if ids is None else list(ids)
+    return [
+        galaxy_light(im, galaxy_sigma=galaxy_sigma, ident=i)
+        for im, i in zip(images, ids, strict=True)
+    ]
+
+
+def summarise_draws(
+    values: np.ndarray, flags: Sequence[Sequence[str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and 16th/84th percentiles over the usable draws of each galaxy.
+
+    Parameters
+    ----------
+    values
+        ``(N, S)`` per-draw values.
+    flags
+        ``N`` lists of ``S`` quality flags; draws flagged :data:`USABLE_FLAGS` count.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(median, p16, p84)``, NaN where no draw is usable.
+    """
+    masked = np.where(usable_draws(flags), values, np.nan)
+    n = len(values)
+    med, p16, p84 = (np.full(n, np.nan) for _ in range(3))
+    some = np.isfinite(masked).any(axis=1)
+    if some.any():
+        med[some] = np.nanmedian(masked[some], axis=1)
+        p16[some], p84[some] = np.nanpercentile(masked[some], [16, 84], axis=1)
+    return med, p16, p84
+
+
+def usable_draws(flags: Sequence[Sequence[str]]) -> np.ndarray:
+    """``(N, S)`` booleans: which draws carry a measurement (:data:`USABLE_FLAGS`)."""
+    return np.array([[f in USABLE_FLAGS for f in row] for row in flags], dtype=bool)
+
+
 def measure_bulge(
     saliency: np.ndarray | None,
     image: np.ndarray,
     *,
     params: BulgeParams | None = None,
     ident: object = 0,
+    light_and_region: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> BulgeMeasurement:
     """Raw bulge-to-total and bulge radius of one galaxy from its map and image.
 
@@ -264,6 +322,9 @@ def measure_bulge(
         Measurement settings.
     ident
         Galaxy id, for messages.
+    light_and_region
+        The image's ``(light, region)`` from :func:`galaxy_light` with
+        ``params.galaxy_sigma``, when already computed (it depends on the image only).
 
     Returns
     -------
@@ -275,11 +336,15 @@ def measure_bulge(
         Map and image of different sizes, or an image with non-finite pixels.
     """
     p = params or BulgeParams()
-    light, galaxy = galaxy_light(image, galaxy_sigma=p.galaxy_sigma, ident=ident)
+    light, galaxy = (
+        galaxy_light(image, galaxy_sigma=p.galaxy_sigma, ident=ident)
+        if light_and_region is None
+        else light_and_region
+    )
     nan = float("nan")
     if not galaxy.any() or not light[galaxy].sum() > 0:
         return BulgeMeasurement(nan, nan, nan, 0, "no_galaxy")
-    galaxy_radius = _half_light_radius(light, galaxy)
+    galaxy_radius = half_light_radius(light, galaxy)
     signed = None
     if saliency is None or p.map_power == 0:
         weight = np.ones_like(light)
@@ -324,7 +389,7 @@ def measure_bulge(
     if p.radius_from == "area":
         radius = float(np.sqrt(n / np.pi))
     else:
-        radius = _half_light_radius(product, region)
+        radius = half_light_radius(product, region)
     edge = region[0].any() or region[-1].any() or region[:, 0].any() or region[:, -1].any()
     flag = "small" if n < p.min_pixels else "edge" if edge else "ok"
     return BulgeMeasurement(bt_raw, radius, galaxy_radius, n, flag)
@@ -336,6 +401,7 @@ def raw_measurements(
     *,
     params: BulgeParams | None = None,
     ids: Sequence[object] | None = None,
+    galaxies: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """Raw measurements of many galaxies and draws.
 
@@ -350,6 +416,10 @@ def raw_measurements(
         Measurement settings.
     ids
         One id per galaxy, for messages.
+    galaxies
+        Each image's ``(light, region)`` (:func:`galaxy_regions` with
+        ``params.galaxy_sigma``) when already computed; else computed here, once per
+        image whatever the number of draws.
 
     Returns
     -------
@@ -376,6 +446,11 @@ def raw_measurements(
         # (N, S, H, W) draws when the image is 2-D or has a different channel count
         is_draws = maps.ndim == 4 and (images.ndim == 3 or maps.shape[1] != images.shape[1])
         draws = maps if is_draws else maps[:, None]
+    p = params or BulgeParams()
+    if galaxies is None:
+        galaxies = galaxy_regions(images, galaxy_sigma=p.galaxy_sigma, ids=ids)
+    elif len(galaxies) != n:
+        raise ParameterError("galaxies", len(galaxies), f"need one per image ({n})")
     s = len(draws[0])
     bt = np.full((n, s), np.nan)
     radius = np.full((n, s), np.nan)
@@ -385,7 +460,9 @@ def raw_measurements(
     for i in range(n):
         row = []
         for j in range(s):
-            m = measure_bulge(draws[i][j], images[i], params=params, ident=ids[i])
+            m = measure_bulge(
+                draws[i][j], images[i], params=p, ident=ids[i], light_and_region=galaxies[i]
+            )
             bt[i, j], radius[i, j], pixels[i, j] = m.bt_raw, m.radius_raw_px, m.n_pixels
             galaxy_radius[i] = m.galaxy_radius_px
             row.append(m.flag)
