@@ -87,9 +87,9 @@ def test_changed_settings_rerun_only_affected_stages(
 
 def test_refuses_a_folder_that_is_not_a_demo_run(tmp_path: Path) -> None:
     (tmp_path / "thesis.tex").write_text("precious")
-    with pytest.raises(ParameterError, match=r"--out=.*non-empty folder that holds no demo run"):
+    with pytest.raises(ParameterError, match=r"out=.*non-empty folder that holds no demo run"):
         demo.run_demo(tmp_path, demo.demo_config(quick=True))
-    with pytest.raises(ParameterError, match="--out=.*is a file"):
+    with pytest.raises(ParameterError, match="out=.*is a file"):
         demo.run_demo(tmp_path / "thesis.tex", demo.demo_config(quick=True))
     assert (tmp_path / "thesis.tex").read_text() == "precious"
 
@@ -99,9 +99,9 @@ def test_demo_config_presets_and_missing_data(tmp_path: Path) -> None:
     assert quick.quick and not full.quick
     assert quick.n_source < full.n_source and quick.image_size < full.image_size
     assert quick.epochs < full.epochs and quick.distill_iterations < full.distill_iterations
-    with pytest.raises(ParameterError, match="--seed=-1: must be an integer >= 0"):
+    with pytest.raises(ParameterError, match="seed=-1: must be an integer >= 0"):
         demo.demo_config(seed=-1)
-    with pytest.raises(DataMissingError, match="--data folder .*nowhere.* does not exist"):
+    with pytest.raises(DataMissingError, match="^data folder .*nowhere.* does not exist"):
         demo.demo_config(data=str(tmp_path / "nowhere"))
     stages = [s.name for s in demo.STAGES]
     assert stages[0] == "simulate" and stages[-1] == "report" and "real" in stages
@@ -114,7 +114,7 @@ def test_cli_demo_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     )
     assert (args.out, args.quick, args.data, args.seed, args.force) == ("D", True, "P", 3, True)
     assert main(["demo", "--out", str(tmp_path / "d"), "--data", str(tmp_path / "no")]) == 2
-    assert "--data folder" in capsys.readouterr().err
+    assert "data folder" in capsys.readouterr().err
 
 
 def test_real_data_results_are_removed_when_a_run_has_no_data(

@@ -103,7 +103,7 @@ def test_buffer_rejects_other_settings_and_bad_folders(
         buf.check_compatible(image_shape=(1, 16, 16))
     with pytest.raises(ModelMismatchError, match="another architecture: width 8 != 16"):
         buf.check_compatible(model={**buf.manifest["model"], "width": 16})
-    with pytest.raises(ParameterError, match="--experts=0"):
+    with pytest.raises(ParameterError, match="experts=0"):
         train_experts(digits, tmp_path / "x", BufferConfig(experts=0))
 
 
@@ -202,9 +202,9 @@ def test_divergence_is_reported_and_the_last_good_state_kept(
 def test_bad_run_settings_raise(buffer_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match=r"ipc=30.*class '\d' has only \d+ training"):
         distill(buffer_dir, tmp_path / "a", DistillConfig(ipc=30, **FAST))
-    with pytest.raises(ParameterError, match="max-start-epoch=9.*<= 4"):
+    with pytest.raises(ParameterError, match="max_start_epoch=9.*<= 4"):
         distill(buffer_dir, tmp_path / "b", DistillConfig(method="mtt", max_start_epoch=9, **FAST))
-    with pytest.raises(ParameterError, match="expert-epochs=4"):
+    with pytest.raises(ParameterError, match="expert_epochs=4"):
         distill(buffer_dir, tmp_path / "c", DistillConfig(**{**FAST, "expert_epochs": 4}))
     with pytest.raises(ParameterError, match="method='dc'"):
         DistillConfig(method="dc").check()

@@ -103,7 +103,7 @@ def test_fixed_schedule_samples_its_range() -> None:
 @pytest.mark.parametrize(
     ("make", "match"),
     [
-        (lambda: FixedSchedule(0), "max-start-epoch=0"),
+        (lambda: FixedSchedule(0), "max_start_epoch=0"),
         (lambda: AdaptiveSchedule(limit=0), "limit=0"),
         (lambda: AdaptiveSchedule(limit=5, constants=STMConstants(test_every=2)), "test_every=2"),
         (

@@ -100,5 +100,5 @@ def test_shards_are_disjoint_and_cover():
     assert np.concatenate(parts).tolist() == list(range(10))
     assert parse_shard(None) == (0, 1)
     for bad in ("3/3", "a/b", "1", "-1/2"):
-        with pytest.raises(ParameterError, match="--shard"):
+        with pytest.raises(ParameterError, match="shard="):
             parse_shard(bad)

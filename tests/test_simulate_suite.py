@@ -127,7 +127,7 @@ def test_dataset_argument_errors(tmp_path) -> None:
         simulate_dataset(tmp_path / "x.h5", n=2, workers=0, config=FAST)
     with pytest.raises(ParameterError, match="n=0"):
         simulate_dataset(tmp_path / "x.h5", n=0, config=FAST)
-    with pytest.raises(ParameterError, match=r"--shard='3/2'"):
+    with pytest.raises(ParameterError, match=r"^shard='3/2'"):
         simulate_dataset(tmp_path / "x.h5", n=4, shard="3/2", config=FAST)
     with pytest.raises(ParameterError, match=r"shard='1/4': is empty"):
         simulate_dataset(tmp_path / "x.h5", n=1, shard="1/4", config=FAST)

@@ -42,7 +42,7 @@ def test_shards_cover_the_catalogue_once(run):
     full = predict(path, data)
     parts = [predict(path, data, shard=f"{i}/3") for i in range(3)]
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), full)
-    with pytest.raises(ParameterError, match="--shard='3/3'"):
+    with pytest.raises(ParameterError, match="shard='3/3'"):
         predict(path, data, shard="3/3")
 
 

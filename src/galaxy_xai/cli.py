@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from galaxy_xai import __version__
-from galaxy_xai.errors import GalaxyXAIError
+from galaxy_xai.errors import GalaxyXAIError, ParameterError
 
 __all__ = ["OneLineParser", "build_parser", "main"]
 
@@ -104,6 +104,39 @@ def _sigterm_as_interrupt(func: Callable[[argparse.Namespace], Any]) -> Callable
     return run
 
 
+def _command_parser(
+    parser: argparse.ArgumentParser, *, func_of: Callable[..., Any]
+) -> argparse.ArgumentParser | None:
+    """The (sub)parser whose ``set_defaults(func=...)`` is ``func_of``, or None."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if sub.get_default("func") is func_of:
+                    return sub
+                found = _command_parser(sub, func_of=func_of)
+                if found is not None:
+                    return found
+    return None
+
+
+def _as_option_error(exc: GalaxyXAIError, command: argparse.ArgumentParser | None) -> str:
+    """The error's message, with a :class:`ParameterError`'s Python name as its CLI flag.
+
+    Library code names the Python parameter or config field (``lr_lr``); on the command
+    line the user typed the option (``--lr-lr``). The option is the one whose ``dest`` is
+    that name (or that name without a ``_path`` suffix: ``data_path`` -> ``--data``);
+    names that match no option (a config-file key, a positional) are printed unchanged.
+    """
+    if not isinstance(exc, ParameterError) or command is None:
+        return str(exc)
+    candidates = (exc.name, exc.name.removesuffix("_path"))
+    for action in command._actions:
+        if action.option_strings and action.dest in candidates:
+            flag = max(action.option_strings, key=len)
+            return f"{flag}={exc.value!r}: {exc.reason}"
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``galaxy-xai`` script; returns the exit status."""
     parser = build_parser()
@@ -137,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = func(args)
     except GalaxyXAIError as exc:
         # One line, whatever the message holds (YAML parse errors span several).
-        message = " | ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        text = _as_option_error(exc, _command_parser(parser, func_of=args.func))
+        message = " | ".join(line.strip() for line in text.splitlines() if line.strip())
         print(f"galaxy-xai {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

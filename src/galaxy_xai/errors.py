@@ -30,7 +30,8 @@ class ParameterError(GalaxyXAIError, ValueError):
     Parameters
     ----------
     name
-        The parameter's name, as the user spelt it (option, config key or argument).
+        The Python parameter or config field (``lr_lr``, ``shard``), never a CLI flag:
+        ``galaxy_xai.cli.main`` prints it as the option the user typed (``--lr-lr``).
     value
         The offending value.
     reason

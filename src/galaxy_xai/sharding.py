@@ -45,9 +45,9 @@ def parse_shard(text: str | None) -> tuple[int, int]:
         i_text, n_text = str(text).split("/")
         index, count = int(i_text), int(n_text)
     except ValueError:
-        raise ParameterError("--shard", text, "must look like i/N, e.g. 0/4") from None
+        raise ParameterError("shard", text, "must look like i/N, e.g. 0/4") from None
     if count < 1 or not 0 <= index < count:
-        raise ParameterError("--shard", text, "needs N >= 1 and 0 <= i < N (i counts from 0)")
+        raise ParameterError("shard", text, "needs N >= 1 and 0 <= i < N (i counts from 0)")
     return index, count
 
 

@@ -83,8 +83,8 @@ def demo_config(*, quick: bool = False, seed: int = 0, data: str | None = None) 
         If ``data`` is given but is not a folder.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError("--seed", seed, "must be an integer >= 0")
+        raise ParameterError("seed", seed, "must be an integer >= 0")
     if data is not None and not Path(data).is_dir():
-        raise DataMissingError(f"--data folder '{data}' does not exist")
+        raise DataMissingError(f"data folder '{data}' does not exist")
     overrides: dict[str, Any] = dict(QUICK) if quick else {}
     return DemoConfig(seed=seed, quick=quick, data=data, **overrides)

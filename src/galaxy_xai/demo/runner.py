@@ -81,10 +81,10 @@ def read_marker(path: Path) -> dict[str, Any] | None:
 
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise ParameterError("--out", str(out), "is a file; give a folder")
+        raise ParameterError("out", str(out), "is a file; give a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / DEMO_MARKER).is_file():
         raise ParameterError(
-            "--out",
+            "out",
             str(out),
             f"is a non-empty folder that holds no demo run ({DEMO_MARKER} missing); "
             "choose an empty or new folder",

@@ -89,9 +89,9 @@ class BufferConfig:
         for name in ("experts", "epochs", "batch_size", "width", "depth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"--{name.replace('_', '-')}", value, "must be >= 1")
+                raise ParameterError(name, value, "must be >= 1")
         if not self.lr_teacher > 0:
-            raise ParameterError("--lr-teacher", self.lr_teacher, "must be > 0")
+            raise ParameterError("lr_teacher", self.lr_teacher, "must be > 0")
 
 
 # ----------------------------------------------------------------- flat parameters
@@ -264,7 +264,7 @@ def train_experts(
     )
     c, h, w = data.image_shape
     if h != w:
-        raise ParameterError("--data", str(data_path), f"images must be square, found {h}x{w}")
+        raise ParameterError("data_path", str(data_path), f"images must be square, found {h}x{w}")
     model_kwargs: dict[str, Any] = {
         "width": config.width,
         "depth": config.depth,
@@ -376,7 +376,7 @@ def _train_one(
         flat = flat_parameters(model)
         if not torch.isfinite(flat).all():
             raise ParameterError(
-                "--lr-teacher",
+                "lr_teacher",
                 config.lr_teacher,
                 f"expert {expert} diverged (non-finite parameters) in epoch {epoch + 1}; "
                 "lower the teacher learning rate",

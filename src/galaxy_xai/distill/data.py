@@ -81,7 +81,7 @@ def parse_class_map(
             for item in filter(None, (p.strip() for p in spec.split(","))):
                 if ":" not in item:
                     raise ParameterError(
-                        "--class-map",
+                        "class_map",
                         spec,
                         f"item {item!r} is not 'old:new' (e.g. '0:elliptical,1:spiral'); "
                         f"presets: {', '.join(CLASS_MAP_PRESETS)}",
@@ -91,7 +91,7 @@ def parse_class_map(
     else:
         raw = spec
     if not raw:
-        raise ParameterError("--class-map", spec, "maps no label")
+        raise ParameterError("class_map", spec, "maps no label")
     out: dict[int, str] = {}
     for key, new in raw.items():
         text = str(key)
@@ -101,7 +101,7 @@ def parse_class_map(
             label = label_names.index(text)
         else:
             raise ParameterError(
-                "--class-map",
+                "class_map",
                 spec,
                 f"key {text!r} is neither an integer label nor a label name "
                 f"(names: {label_names or 'none recorded'})",
@@ -277,12 +277,12 @@ def check_ipc(ipc: int, labels: torch.Tensor, class_names: list[str]) -> None:
         Naming the smallest class and its count.
     """
     if isinstance(ipc, bool) or not isinstance(ipc, int) or ipc < 1:
-        raise ParameterError("--ipc", ipc, "must be a positive integer")
+        raise ParameterError("ipc", ipc, "must be a positive integer")
     counts = torch.bincount(labels, minlength=len(class_names)).tolist()
     smallest = int(np.argmin(counts))
     if counts[smallest] < ipc:
         raise ParameterError(
-            "--ipc",
+            "ipc",
             ipc,
             f"class {class_names[smallest]!r} has only {counts[smallest]} training "
             f"image(s); use --ipc <= {counts[smallest]}",

@@ -58,16 +58,16 @@ class EvalConfig:
         for name in ("runs", "epochs", "full_epochs", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"--{name.replace('_', '-')}", value, "must be >= 1")
+                raise ParameterError(name, value, "must be >= 1")
         unknown = [b for b in self.baselines if b not in BASELINES]
         if unknown:
             raise ParameterError(
-                "--baselines",
+                "baselines",
                 ",".join(self.baselines),
                 f"unknown baseline(s) {unknown}; choose from {', '.join(BASELINES)}",
             )
         if self.lr is not None and not self.lr > 0:
-            raise ParameterError("--lr", self.lr, "must be > 0")
+            raise ParameterError("lr", self.lr, "must be > 0")
 
 
 def train_network(

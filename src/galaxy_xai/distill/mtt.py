@@ -79,22 +79,20 @@ class DistillConfig:
         for name in ("ipc", "iterations", "syn_steps", "expert_epochs", "checkpoint_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"--{name.replace('_', '-')}", value, "must be >= 1")
+                raise ParameterError(name, value, "must be >= 1")
         if self.method not in ("mtt", "stm"):
-            raise ParameterError("--method", self.method, "must be 'mtt' or 'stm'")
+            raise ParameterError("method", self.method, "must be 'mtt' or 'stm'")
         if self.init not in ("real", "noise"):
-            raise ParameterError("--init", self.init, "must be 'real' or 'noise'")
+            raise ParameterError("init", self.init, "must be 'real' or 'noise'")
         if self.batch_syn is not None and self.batch_syn < 1:
-            raise ParameterError("--batch-syn", self.batch_syn, "must be >= 1")
+            raise ParameterError("batch_syn", self.batch_syn, "must be >= 1")
         for name in ("lr_img", "divergence_loss"):
             if not getattr(self, name) > 0:
-                raise ParameterError(
-                    f"--{name.replace('_', '-')}", getattr(self, name), "must be > 0"
-                )
+                raise ParameterError(name, getattr(self, name), "must be > 0")
         if self.lr_lr < 0:
-            raise ParameterError("--lr-lr", self.lr_lr, "must be >= 0")
+            raise ParameterError("lr_lr", self.lr_lr, "must be >= 0")
         if self.lr_init is not None and not self.lr_init > 0:
-            raise ParameterError("--lr-init", self.lr_init, "must be > 0")
+            raise ParameterError("lr_init", self.lr_init, "must be > 0")
         self.stm.check()
 
 
@@ -249,7 +247,7 @@ def distill(
     ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists() and not resume:
         raise ParameterError(
-            "--out",
+            "out",
             str(out),
             "already holds a distillation run; pass --resume to continue it "
             "or choose another folder",
@@ -258,12 +256,12 @@ def distill(
     m = config.expert_epochs
     if m >= epochs:
         raise ParameterError(
-            "--expert-epochs", m, f"must be below the buffer's {epochs} epochs per expert"
+            "expert_epochs", m, f"must be below the buffer's {epochs} epochs per expert"
         )
     limit = epochs - m + 1  # start epochs 0 .. limit - 1 have a target epoch in the buffer
     if config.method == "mtt" and config.max_start_epoch > limit:
         raise ParameterError(
-            "--max-start-epoch",
+            "max_start_epoch",
             config.max_start_epoch,
             f"start epoch + expert epochs ({m}) must stay within the buffer's {epochs} "
             f"epochs: use --max-start-epoch <= {limit}",
@@ -327,7 +325,7 @@ def distill(
         ]
         if changed:
             raise ParameterError(
-                "--resume",
+                "resume",
                 str(out),
                 "the run was started with other settings: "
                 + ", ".join(

@@ -88,7 +88,7 @@ class FixedSchedule:
 
     def __post_init__(self) -> None:
         if self.max_start_epoch < 1:
-            raise ParameterError("--max-start-epoch", self.max_start_epoch, "must be >= 1")
+            raise ParameterError("max_start_epoch", self.max_start_epoch, "must be >= 1")
 
     @property
     def needs_probe(self) -> bool:

@@ -427,7 +427,7 @@ def convert_legacy_model(
     except UnsafeFileError as exc:
         if not trust:
             raise ParameterError(
-                "--trust", False, f"'{src}' can only be read by unpickling it, which runs any "
+                "trust", False, f"'{src}' can only be read by unpickling it, which runs any "
                 "code it holds; pass --trust only if you made this file yourself",
             ) from exc  # fmt: skip
         # the one full unpickling in the package, reached only with an explicit --trust

@@ -55,7 +55,7 @@ DOWNLOAD_TIMEOUT_S = 60.0
 def _check_sha256(value: str) -> str:
     text = value.strip().lower()
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
-        raise ParameterError("--sha256", value, "must be 64 hexadecimal digits")
+        raise ParameterError("sha256", value, "must be 64 hexadecimal digits")
     return text
 
 
