@@ -69,7 +69,7 @@ def test_target_that_cannot_be_a_label_is_refused(
     data = blob_ring_dataset(
         tmp_path / "d.h5", n=24, serial=np.arange(24) * 7, fraction=rng.uniform(0, 1, 24)
     )
-    argv = ["train", "--data", str(data), "--target", column, "--out", str(tmp_path / "r"),
+    argv = ["train", "--data", str(data), "--target-col", column, "--out", str(tmp_path / "r"),
             "--epochs", "1"]  # fmt: skip
     _fails_with(capsys, argv, f"column '{column}' cannot be a class label", "24 rows")
     assert not (tmp_path / "r").exists()

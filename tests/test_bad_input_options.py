@@ -51,7 +51,7 @@ BASE = {
     "distill-run": ["distill", "run", "--buffer", "buf", "--ipc", "1", "--out", "dr"],
     "distill-evaluate": ["distill", "evaluate", "--distilled", "dr", "--out", "de.json"],
     "demo": ["demo", "--out", "demo"],
-    "join": ["join", "a.h5", "b.h5", "--out", "j.h5"],
+    "join": ["data", "join", "a.h5", "b.h5", "--out", "j.h5"],
     "convert": ["models", "convert", "model.pt", "--out", "converted"],
     "report": ["report", "run", "--out", "r.html"],
 }  # fmt: skip

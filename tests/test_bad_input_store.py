@@ -463,7 +463,7 @@ def _commands(run: Path, data: Path, tmp: Path) -> dict[str, list[str]]:
         "train": ["train", "--data", str(data), "--out", f"{tmp}/r", "--epochs", "1"],
         "bars measure": ["bars", "measure", "--maps", str(maps), "--data", str(data),
                          "--out", f"{tmp}/b.csv"],
-        "join": ["join", str(good), str(data), "--out", f"{tmp}/j.h5"],
+        "join": ["data", "join", str(good), str(data), "--out", f"{tmp}/j.h5"],
         "distill buffer": ["distill", "buffer", "--data", str(data), "--out", f"{tmp}/buf",
                            "--experts", "1", "--epochs", "1"],
     }  # fmt: skip
@@ -579,8 +579,12 @@ def test_empty_dataset_to_bars_and_join(
                    "--out", str(out)], no_galaxies)  # fmt: skip
     fails(capsys, ["bars", "calibrate", "--maps", str(maps), "--data", str(empty),
                    "--out", str(tmp_path / "c.json")], no_galaxies)  # fmt: skip
-    fails(capsys, ["join", str(empty), "--out", str(tmp_path / "j.h5")], no_galaxies)
-    fails(capsys, ["join", str(good), str(empty), "--out", str(tmp_path / "j.h5")], no_galaxies)
+    fails(capsys, ["data", "join", str(empty), "--out", str(tmp_path / "j.h5")], no_galaxies)
+    fails(
+        capsys,
+        ["data", "join", str(good), str(empty), "--out", str(tmp_path / "j.h5")],
+        no_galaxies,
+    )
     for name in ("b.csv", "c.json", "j.h5"):
         nothing_finished(tmp_path / name)
 
@@ -606,7 +610,7 @@ def test_join_refuses_a_malformed_shard_field(
     for path in (a, b):
         with h5py.File(path, "a") as h5:
             h5.attrs["metadata"] = '{"label_names": ["blob", "ring"], "shard": [0]}'
-    argv = ["join", str(a), str(b), "--out", str(tmp_path / "j.h5")]
+    argv = ["data", "join", str(a), str(b), "--out", str(tmp_path / "j.h5")]
     fails(capsys, argv, "metadata field 'shard' is [0], expected [i, N]")
     nothing_finished(tmp_path / "j.h5")
 

@@ -150,6 +150,7 @@ def test_cli_simulate_and_join(tmp_path, capsys) -> None:
     assert (
         main(
             [
+                "data",
                 "join",
                 str(tmp_path / "a.h5"),
                 str(tmp_path / "b.h5"),

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from galaxy_xai import __version__
+from galaxy_xai.cli_types import ConfigHelpFormatter
 from galaxy_xai.errors import GalaxyXAIError, ParameterError
 
 __all__ = ["OneLineParser", "build_parser", "main"]
@@ -50,8 +51,14 @@ class OneLineParser(argparse.ArgumentParser):
 
     argparse prints the usage before the error; the package's contract for bad input
     is one line naming the parameter and its value (``--help`` still shows the usage).
-    Subparsers are of the same class (``add_subparsers`` uses ``type(self)``).
+    Subparsers are of the same class (``add_subparsers`` uses ``type(self)``). The help
+    shows each option's default taken from its config dataclass
+    (:class:`~galaxy_xai.cli_types.ConfigHelpFormatter`).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", ConfigHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print ``<prog>: error: <message>`` as one line and exit with status 2."""

@@ -1,4 +1,5 @@
-"""argparse types of the command line: bounded numbers, device counts, output paths.
+"""argparse helpers of the command line: bounded numbers, device counts, output paths,
+defaults read from the config dataclasses, deprecated spellings, subcommand groups.
 
 Each type turns the text of one option into its value, or raises
 :class:`argparse.ArgumentTypeError` with a message holding the text and what would be
@@ -8,13 +9,24 @@ right; argparse puts the option's name in front, so a user reads, on one line::
 
 Numbers are finite (``nan`` and ``inf`` are refused) and inside the option's range.
 This module imports nothing heavy: ``commands`` modules use it at parser build time.
+
+Defaults live once, in the config dataclasses (or, for a short command without one,
+in the keyword defaults of the function it calls): an option's argparse default is
+None, :func:`defaults_from` ties it to its field, the help shows the field's default
+(``(default: 50)``, looked up only when the help is printed, so that building the
+parser stays free of torch), and :func:`config_from_args` resolves the file given by
+``--config`` and the options given on the command line into the dataclass.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
+import inspect
 import math
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +36,20 @@ __all__ = [
     "NON_NEGATIVE",
     "POSITIVE",
     "SEED",
+    "ConfigHelpFormatter",
     "Number",
+    "add_config_option",
+    "add_subcommands",
+    "config_from_args",
+    "defaults_from",
+    "deprecated_alias",
+    "deprecated_command",
+    "deprecated_flag",
     "devices",
+    "given",
     "number_list",
     "output_path",
+    "show_default",
 ]
 
 #: Lightning's (and numpy's legacy) seeds are unsigned 32-bit integers.
@@ -155,3 +177,262 @@ def output_path(text: str) -> str:
             f"'{safe_text(text)}' is not valid UTF-8; choose a path of UTF-8 characters"
         ) from None
     return text
+
+
+# --- defaults that live in the config dataclasses ------------------------------------
+
+
+def _resolve_source(source: str) -> Any:
+    """``"package.module:Name"`` -> the object (imported on first use)."""
+    module, _, name = source.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def field_default(source: str, field: str) -> Any:
+    """The default of ``field`` (dotted for a nested section: ``trainer.max_epochs``).
+
+    ``source`` names a dataclass or a function as ``"package.module:Name"``; for a
+    function, the field is a keyword parameter.
+
+    Raises
+    ------
+    KeyError
+        If the dataclass has no such field or the function no such parameter.
+    """
+    owner = _resolve_source(source)
+    first, *rest = field.split(".")
+    if dataclasses.is_dataclass(owner):
+        spec = {f.name: f for f in dataclasses.fields(owner)}[first]
+        if spec.default is not dataclasses.MISSING:
+            value = spec.default
+        elif spec.default_factory is not dataclasses.MISSING:
+            value = spec.default_factory()
+        else:
+            raise KeyError(f"{source}.{first} has no default")
+    else:
+        value = inspect.signature(owner).parameters[first].default
+        if value is inspect.Parameter.empty:
+            raise KeyError(f"{owner.__name__}({first}) has no default")
+    for name in rest:
+        value = getattr(value, name)
+    return value
+
+
+def show_default(value: Any) -> str:
+    """A default as a user types it: ``50``, ``0.001``, ``random,mean,full``, ``none``."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple | list):
+        return ",".join(show_default(v) for v in value) or "''"
+    return str(value)
+
+
+class ConfigHelpFormatter(argparse.HelpFormatter):
+    """Adds ``(default: X)`` to each option tied to a config field by :func:`defaults_from`."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        source = getattr(action, "default_source", None)
+        if source is None or text is argparse.SUPPRESS:
+            return text
+        shown = show_default(field_default(*source)).replace("%", "%%")
+        return f"{text or ''} (default: {shown})".strip()
+
+
+def defaults_from(
+    parser: argparse.ArgumentParser | Any, source: str, fields: Mapping[str, str] | None = None
+) -> None:
+    """Tie options of ``parser`` to the fields of ``source`` whose defaults they take.
+
+    Parameters
+    ----------
+    parser
+        The (sub)parser holding the options.
+    source
+        ``"package.module:Dataclass"`` (or ``:function`` for a command without one).
+    fields
+        Option dest -> field name (dotted for a nested section); None: every option
+        whose dest is a field of ``source``.
+
+    Raises
+    ------
+    ValueError
+        If an option has an argparse default other than None (it would hide the field's),
+        or a field named in ``fields`` has no option.
+    """
+    actions = {a.dest: a for a in parser._actions if not isinstance(a, _DeprecatedAlias)}
+    if fields is None:
+        owner = _resolve_source(source)
+        names = (
+            [f.name for f in dataclasses.fields(owner)]
+            if dataclasses.is_dataclass(owner)
+            else list(inspect.signature(owner).parameters)
+        )
+        fields = {name: name for name in names if name in actions}
+    for dest, field in fields.items():
+        if dest not in actions:
+            raise ValueError(f"no option with dest {dest!r} for field {field!r}")
+        action = actions[dest]
+        if action.default is not None:
+            raise ValueError(f"option {dest!r} has default {action.default!r}; use None")
+        setattr(action, "default_source", (source, field))  # noqa: B010 (read by the formatter)
+
+
+def given(args: argparse.Namespace, *dests: str) -> dict[str, Any]:
+    """The options among ``dests`` given on the command line (not None), by dest."""
+    return {d: getattr(args, d) for d in dests if getattr(args, d, None) is not None}
+
+
+def add_config_option(parser: argparse.ArgumentParser | Any, what: str) -> None:
+    """Add ``--config FILE``: a YAML/TOML file of ``what``'s keys; options override it."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help=f"YAML/TOML file of {what} keys; the options given here override it",
+    )
+
+
+def config_from_args(cls: type[Any], args: argparse.Namespace, fields: Mapping[str, str]) -> Any:
+    """The dataclass ``cls`` from ``--config`` (if any) plus the options given.
+
+    Precedence: an option given on the command line, then the file's key, then the
+    dataclass default. ``fields`` maps option dest -> field (dotted for a nested
+    section, e.g. ``stm.decay_every``).
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key or a value of the wrong type in the file (the message names it).
+    DataMissingError
+        If the ``--config`` file does not exist.
+    """
+    from galaxy_xai.config import load_config
+
+    top: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for dest, field in fields.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        section, _, name = field.rpartition(".")
+        if section:
+            nested.setdefault(section, {})[name] = value
+        else:
+            top[field] = value
+    config = load_config(cls, getattr(args, "config", None), **top)
+    for section, values in nested.items():
+        config = dataclasses.replace(
+            config, **{section: dataclasses.replace(getattr(config, section), **values)}
+        )
+    return config
+
+
+# --- deprecated spellings ------------------------------------------------------------
+
+
+def warn_deprecated(old: str, new: str) -> None:
+    """Warn (``FutureWarning``, shown to CLI users) that ``old`` is deprecated for ``new``."""
+    warnings.warn_explicit(
+        f"'{old}' is deprecated; use '{new}'", FutureWarning, filename="galaxy-xai", lineno=0
+    )
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old option spelling: warns, then does what the new option does."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, target: argparse.Action,
+                 new: str, **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(
+            option_strings,
+            target.dest,
+            nargs=target.nargs,
+            const=target.const,
+            type=target.type,  # type: ignore[arg-type]
+            choices=target.choices,
+            default=argparse.SUPPRESS,
+            help=argparse.SUPPRESS,
+            metavar=target.metavar,
+        )
+        self.target = target
+        self.new = new
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:  # fmt: skip
+        warn_deprecated(option_string or self.option_strings[0], self.new)
+        self.target(parser, namespace, values, self.new)
+
+
+def deprecated_alias(parser: argparse.ArgumentParser | Any, old: str, new: str) -> None:
+    """Keep option ``old`` working as ``new`` (added before) for one release, with a warning.
+
+    Raises
+    ------
+    ValueError
+        If ``parser`` has no option ``new``.
+    """
+    target = next((a for a in parser._actions if new in a.option_strings), None)
+    if target is None:
+        raise ValueError(f"no option {new!r} to alias {old!r} to")
+    parser.add_argument(old, action=_DeprecatedAlias, target=target, new=new)
+
+
+class _DeprecatedFlag(argparse.Action):
+    """An old flag that no longer does anything: warns only."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, instead: str,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
+        self.instead = instead
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:  # fmt: skip
+        warn_deprecated(option_string or self.option_strings[0], self.instead)
+
+
+def deprecated_flag(parser: argparse.ArgumentParser | Any, old: str, instead: str) -> None:
+    """Accept the flag ``old``, now the default, with a warning naming ``instead``."""
+    parser.add_argument(old, action=_DeprecatedFlag, instead=instead)
+
+
+def deprecated_command(
+    subparsers: Any, old: str, new: str, build: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    """Keep subcommand ``old`` (e.g. top-level ``join``) working as ``new``, with a warning.
+
+    ``build`` adds the options and ``func`` to a parser, as for the new subcommand.
+    """
+    parser = subparsers.add_parser(old, help=f"deprecated: use '{new}'")
+    build(parser)
+    func = parser.get_default("func")
+
+    def run(args: argparse.Namespace) -> Any:
+        warn_deprecated(f"galaxy-xai {old}", f"galaxy-xai {new}")
+        return func(args)
+
+    parser.set_defaults(func=run)
+
+
+# --- subcommand groups ---------------------------------------------------------------
+
+
+def add_subcommands(parser: argparse.ArgumentParser | Any, dest: str) -> Any:
+    """Subcommands of ``parser`` (``data``, ``models``...); without one: help, exit 2.
+
+    The one way a command group handles a missing subcommand: its help on stdout and
+    exit status 2 (a usage error), as ``galaxy-xai`` with an unknown option.
+    """
+    sub = parser.add_subparsers(dest=dest, metavar="SUBCOMMAND")
+
+    def missing(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=missing)
+    return sub

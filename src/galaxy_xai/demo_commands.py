@@ -1,4 +1,4 @@
-"""``galaxy-xai demo --out DIR [--quick] [--data PATH] [--seed S] [--force]``."""
+"""``galaxy-xai demo --out DIR [--quick] [--config FILE] [--data PATH] [--seed S] [--force]``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import warnings
 from typing import Any
 
-from galaxy_xai.cli_types import SEED, output_path
+from galaxy_xai.cli_types import SEED, add_config_option, defaults_from, given, output_path
 
 __all__ = ["add_parser"]
 
@@ -37,10 +37,12 @@ def add_parser(subparsers: Any) -> None:
         help="real-data folder (e.g. ../shared/data): also run on Galaxy Zoo 1 "
         "(classification) and Galaxy Builder (bar lengths)",
     )
-    parser.add_argument("--seed", type=SEED, default=0, help="seed of every stage (default 0)")
+    add_config_option(parser, "DemoConfig (galaxy_xai.demo.config; over --quick's)")
+    parser.add_argument("--seed", type=SEED, help="seed of every stage")
     parser.add_argument(
         "--force", action="store_true", help="rerun every stage, even finished ones"
     )
+    defaults_from(parser, "galaxy_xai.demo.config:demo_config", {"seed": "seed"})
     parser.set_defaults(func=_run)
 
 
@@ -53,7 +55,15 @@ def _run(args: argparse.Namespace) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(stream=sys.stderr, format="%(message)s")
     verbose = getattr(args, "verbose", 0)
-    config = demo_config(quick=args.quick, seed=args.seed, data=args.data)
+    config = demo_config(quick=args.quick, **given(args, "seed", "data"))
+    if args.config:  # the file's keys over --quick's sizes; --seed and --data over both
+        import dataclasses
+
+        from galaxy_xai.config import load_config, read_config_file
+        from galaxy_xai.demo.config import DemoConfig
+
+        merged = {**dataclasses.asdict(config), **read_config_file(args.config)}
+        config = load_config(DemoConfig, merged, **given(args, "seed", "data"))
     with warnings.catch_warnings():
         if not verbose:  # Lightning's banners and hints drown the stage lines
             for name in ("lightning.pytorch", "lightning.fabric"):

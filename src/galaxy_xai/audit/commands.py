@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from galaxy_xai.cli_types import COUNT, SEED, Number, output_path
+from galaxy_xai.cli_types import COUNT, SEED, Number, defaults_from, given, output_path
+from galaxy_xai.names import ARCHITECTURES
 
 __all__ = ["add_parser", "parse_class_map"]
 
@@ -43,26 +44,34 @@ def add_parser(subparsers: Any) -> None:
         "suspects with saliency maps, and the bias check.",
     )
     p.add_argument("--data", required=True, help="dataset .h5 with a label column")
-    p.add_argument("--label-col", default="label", help="label column (default: label)")
+    p.add_argument("--label-col", help="label column")
     p.add_argument(
         "--class-map", type=parse_class_map, default=None,
         help="label value -> class, e.g. '0=elliptical,1=spiral,2=spiral,3=edge-on,4=,5=merger' "
         "(empty drops the value)",
     )  # fmt: skip
     p.add_argument("--model", help="trained classifier (run folder, model file, zoo:NAME)")
+    p.add_argument("--folds", type=Number(int, 2), help="k-fold training folds (>= 2)")
     p.add_argument(
-        "--folds", type=Number(int, 2), default=5, help="k-fold training folds (>= 2; default 5)"
+        "--config",
+        metavar="FILE",
+        help="train config file for the folds (its data section ignored; default: "
+        "galaxy_xai.audit.folds.AUDIT_TRAIN_DEFAULTS); --arch and --epochs override it",
     )
-    p.add_argument("--config", help="train config file for the folds (its data section ignored)")
-    p.add_argument("--arch", help="architecture of the fold networks (default compact)")
-    p.add_argument("--epochs", type=COUNT, default=None, help="epochs per fold (default 8)")
-    p.add_argument("--seed", type=SEED, default=0, help="fold seed")
+    p.add_argument(
+        "--arch",
+        help=f"architecture of the fold networks: {', '.join(ARCHITECTURES)} (default: the "
+        "train settings')",
+    )
+    p.add_argument("--epochs", type=COUNT, help="epochs per fold (default: the train settings')")
+    p.add_argument("--seed", type=SEED, help="fold seed")
     p.add_argument("--no-saliency", action="store_true", help="montage without saliency maps")
     p.add_argument("--resume", action="store_true", help="keep finished folds")
     p.add_argument(
         "--report-dir", help="also add the audit to this run folder's report (e.g. a demo's)"
     )
     p.add_argument("--out", required=True, type=output_path, help="audit folder")
+    defaults_from(p, "galaxy_xai.audit.run:audit_dataset", {"label_col": "label_col", "folds": "folds", "seed": "seed"})  # fmt: skip
     p.set_defaults(func=_cmd_audit)
 
 
@@ -97,10 +106,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     if args.model and (args.config or args.arch or args.epochs):
         raise ParameterError("--model", args.model, "is not trained: drop --config/--arch/--epochs")
     result = audit_dataset(
-        args.data, args.out, model=args.model, folds=args.folds, label_col=args.label_col,
-        class_map=args.class_map, train_config=None if args.model else _train_settings(args),
-        seed=args.seed, resume=args.resume, saliency=not args.no_saliency,
-        report_dir=args.report_dir,
+        args.data, args.out, model=args.model, class_map=args.class_map,
+        train_config=None if args.model else _train_settings(args), resume=args.resume,
+        saliency=not args.no_saliency, report_dir=args.report_dir,
+        **given(args, "folds", "label_col", "seed"),
     )  # fmt: skip
     s = result.summary
     print(

@@ -13,6 +13,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ from galaxy_xai.features.measure import (
 
 __all__ = [
     "FEATURE_COLUMNS",
+    "FeatureCalibrateConfig",
+    "FeatureMeasureConfig",
     "bulge_maps",
     "bulge_output",
     "calibrate_files",
@@ -43,6 +46,31 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeatureCalibrateConfig:
+    """Settings of ``features calibrate`` (keywords of :func:`calibrate_files`)."""
+
+    target: str | None = None  # output measured from; None: the one named like 'bulge'
+    bt_col: str = "bulge_to_total"  # true B/T column
+    radius_col: str = "bulge_half_light_radius_arcsec"  # true bulge half-light radius
+    n_draws: int = 10  # MC-dropout draws (maps computed from a model)
+    n_samples: int = 25  # SmoothGrad samples per draw
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class FeatureMeasureConfig:
+    """Settings of ``features measure`` (keywords of :func:`measure_files`)."""
+
+    target: str | None = None  # output measured from; None: the one named like 'bulge'
+    n_draws: int = 10  # MC-dropout draws (maps computed from a model)
+    n_samples: int = 25  # SmoothGrad samples per draw
+    seed: int = 0
+    pixel_scale_arcsec: float | None = None  # for every galaxy; None: the dataset's
+    require_arcsec: bool = False  # error if a galaxy has no pixel scale
+
 
 #: Columns of a features table, in order.
 FEATURE_COLUMNS = (

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from galaxy_xai.errors import ParameterError
+from galaxy_xai.names import TASKS  # the tasks a head can serve (``TrainConfig.task``)
 
 __all__ = [
     "TASKS",
@@ -35,9 +36,6 @@ __all__ = [
     "build_head",
     "dirichlet_multinomial_nll",
 ]
-
-#: The tasks a head can serve, as named in ``TrainConfig.task``.
-TASKS = ("classification", "vote_fraction", "dirichlet", "regression")
 
 
 class Head(nn.Module):

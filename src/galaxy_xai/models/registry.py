@@ -9,17 +9,12 @@ from typing import Any
 from torch import nn
 
 from galaxy_xai.errors import ParameterError
+from galaxy_xai.names import ARCHITECTURES
 
 __all__ = ["available_models", "build_from_spec", "build_model", "register_model"]
 
 # name -> "module:Class" (imported on first use) or a callable registered at run time
-_REGISTRY: dict[str, str | Callable[..., nn.Module]] = {
-    "gamornet": "galaxy_xai.models.gamornet:GaMorNet",
-    "vgg": "galaxy_xai.models.vgg:VGG",
-    "resnet": "galaxy_xai.models.resnet:ResNet",
-    "compact": "galaxy_xai.models.compact:CompactCNN",
-    "convnet": "galaxy_xai.models.convnet:ConvNet",  # the distillation ConvNet
-}
+_REGISTRY: dict[str, str | Callable[..., nn.Module]] = dict(ARCHITECTURES)
 
 
 def register_model(name: str, factory: Callable[..., nn.Module]) -> None:

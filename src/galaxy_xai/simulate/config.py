@@ -26,6 +26,7 @@ import math
 import numbers
 import os
 import statistics
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from typing import Any, Literal
 from galaxy_xai.errors import ConfigError, ParameterError
 
 __all__ = [
+    "FRAMINGS",
     "RENDERINGS",
     "ArmsConfig",
     "BarConfig",
@@ -48,7 +50,11 @@ __all__ = [
 ]
 
 #: Rendering modes: linear counts (like FITS cutouts), or Galaxy Zoo-like 8-bit images.
-RENDERINGS = ("jpeg-gray", "jpeg-rgb", "counts", "asinh")
+Rendering = Literal["jpeg-gray", "jpeg-rgb", "counts", "asinh"]
+RENDERINGS: tuple[str, ...] = typing.get_args(Rendering)
+#: Stamp framing: the survey pixel scale, or a stamp scaled to the galaxy's R90.
+Framing = Literal["fixed", "relative"]
+FRAMINGS: tuple[str, ...] = typing.get_args(Framing)
 
 DistLike = Any  # a Distribution, a number (fixed) or a [low, high] pair (uniform)
 
@@ -688,8 +694,8 @@ class SimulationConfig:
     preset: str = "sdss"
     size: int = 128
     bar_fraction: float = 0.5
-    rendering: Literal["jpeg-gray", "jpeg-rgb", "counts", "asinh"] = "jpeg-gray"
-    framing: Literal["fixed", "relative"] = "fixed"
+    rendering: Rendering = "jpeg-gray"
+    framing: Framing = "fixed"
     frame_r90: float = 10.18
     noise: bool = True
     rotate: bool = True

@@ -23,8 +23,10 @@ from typing import Any, Literal
 
 from galaxy_xai.config import load_config
 from galaxy_xai.errors import ParameterError
+from galaxy_xai.names import TASKS, Task, TransferPreset
 
 __all__ = [
+    "TASKS",
     "AugmentConfig",
     "DataConfig",
     "ModelConfig",
@@ -34,8 +36,6 @@ __all__ = [
     "TransferConfig",
     "load_train_config",
 ]
-
-Task = Literal["classification", "vote_fraction", "dirichlet", "regression"]
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ class TransferConfig:
     """
 
     checkpoint: str | None = None  # RUN, model.json or a Lightning .ckpt
-    preset: Literal["sdss", "candels"] | None = None  # fills load/reinit/freeze
+    preset: TransferPreset | None = None  # fills load/reinit/freeze
     load: tuple[str, ...] = ()  # layers to load (default: all that are not re-initialised)
     reinit: tuple[str, ...] = ()  # layers given fresh weights
     freeze: tuple[str, ...] = ()  # layers not trained

@@ -28,6 +28,7 @@ from torch import nn
 
 from galaxy_xai.errors import ModelMismatchError, ParameterError
 from galaxy_xai.models.files import read_model
+from galaxy_xai.names import TRANSFER_PRESETS
 
 __all__ = [
     "PRESETS",
@@ -41,8 +42,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Transfer presets of Ghosh et al. (2020).
-PRESETS = ("sdss", "candels")
+#: Transfer presets of Ghosh et al. (2020) (defined in :mod:`galaxy_xai.names`).
+PRESETS = TRANSFER_PRESETS
 
 
 def layer_groups(model: nn.Module) -> tuple[list[str], list[str]]:

@@ -14,7 +14,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from galaxy_xai.cli_types import COUNT, output_path
+from galaxy_xai.cli_types import (
+    COUNT,
+    add_config_option,
+    add_subcommands,
+    config_from_args,
+    defaults_from,
+    output_path,
+)
 
 __all__ = ["add_parser"]
 
@@ -28,7 +35,7 @@ def add_parser(subparsers: Any) -> None:
         "wherever a run folder is accepted as zoo:NAME (e.g. predict --model "
         "zoo:gz1-morphology, train --transfer-from zoo:gz1-morphology).",
     )
-    sub = parser.add_subparsers(dest="models_command", metavar="SUBCOMMAND")
+    sub = add_subcommands(parser, "models_command")
 
     p = sub.add_parser("list", help="name, task, input and test figures of every model")
     p.add_argument("--json", action="store_true", help="print the cards' summaries as JSON")
@@ -49,14 +56,15 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("name", metavar="NAME", help="the shipped model's name")
     p.add_argument("--out", required=True, type=output_path, help="recipe folder")
     p.add_argument("--resume", action="store_true", help="continue an interrupted recipe")
-    p.add_argument("--data-root", default=None, help="real-data folder (default: $GALAXY_XAI_DATA)")
+    add_config_option(p, "RecipeRunConfig (galaxy_xai.zoo.recipes)")
+    p.add_argument("--data-root", help="real-data folder (none: $GALAXY_XAI_DATA)")
     p.add_argument(
         "--threads",
         type=COUNT,
-        default=1,
-        help="torch threads (1, as the shipped models were trained: the same thread count "
+        help="torch threads (as the shipped models were trained: the same thread count "
         "reproduces the same weights)",
     )
+    defaults_from(p, "galaxy_xai.zoo.recipe_base:RecipeRunConfig")
     p.set_defaults(func=_train)
 
     p = sub.add_parser(
@@ -93,7 +101,6 @@ def add_parser(subparsers: Any) -> None:
         help="allow the unsafe (code-running) load for a file the safe reader refuses",
     )
     p.set_defaults(func=_convert)
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
 def headline(card: dict[str, Any]) -> str:
@@ -159,16 +166,19 @@ def _show(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from galaxy_xai.errors import ParameterError
     from galaxy_xai.zoo.package import pack_model
-    from galaxy_xai.zoo.recipes import RECIPES, data_root_from_env
+    from galaxy_xai.zoo.recipes import RECIPES, RecipeRunConfig, data_root_from_env
 
+    settings = config_from_args(
+        RecipeRunConfig, args, {"data_root": "data_root", "threads": "threads"}
+    )
     bare = args.name.removeprefix("zoo:")
     if bare not in RECIPES:
         raise ParameterError("NAME", args.name, f"has no recipe (recipes: {', '.join(RECIPES)})")
     recipe = RECIPES[bare]
-    root = data_root_from_env(args.data_root)
+    root = data_root_from_env(settings.data_root)
     import torch
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(settings.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

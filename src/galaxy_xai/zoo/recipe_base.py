@@ -28,6 +28,7 @@ from galaxy_xai.errors import DataMissingError
 __all__ = [
     "Recipe",
     "RecipeOutcome",
+    "RecipeRunConfig",
     "bootstrap_ci95",
     "classification_test_metrics",
     "data_root_from_env",
@@ -37,6 +38,16 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecipeRunConfig:
+    """How ``galaxy-xai models train`` runs a recipe (its ``--config`` keys)."""
+
+    data_root: str | None = None  # real-data folder; None: $GALAXY_XAI_DATA
+    # torch threads: the shipped models were trained with 1, and the same thread count
+    # reproduces the same weights
+    threads: int = 1
 
 
 @dataclass

@@ -15,11 +15,11 @@ thread count reproduces the same weights.
 from __future__ import annotations
 
 from galaxy_xai.zoo.recipe_bars import BAR_LENGTH_DIRECT, BAR_SDSS
-from galaxy_xai.zoo.recipe_base import Recipe, RecipeOutcome, data_root_from_env
+from galaxy_xai.zoo.recipe_base import Recipe, RecipeOutcome, RecipeRunConfig, data_root_from_env
 from galaxy_xai.zoo.recipe_gamornet import GAMORNET_SDSS
 from galaxy_xai.zoo.recipe_gz1 import GZ1_MORPHOLOGY
 
-__all__ = ["RECIPES", "Recipe", "RecipeOutcome", "data_root_from_env"]
+__all__ = ["RECIPES", "Recipe", "RecipeOutcome", "RecipeRunConfig", "data_root_from_env"]
 
 RECIPES: dict[str, Recipe] = {
     r.name: r for r in (GZ1_MORPHOLOGY, BAR_SDSS, GAMORNET_SDSS, BAR_LENGTH_DIRECT)

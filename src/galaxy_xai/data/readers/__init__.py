@@ -42,7 +42,8 @@ __all__ = [
     "read_hoyle_bar_lengths",
 ]
 
-#: CLI format name -> reader ``(path, *, skip_bad) -> ImageSource``.
+#: CLI format name (:data:`galaxy_xai.names.IMPORT_FORMATS`, the same names in the same
+#: order) -> reader ``(path, *, skip_bad) -> ImageSource``.
 READERS: dict[str, Callable[..., ImageSource]] = {
     "gz1": read_gz1,
     "gz2-kaggle": read_gz2_kaggle,

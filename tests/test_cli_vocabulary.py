@@ -1,0 +1,324 @@
+"""One CLI vocabulary: deprecated spellings, defaults from the config dataclasses,
+``--config`` plus overrides, missing subcommands, and the name tables."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from galaxy_xai.cli import build_parser, main
+from galaxy_xai.cli_types import field_default, show_default
+
+
+class _Called(Exception):
+    """Raised by a stand-in library function, carrying what the command passed it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__("called")
+        self.args_ = args
+        self.kwargs = kwargs
+
+
+def _capture(*args: Any, **kwargs: Any) -> None:
+    raise _Called(*args, **kwargs)
+
+
+def _yaml(tmp_path: Path, data: dict[str, Any]) -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+# --- missing subcommand ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group", ["data", "models", "bars", "distill", "features"])
+def test_missing_subcommand_prints_help_and_exits_2(
+    group: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([group]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: galaxy-xai {group}") and "SUBCOMMAND" in out
+
+
+# --- deprecated spellings ---------------------------------------------------------------
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize(
+    ("base", "old", "new", "value", "dest"),
+    [
+        (["train", "--out", "r"], "--model", "--arch", "vgg", "arch"),
+        (["train", "--out", "r"], "--target", "--target-col", "a,b", "target_col"),
+        (["distill", "buffer", "--data", "d.h5", "--out", "b"], "--target", "--label-col",
+         "morph", "label_col"),
+    ],
+)  # fmt: skip
+def test_deprecated_option_warns_and_does_the_same(
+    base: list[str], old: str, new: str, value: str, dest: str
+) -> None:
+    expected = _parse([*base, new, value])
+    with pytest.warns(FutureWarning, match=f"'{old}' is deprecated; use '{new}'"):
+        args = _parse([*base, old, value])
+    assert getattr(args, dest) == value
+    assert vars(args) == vars(expected)
+
+
+def test_train_model_alias_reaches_the_config(tmp_path: Path) -> None:
+    """``train --model ARCH`` still chooses the architecture (an unknown one is refused)."""
+    with pytest.warns(FutureWarning, match="'--model' is deprecated; use '--arch'"):
+        status = main(["train", "--data", str(tmp_path / "no.h5"), "--out",
+                       str(tmp_path / "r"), "--model", "no-such-arch"])  # fmt: skip
+    assert status == 2
+
+
+def test_predict_device_is_deprecated_for_accelerator() -> None:
+    from galaxy_xai.train.commands import _device
+
+    base = ["predict", "--model", "run", "--data", "d.h5", "--out", "p.csv"]
+    assert _device(_parse(base)) is None
+    assert _device(_parse([*base, "--accelerator", "gpu"])) == "cuda"
+    assert _device(_parse([*base, "--accelerator", "cpu"])) == "cpu"
+    with pytest.warns(FutureWarning, match="'--device' is deprecated; use '--accelerator'"):
+        assert _device(_parse([*base, "--device", "cuda:1"])) == "cuda:1"
+
+
+def test_top_level_join_is_data_join(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [str(tmp_path / "a.h5"), str(tmp_path / "b.h5"), "--out", str(tmp_path / "j.h5")]
+    assert main(["data", "join", *argv]) == 2
+    new_err = capsys.readouterr().err
+    with pytest.warns(
+        FutureWarning, match="'galaxy-xai join' is deprecated; use 'galaxy-xai data join'"
+    ):
+        assert main(["join", *argv]) == 2
+    old_err = capsys.readouterr().err
+    assert old_err and old_err.replace("galaxy-xai join", "galaxy-xai data") == new_err
+
+
+# --- defaults in one place ---------------------------------------------------------------
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += _subparsers(sub)
+    return found
+
+
+def test_help_shows_each_tied_default_and_argparse_holds_none() -> None:
+    tied = 0
+    for parser in _subparsers(build_parser()):
+        text = " ".join(parser.format_help().split())
+        for action in parser._actions:
+            source = getattr(action, "default_source", None)
+            if source is None:
+                continue
+            tied += 1
+            assert action.default is None, (parser.prog, action.dest)
+            shown = show_default(field_default(*source))
+            assert f"(default: {shown})" in text, (parser.prog, action.dest, shown)
+    assert tied > 60
+
+
+def test_help_default_is_the_dataclass_default(capsys: pytest.CaptureFixture[str]) -> None:
+    from galaxy_xai.distill.buffer import BufferConfig
+
+    with pytest.raises(SystemExit) as exc:
+        main(["distill", "buffer", "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"epochs per expert (default: {BufferConfig().epochs})" in text
+    assert "(default: 50)" in text and "(default: label)" in text
+
+
+# --- --config plus overrides ---------------------------------------------------------------
+
+
+def test_data_import_config_and_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import galaxy_xai.data.importer as importer
+
+    monkeypatch.setattr(importer, "import_dataset", _capture)
+    config = _yaml(tmp_path, {"size": 64, "crop": 0.5, "channels": "rgb"})
+    with pytest.raises(_Called) as got:
+        main(["data", "import", "folder", "src", "--out", "o.h5", "--config", config,
+              "--crop", "0.8", "--keep-masked"])  # fmt: skip
+    kwargs = got.value.kwargs
+    assert (kwargs["size"], kwargs["crop"], kwargs["channels"]) == (64, 0.8, "rgb")
+    assert kwargs["zero_masked"] is False and kwargs["workers"] == 1 and not kwargs["resume"]
+
+
+def test_import_config_defaults_are_import_dataset_defaults() -> None:
+    from galaxy_xai.data.import_config import ImportConfig
+    from galaxy_xai.data.importer import import_dataset
+
+    params = inspect.signature(import_dataset).parameters
+    for f in dataclasses.fields(ImportConfig):
+        assert f.default == params[f.name].default, f.name
+
+
+def test_feature_configs_are_the_functions_defaults() -> None:
+    from galaxy_xai.features import catalog
+
+    for cls, func in ((catalog.FeatureCalibrateConfig, catalog.calibrate_files),
+                      (catalog.FeatureMeasureConfig, catalog.measure_files)):  # fmt: skip
+        params = inspect.signature(func).parameters
+        for f in dataclasses.fields(cls):
+            assert f.default == params[f.name].default, (cls.__name__, f.name)
+
+
+def test_distill_buffer_config_and_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import galaxy_xai.distill.buffer as buffer
+
+    monkeypatch.setattr(buffer, "train_experts", _capture)
+    config = _yaml(tmp_path, {"experts": 3, "epochs": 7, "target": "morph"})
+    with pytest.raises(_Called) as got:
+        main(["distill", "buffer", "--data", "d.h5", "--out", "b", "--config", config,
+              "--epochs", "9", "--zca"])  # fmt: skip
+    cfg = got.value.args_[2]
+    assert (cfg.experts, cfg.epochs, cfg.target, cfg.zca) == (3, 9, "morph", True)
+    assert cfg.lr_teacher == buffer.BufferConfig().lr_teacher
+
+
+def test_distill_run_config_and_override_nested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import galaxy_xai.distill.mtt as mtt
+
+    monkeypatch.setattr(mtt, "distill", _capture)
+    config = _yaml(tmp_path, {"iterations": 40, "lr_img": 10.0, "stm": {"decay_every": 7}})
+    with pytest.raises(_Called) as got:
+        main(["distill", "run", "--buffer", "b", "--ipc", "2", "--out", "r", "--config", config,
+              "--lr-img", "20", "--stm-lr-floor", "0.5"])  # fmt: skip
+    cfg = got.value.args_[2]
+    assert (cfg.ipc, cfg.iterations, cfg.lr_img) == (2, 40, 20.0)
+    assert (cfg.stm.decay_every, cfg.stm.lr_floor) == (7, 0.5)
+    assert cfg.stm.test_every == mtt.STMConstants().test_every
+
+
+def test_distill_evaluate_config_and_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import galaxy_xai.distill.evaluate as evaluate
+
+    monkeypatch.setattr(evaluate, "evaluate_distilled", _capture)
+    config = _yaml(tmp_path, {"runs": 2, "epochs": 11, "baselines": ["mean"]})
+    with pytest.raises(_Called) as got:
+        main(["distill", "evaluate", "--distilled", "d", "--out", "e.json", "--config", config,
+              "--epochs", "12", "--saliency", "none"])  # fmt: skip
+    cfg = got.value.kwargs["config"]
+    assert (cfg.runs, cfg.epochs, cfg.baselines, cfg.saliency) == (2, 12, ("mean",), None)
+    with pytest.raises(_Called) as got:
+        main(["distill", "evaluate", "--distilled", "d", "--out", "e.json"])
+    assert got.value.kwargs["config"] == evaluate.EvalConfig()
+
+
+@pytest.mark.parametrize("step", ["calibrate", "measure"])
+def test_features_config_and_override(
+    step: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import galaxy_xai.features as features
+
+    monkeypatch.setattr(features, f"{step}_files", _capture)
+    monkeypatch.setattr(features, "load_bulge_calibration", lambda path: "cal")
+    config = _yaml(tmp_path, {"n_draws": 3, "n_samples": 4, "target": "bulge"})
+    extra = ["--calibration", "c.json"] if step == "measure" else ["--bt-col", "bt"]
+    with pytest.raises(_Called) as got:
+        main(["features", step, "--maps", "m.h5", "--data", "d.h5", "--out", "o",
+              "--config", config, "--samples", "5", *extra])  # fmt: skip
+    kwargs = got.value.kwargs
+    assert (kwargs["n_draws"], kwargs["n_samples"], kwargs["target"], kwargs["seed"]) == (
+        3,
+        5,
+        "bulge",
+        0,
+    )
+    if step == "calibrate":
+        assert kwargs["bt_col"] == "bt" and kwargs["radius_col"] == "bulge_half_light_radius_arcsec"
+
+
+def test_models_train_config_and_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import galaxy_xai.zoo.recipes as recipes
+
+    monkeypatch.setattr(recipes, "data_root_from_env", _capture)
+    config = _yaml(tmp_path, {"data_root": "from-file", "threads": 2})
+    with pytest.raises(_Called) as got:
+        main(["models", "train", "gz1-morphology", "--out", str(tmp_path / "r"),
+              "--config", config, "--data-root", "from-cli"])  # fmt: skip
+    assert got.value.args_ == ("from-cli",)
+    with pytest.raises(_Called) as got:
+        main(["models", "train", "gz1-morphology", "--out", str(tmp_path / "r"),
+              "--config", config])  # fmt: skip
+    assert got.value.args_ == ("from-file",)
+
+
+def test_demo_config_over_quick_and_options_over_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import galaxy_xai.demo as demo
+    from galaxy_xai.demo.config import QUICK
+
+    monkeypatch.setattr(demo, "run_demo", _capture)
+    config = _yaml(tmp_path, {"epochs": 2, "seed": 5})
+    with pytest.raises(_Called) as got:
+        main(["demo", "--out", str(tmp_path / "d"), "--quick", "--config", config, "--seed", "7"])
+    cfg = got.value.args_[1]
+    assert (cfg.epochs, cfg.seed, cfg.n_source) == (2, 7, QUICK["n_source"])
+
+
+def test_simulate_config_and_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import galaxy_xai.simulate.suite as suite
+
+    monkeypatch.setattr(suite, "simulate_dataset", _capture)
+    config = _yaml(tmp_path, {"size": 48, "bar_fraction": 0.2})
+    with pytest.raises(_Called) as got:
+        main(["simulate", "--out", "s.h5", "--n", "3", "--config", config, "--size", "32"])
+    cfg = got.value.kwargs["config"]
+    assert (cfg.size, cfg.bar_fraction, cfg.preset) == (32, 0.2, "sdss")
+    assert "seed" not in got.value.kwargs and "workers" not in got.value.kwargs
+
+
+# --- name tables -------------------------------------------------------------------------
+
+
+def test_name_tables_match_their_users() -> None:
+    from galaxy_xai import names
+    from galaxy_xai.data.readers import READERS
+    from galaxy_xai.models import available_models
+    from galaxy_xai.models.heads import TASKS
+    from galaxy_xai.train.transfer import PRESETS
+
+    assert tuple(READERS) == names.IMPORT_FORMATS
+    assert available_models() == sorted(names.ARCHITECTURES)
+    assert PRESETS == names.TRANSFER_PRESETS == ("sdss", "candels")
+    assert TASKS == names.TASKS
+
+
+def test_choices_come_from_the_tables() -> None:
+    from galaxy_xai import names
+    from galaxy_xai.simulate.config import RENDERINGS
+
+    def option(argv: list[str], flag: str) -> argparse.Action:
+        parser = build_parser()
+        for name in argv:
+            sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            parser = sub.choices[name]
+        return next(a for a in parser._actions if flag in a.option_strings)
+
+    assert tuple(option(["train"], "--task").choices) == names.TASKS
+    assert tuple(option(["train"], "--transfer-preset").choices) == names.TRANSFER_PRESETS
+    assert tuple(option(["simulate"], "--rendering").choices) == RENDERINGS
+    imp = build_parser().parse_args(["data", "import", "gz1", "s", "--out", "o.h5"])
+    assert imp.format == "gz1"
