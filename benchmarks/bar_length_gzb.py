@@ -83,10 +83,10 @@ def run(quick: bool, model: str | None = None) -> dict[str, Any]:
     import torch
 
     from galaxy_xai.bars import calibrate, evaluate_lengths, measure_bars
-    from galaxy_xai.bars.direct import predict_direct, subset_dataset, train_direct_regressor
-    from galaxy_xai.bars.network import train_bar_network
-    from galaxy_xai.data import open_dataset
+    from galaxy_xai.data import open_dataset, subset_dataset
     from galaxy_xai.data.importer import import_dataset
+    from galaxy_xai.workflows.bar_direct import predict_direct, train_direct_regressor
+    from galaxy_xai.workflows.bar_network import train_bar_network
 
     torch.set_num_threads(2)
     s = SETTINGS[quick]

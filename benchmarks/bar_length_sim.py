@@ -7,7 +7,7 @@ with different seeds:
 * train: barred galaxies and their unbarred twins (same disk, bulge, PSF and noise
   stream; only the bar differs, so the bar is the one thing that separates the
   classes); trains the bar network (one sigmoid output ``bar``; half of its training
-  images have a random central disc hidden, :data:`galaxy_xai.bars.network.CENTRE_MASK`,
+  images have a random central disc hidden, :data:`galaxy_xai.workflows.bar_network.CENTRE_MASK`,
   so that its maps follow the bar) and, on its barred galaxies, the direct regressor
   (the paper's control);
 * calibration: barred; SmoothGrad maps of ``bar`` calibrate the measurement grid
@@ -215,18 +215,15 @@ def fit_and_measure(
     *,
     grid: Any,
 ) -> np.ndarray:
-    """Calibrate the measurement on the calibration maps, then measure ``maps``.
+    """:func:`galaxy_xai.bars.calibrate_and_measure` with :data:`CALIBRATION_OBJECTIVE`:
+    the lengths (pixels, NaN where nothing was measured) of ``maps``, measured with the
+    settings calibrated on ``cal_maps`` (true lengths ``cal_lengths_px``)."""
+    from galaxy_xai.bars import calibrate_and_measure
 
-    The calibration searches ``grid`` for :data:`CALIBRATION_OBJECTIVE` on
-    ``cal_maps`` (true lengths ``cal_lengths_px``, pixels); returns the lengths
-    (pixels, NaN where nothing was measured) of ``maps`` with the parameters found.
-    """
-    from galaxy_xai.bars import calibrate, measure_bars
-
-    fit = calibrate(
-        cal_maps, cal_lengths_px, images=cal_images, grid=grid, objective=CALIBRATION_OBJECTIVE
-    )
-    return measure_bars(maps, images, params=fit.params)["bar_length_px"].to_numpy()
+    return calibrate_and_measure(
+        cal_maps, cal_lengths_px, maps, cal_images=cal_images, images=images, grid=grid,
+        objective=CALIBRATION_OBJECTIVE,
+    )  # fmt: skip
 
 
 def image_only_lengths(
@@ -267,15 +264,11 @@ def disk_size_lengths(cal_catalog: Any, test_catalog: Any) -> np.ndarray:
 
 def grids() -> dict[str, Any]:
     """The calibration grids to choose from: ours (all criteria, variants and smoothings)
-    and the paper's (Pearson criterion, all pixels, no smoothing)."""
-    from galaxy_xai.bars import CalibrationGrid
+    and the paper's (:data:`galaxy_xai.bars.PAPER_GRID`: Pearson criterion, all pixels,
+    no smoothing)."""
+    from galaxy_xai.bars import PAPER_GRID, CalibrationGrid
 
-    return {
-        "full": CalibrationGrid(smooth_sigma_px=SMOOTHING_PX),
-        "paper": CalibrationGrid(
-            criteria=("pearson",), variants=("published",), smooth_sigma_px=(0.0,)
-        ),
-    }
+    return {"full": CalibrationGrid(smooth_sigma_px=SMOOTHING_PX), "paper": PAPER_GRID}
 
 
 def choose_grid(
@@ -283,25 +276,18 @@ def choose_grid(
 ) -> tuple[str, dict[str, float]]:
     """The grid of :func:`grids` whose calibration predicts held-out galaxies best.
 
-    ``folds``-fold cross-validation inside the calibration split (never the test set):
-    each fold is measured with the parameters calibrated on the others, and the grids
-    are compared by the Pearson r of all held-out lengths. A larger grid fits a few
-    hundred calibration galaxies more closely and can generalise worse.
-
-    Returns the chosen grid's name and the held-out r of each grid.
+    :func:`galaxy_xai.bars.choose_grid` with :data:`CALIBRATION_OBJECTIVE`:
+    ``folds``-fold cross-validation inside the calibration split (never the test set),
+    the grids compared by the Pearson r of all held-out lengths. Returns the chosen
+    grid's name and the held-out r of each grid.
     """
-    fold_of = np.random.default_rng(seed).permutation(len(lengths_px)) % folds
-    held_out_r = {}
-    for name, grid in grids().items():
-        pred = np.full(len(lengths_px), np.nan)
-        for k in range(folds):
-            fit, held = fold_of != k, fold_of == k
-            pred[held] = fit_and_measure(
-                maps[fit], lengths_px[fit], images[fit], maps[held], images[held], grid=grid
-            )
-        ok = np.isfinite(pred)
-        held_out_r[name] = round(float(np.corrcoef(pred[ok], lengths_px[ok])[0, 1]), 4)
-    return max(held_out_r, key=lambda name: held_out_r[name]), held_out_r
+    from galaxy_xai.bars import choose_grid as cross_validate
+
+    choice = cross_validate(
+        maps, lengths_px, grids(), images=images, folds=folds, seed=seed,
+        objective=CALIBRATION_OBJECTIVE,
+    )  # fmt: skip
+    return choice.name, choice.held_out
 
 
 def oracle_lengths(
@@ -396,9 +382,9 @@ def run(quick: bool) -> dict[str, Any]:
     import torch
 
     from galaxy_xai.bars import calibrate, evaluate_lengths, measure_bars
-    from galaxy_xai.bars.direct import predict_direct, train_direct_regressor
-    from galaxy_xai.bars.network import train_bar_network
     from galaxy_xai.simulate import map_truth_correlation
+    from galaxy_xai.workflows.bar_direct import predict_direct, train_direct_regressor
+    from galaxy_xai.workflows.bar_network import train_bar_network
 
     torch.set_num_threads(2)
     s = SETTINGS[quick]

@@ -119,8 +119,8 @@ def _direct(train: Path, work: Path, column: str, s: dict[str, Any], sets: list[
     """A compact CNN regressing ``column`` from simulated images; its predictions."""
     import torch
 
-    from galaxy_xai.bars.direct import train_direct_regressor
     from galaxy_xai.train import load_trained
+    from galaxy_xai.workflows.bar_direct import train_direct_regressor
 
     run = train_direct_regressor(train, work / f"direct_{column}", target_col=column,
                                  epochs=s["direct_epochs"], model_kwargs={"width": s["width"]},

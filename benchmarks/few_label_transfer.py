@@ -113,8 +113,7 @@ def _accuracy(run: Path, data: Path, rows: np.ndarray, truth: np.ndarray) -> flo
 def run(quick: bool, model: str | None = None) -> dict[str, Any]:
     import torch
 
-    from galaxy_xai.bars.direct import subset_dataset
-    from galaxy_xai.data import open_dataset
+    from galaxy_xai.data import open_dataset, subset_dataset
     from galaxy_xai.train import load_train_config, load_trained, train
 
     torch.set_num_threads(1)

@@ -47,6 +47,8 @@ BASE = {
                       "--length-col", "L", "--out", "e.json"],
     "train-network": ["bars", "train-network", "--out", "bn"],
     "train-direct": ["bars", "train-direct", "--data", "d.h5", "--out", "bd"],
+    "bar-network": ["workflows", "bar-network", "--out", "bn"],
+    "bar-direct": ["workflows", "bar-direct", "--data", "d.h5", "--out", "bd"],
     "buffer": ["distill", "buffer", "--data", "d.h5", "--out", "buf"],
     "distill-run": ["distill", "run", "--buffer", "buf", "--ipc", "1", "--out", "dr"],
     "distill-evaluate": ["distill", "evaluate", "--distilled", "dr", "--out", "de.json"],
@@ -76,7 +78,8 @@ BAD_NUMBERS = [
     ("import", "--workers", "0"), ("import", "--limit", "0"),
     ("calibrate", "--smooth", "1e12"), ("calibrate", "--smooth", "0,nan"),
     ("calibrate", "--smooth", ","), ("calibrate", "--corr-thresholds", "0.8,1.5"),
-    ("calibrate", "--min-pixels", "10,2"),
+    ("calibrate", "--min-pixels", "10,2"), ("calibrate", "--cv-folds", "1"),
+    ("calibrate", "--cv-seed", "-1"),
     ("measure", "--pixel-scale", "0"), ("measure", "--pixel-scale", "inf"),
     ("measure", "--corr-threshold", "nan"), ("measure", "--min-pixels", "0"),
     ("bars-evaluate", "--n-boot", "0"), ("bars-evaluate", "--seed", "-5"),
@@ -84,6 +87,8 @@ BAD_NUMBERS = [
     ("train-network", "--size", "8"), ("train-network", "--epochs", "0"),
     ("train-network", "--finetune-epochs", "-1"),
     ("train-direct", "--epochs", "0"),
+    ("bar-network", "--centre-mask", "1.5"), ("bar-network", "--n-sim", "0"),
+    ("bar-direct", "--epochs", "0"),
     ("buffer", "--lr-teacher", "inf"), ("buffer", "--experts", "0"), ("buffer", "--width", "0"),
     ("buffer", "--split-seed", "-1"),
     ("distill-run", "--stm-lr-floor", "nan"), ("distill-run", "--stm-lr-floor", "inf"),
@@ -114,6 +119,7 @@ OUTPUTS = [(c, "--out") for c in sorted(BASE)] + [
     ("explain", "--overlays"),
     ("bars-evaluate", "--plot"),
     ("train-direct", "--pred-out"),
+    ("bar-direct", "--pred-out"),
 ]
 
 

@@ -140,18 +140,3 @@ def test_nan_map_is_flagged_not_dropped(tmp_path):
     table = measure_catalog(path, pixel_scale_arcsec=0.4)
     assert table["quality_flag"].tolist()[1] == "nan_map"
     assert np.isnan(table["bar_length_px"][1]) and np.isfinite(table["bar_length_px"][0])
-
-
-@pytest.mark.filterwarnings("ignore:.*treespec.*", "ignore:.*logging interval.*")
-def test_train_network_centre_mask_option(tmp_path, capsys):
-    """``bars train-network --centre-mask`` reaches the run's config; bad values are named."""
-    from galaxy_xai.train import load_trained
-
-    out = tmp_path / "net"
-    args = ["bars", "train-network", "--out", str(out), "--n-sim", "24", "--size", "48"]
-    assert main([*args, "--epochs", "1", "--centre-mask", "0.25"]) == 0
-    assert "bar network:" in capsys.readouterr().out
-    sim = load_trained(out / "sim_run")
-    assert sim.config.augment.centre_mask_probability == 0.25
-    assert main([*args, "--epochs", "1", "--centre-mask", "1.5"]) == 2
-    assert "argument --centre-mask: '1.5' is not a number in [0, 1]" in capsys.readouterr().err

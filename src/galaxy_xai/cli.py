@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "galaxy_xai.zoo.commands",
     "galaxy_xai.explain.commands",
     "galaxy_xai.bars.commands",
+    "galaxy_xai.workflows.commands",  # after bars: adds the deprecated bars train-*
     "galaxy_xai.features.commands",
     "galaxy_xai.audit.commands",
     "galaxy_xai.distill.commands",

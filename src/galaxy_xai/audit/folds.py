@@ -182,7 +182,7 @@ def train_subset(
     ConfigError
         A bad train setting.
     """
-    from galaxy_xai.bars.direct import subset_dataset
+    from galaxy_xai.data import subset_dataset
     from galaxy_xai.models.files import MODEL_INFO_NAME
     from galaxy_xai.train import load_train_config, train
 

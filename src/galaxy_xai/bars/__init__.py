@@ -5,17 +5,21 @@
   quality flag per galaxy;
 * :func:`calibrate`: grid search on a calibration split, frozen with
   :func:`save_calibration` and read back with :func:`load_calibration`;
+  :func:`choose_grid`: k-fold cross-validated choice between grids (e.g. ours and
+  :data:`PAPER_GRID`) inside the calibration split;
 * :func:`measure_draws` / :func:`mc_dropout_bar_lengths`: median and 16-84th
   percentiles over Monte Carlo dropout x SmoothGrad draws or ensemble members;
 * :func:`px_to_arcsec`, :func:`arcsec_to_kpc`: units (Planck18 angular-diameter distance);
 * :func:`evaluate_lengths`: Pearson r and RMSE with bootstrap 95% intervals;
 * :func:`measure_catalog`, :func:`calibrate_files`, :func:`evaluate_files`: the file-level
-  functions behind ``galaxy-xai bars measure|calibrate|evaluate``;
-* :func:`train_bar_network` (``galaxy_xai.bars.network``) and the direct-regression
-  control (``galaxy_xai.bars.direct``) build on ``galaxy_xai.train``.
+  functions behind ``galaxy-xai bars measure|calibrate|evaluate``.
+
+Measurement only: training the bar network and the direct-regression control lives in
+:mod:`galaxy_xai.workflows`, which builds on this package (never the other way round).
 """
 
 from galaxy_xai.bars.calibrate import (
+    PAPER_GRID,
     CalibrationGrid,
     CalibrationResult,
     calibrate,
@@ -29,6 +33,12 @@ from galaxy_xai.bars.catalog import (
     measure_catalog,
     read_maps,
     read_split_ids,
+)
+from galaxy_xai.bars.crossval import (
+    GridChoice,
+    calibrate_and_measure,
+    choose_grid,
+    held_out_lengths,
 )
 from galaxy_xai.bars.evaluate import evaluate_files, evaluate_lengths, scatter_plot
 from galaxy_xai.bars.measure import (
@@ -49,19 +59,24 @@ __all__ = [
     "BAR_COLUMNS",
     "CRITERIA",
     "DEFAULT_COSMOLOGY",
+    "PAPER_GRID",
     "QUALITY_FLAGS",
     "VARIANTS",
     "BarMeasurement",
     "BarParams",
     "CalibrationGrid",
     "CalibrationResult",
+    "GridChoice",
     "align_ids",
     "arcsec_to_kpc",
     "bar_trace",
     "calibrate",
+    "calibrate_and_measure",
     "calibrate_files",
+    "choose_grid",
     "evaluate_files",
     "evaluate_lengths",
+    "held_out_lengths",
     "kpc_per_arcsec",
     "load_calibration",
     "max_pixel_distance",

@@ -41,6 +41,7 @@ from galaxy_xai.io import write_json
 from galaxy_xai.progress import progress
 
 __all__ = [
+    "PAPER_GRID",
     "CalibrationGrid",
     "CalibrationResult",
     "calibrate",
@@ -125,6 +126,12 @@ class CalibrationGrid:
         )
 
 
+#: The grid of Bhambra et al. (2022): their thresholds, minimum pixels and multiply
+#: option, with the Pearson stop criterion, all pixels above the threshold
+#: (``published``) and no smoothing.
+PAPER_GRID = CalibrationGrid(criteria=("pearson",), variants=("published",), smooth_sigma_px=(0.0,))
+
+
 @dataclasses.dataclass(frozen=True)
 class CalibrationResult:
     """The frozen calibration: the chosen settings, their score, and the whole table."""
@@ -135,6 +142,9 @@ class CalibrationResult:
     n_calibration: int
     table: pd.DataFrame  # one row per grid setting, best first
     ids: tuple[str, ...] = ()
+    #: The cross-validated choice of grid that preceded it, if any
+    #: (:class:`galaxy_xai.bars.crossval.GridChoice`).
+    grid_choice: Any = None
 
 
 def _fit_scale(raw: np.ndarray, truth: np.ndarray) -> float:
@@ -201,6 +211,24 @@ def calibrate(
         raise ParameterError("objective", objective, "must be 'rmse' or 'pearson'")
     maps = np.asarray(maps)
     truth = np.asarray(truth_px, dtype=np.float64)
+    id_list = _check_inputs(maps, truth, ids)
+    multiply_options = _multiply_options(grid, images, len(maps))
+    table = _search(maps, images, truth, grid, multiply_options, base=base, objective=objective)
+    best = table.iloc[0]
+    params = _params_of(best, base)
+    log.info("calibration: best %s (%s = %.4g)", params, objective, best["score"])
+    return CalibrationResult(
+        params=params,
+        score=float(best["score"]),
+        objective=objective,
+        n_calibration=len(maps),
+        table=table,
+        ids=tuple(id_list),
+    )
+
+
+def _check_inputs(maps: np.ndarray, truth: np.ndarray, ids: Sequence[object] | None) -> list[str]:
+    """The ids as text, after checking shapes, counts, true lengths and finite maps."""
     if maps.ndim != 3:
         raise ParameterError("maps", maps.shape, "must be (N, H, W)")
     if len(truth) != len(maps):
@@ -221,87 +249,112 @@ def calibrate(
     if not finite.all():
         i = int(np.flatnonzero(~finite)[0])
         raise DataFormatError(f"saliency map of id {id_list[i]!r} holds NaN or infinite values")
-    multiply_options = tuple(grid.multiply)
-    if images is None:
-        if multiply_options == (True,):
-            raise ParameterError("images", None, "the grid has only multiply=True; pass images")
-        multiply_options = tuple(m for m in multiply_options if not m)
-        if True in grid.multiply:
-            log.info("no images given: searching multiply=False only")
-    elif len(images) != len(maps):
-        raise ParameterError("images", len(images), f"needs one image per map ({len(maps)})")
+    return id_list
 
+
+def _multiply_options(
+    grid: CalibrationGrid, images: np.ndarray | None, n_maps: int
+) -> tuple[bool, ...]:
+    """The grid's ``multiply`` values that can be searched with (or without) images."""
+    if images is not None:
+        if len(images) != n_maps:
+            raise ParameterError("images", len(images), f"needs one image per map ({n_maps})")
+        return tuple(grid.multiply)
+    if tuple(grid.multiply) == (True,):
+        raise ParameterError("images", None, "the grid has only multiply=True; pass images")
+    if True in grid.multiply:
+        log.info("no images given: searching multiply=False only")
+    return tuple(m for m in grid.multiply if not m)
+
+
+def _search(
+    maps: np.ndarray,
+    images: np.ndarray | None,
+    truth: np.ndarray,
+    grid: CalibrationGrid,
+    multiply_options: tuple[bool, ...],
+    *,
+    base: BarParams,
+    objective: str,
+) -> pd.DataFrame:
+    """Score every setting of the grid: one row per setting, best first.
+
+    The threshold scan depends only on (multiply, smoothing, variant), so it is computed
+    once per combination and every (criterion, threshold, minimum pixels) reuses it.
+    """
     rows = []
     prep = list(itertools.product(multiply_options, grid.smooth_sigma_px, grid.variants))
     for multiply, sigma, variant in progress(prep, desc="calibrate"):
-        traces = [
-            bar_trace(
-                maps[i],
-                None if images is None else images[i],
-                multiply=multiply,
-                variant=variant,
-                smooth_sigma_px=sigma,
-                absolute=base.absolute,
-                t_start=base.t_start,
-                t_step=base.t_step,
-            )
-            for i in range(len(maps))
-        ]
+        # The grid's criteria and variants are checked in CalibrationGrid.__post_init__.
+        scan = dataclasses.replace(
+            base, multiply=bool(multiply), variant=cast(Variant, variant),
+            smooth_sigma_px=float(sigma), length_scale=1.0,
+        )  # fmt: skip
+        traces = _traces(maps, images, scan)
         for criterion, corr, min_pix in itertools.product(
             grid.criteria, grid.corr_thresholds, grid.min_pixels
         ):
-            # The grid's criteria and variants are checked in CalibrationGrid.__post_init__.
             params = dataclasses.replace(
-                base,
-                criterion=cast(Criterion, criterion),
-                corr_threshold=float(corr),
+                scan, criterion=cast(Criterion, criterion), corr_threshold=float(corr),
                 min_pixels=int(min_pix),
-                multiply=bool(multiply),
-                variant=cast(Variant, variant),
-                smooth_sigma_px=float(sigma),
-                length_scale=1.0,
-            )
-            res = [measure_from_trace(tr, params) for tr in traces]
-            raw = np.array([r.length_px for r in res])
-            scale = _fit_scale(raw, truth) if grid.fit_scale else 1.0
-            flags = [r.flag for r in res]
-            rows.append(
-                {
-                    "criterion": criterion,
-                    "corr_threshold": float(corr),
-                    "min_pixels": int(min_pix),
-                    "multiply": bool(multiply),
-                    "variant": variant,
-                    "smooth_sigma_px": float(sigma),
-                    "length_scale": scale,
-                    "score": _score(raw * scale, truth, objective),
-                    "frac_ok": float(np.mean([f in ("ok", "touches_edge") for f in flags])),
-                    "n_unmeasured": int(np.sum(~np.isfinite(raw))),
-                }
-            )
+            )  # fmt: skip
+            rows.append(_setting_row(traces, truth, params, grid.fit_scale, objective))
     table = pd.DataFrame(rows).sort_values(
         ["score", "frac_ok"], ascending=[True, False], kind="stable"
     )
-    table = table.reset_index(drop=True)
-    best = table.iloc[0]
-    params = dataclasses.replace(
+    return table.reset_index(drop=True)
+
+
+def _traces(maps: np.ndarray, images: np.ndarray | None, params: BarParams) -> list[Any]:
+    """The threshold scan of every map under the preprocessing and variant of ``params``."""
+    return [
+        bar_trace(
+            maps[i],
+            None if images is None else images[i],
+            multiply=params.multiply,
+            variant=params.variant,
+            smooth_sigma_px=params.smooth_sigma_px,
+            absolute=params.absolute,
+            t_start=params.t_start,
+            t_step=params.t_step,
+        )
+        for i in range(len(maps))
+    ]
+
+
+def _setting_row(
+    traces: list[Any], truth: np.ndarray, params: BarParams, fit_scale: bool, objective: str
+) -> dict[str, Any]:
+    """One row of the calibration table: a setting, its fitted scale and its score."""
+    res = [measure_from_trace(tr, params) for tr in traces]
+    raw = np.array([r.length_px for r in res])
+    scale = _fit_scale(raw, truth) if fit_scale else 1.0
+    flags = [r.flag for r in res]
+    return {
+        "criterion": params.criterion,
+        "corr_threshold": params.corr_threshold,
+        "min_pixels": params.min_pixels,
+        "multiply": params.multiply,
+        "variant": params.variant,
+        "smooth_sigma_px": params.smooth_sigma_px,
+        "length_scale": scale,
+        "score": _score(raw * scale, truth, objective),
+        "frac_ok": float(np.mean([f in ("ok", "touches_edge") for f in flags])),
+        "n_unmeasured": int(np.sum(~np.isfinite(raw))),
+    }
+
+
+def _params_of(row: pd.Series, base: BarParams) -> BarParams:
+    """The settings of one row of the calibration table, over ``base``."""
+    return dataclasses.replace(
         base,
-        criterion=cast(Criterion, str(best["criterion"])),
-        corr_threshold=float(best["corr_threshold"]),
-        min_pixels=int(best["min_pixels"]),
-        multiply=bool(best["multiply"]),
-        variant=cast(Variant, str(best["variant"])),
-        smooth_sigma_px=float(best["smooth_sigma_px"]),
-        length_scale=float(best["length_scale"]),
-    )
-    log.info("calibration: best %s (%s = %.4g)", params, objective, best["score"])
-    return CalibrationResult(
-        params=params,
-        score=float(best["score"]),
-        objective=objective,
-        n_calibration=len(maps),
-        table=table,
-        ids=tuple(id_list),
+        criterion=cast(Criterion, str(row["criterion"])),
+        corr_threshold=float(row["corr_threshold"]),
+        min_pixels=int(row["min_pixels"]),
+        multiply=bool(row["multiply"]),
+        variant=cast(Variant, str(row["variant"])),
+        smooth_sigma_px=float(row["smooth_sigma_px"]),
+        length_scale=float(row["length_scale"]),
     )
 
 

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galaxy_xai.bars.calibrate import CalibrationGrid, calibrate, save_calibration
+from galaxy_xai.bars.calibrate import PAPER_GRID, CalibrationGrid, calibrate, save_calibration
+from galaxy_xai.bars.crossval import GridChoice, choose_grid
 from galaxy_xai.bars.measure import BarParams, measure_bars
 from galaxy_xai.bars.uncertainty import measure_draws
 from galaxy_xai.bars.units import DEFAULT_COSMOLOGY, arcsec_to_kpc, px_to_arcsec
-from galaxy_xai.data.splits import read_split_parts
+from galaxy_xai.data.splits import read_split_ids  # re-exported: its old home
 from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
 from galaxy_xai.io import atomic_output, write_json
 
@@ -333,25 +334,6 @@ def measure_catalog(
     return table
 
 
-def read_split_ids(path: str | os.PathLike[str], part: str | None = None) -> tuple[list[str], str]:
-    """Ids of one part of a run's ``split.json`` (``{part: [ids...]}``).
-
-    With ``part=None`` the ``calibration`` part is used if present, else ``val``.
-
-    Raises
-    ------
-    DataMissingError, DataFormatError, ParameterError
-        Missing/unreadable file, or a part it does not hold (listing those it holds).
-    """
-    data = read_split_parts(path)
-    parts = list(data)
-    if part is None:
-        part = "calibration" if "calibration" in parts else "val"
-    if part not in parts:
-        raise ParameterError("part", part, f"split file '{path}' holds parts {parts}")
-    return data[part], part
-
-
 def calibrate_files(
     maps: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     data: str | os.PathLike[str],
@@ -362,18 +344,27 @@ def calibrate_files(
     objective: str = "rmse",
     out: str | os.PathLike[str] | None = None,
     provenance: dict[str, Any] | None = None,
+    cv_folds: int | None = None,
+    cv_seed: int = 0,
 ) -> Any:
     """Calibrate on the galaxies ``ids`` (the calibration split) of a maps file.
 
     Only barred galaxies (finite, positive ``truth_col``) among ``ids`` are used. With
     several draws per galaxy the mean map is calibrated on.
 
+    With ``cv_folds`` the grid is first chosen between ``grid`` (named ``"grid"``) and
+    the paper's (:data:`~galaxy_xai.bars.calibrate.PAPER_GRID`, ``"paper"``) by
+    ``cv_folds``-fold cross-validation inside these galaxies
+    (:func:`galaxy_xai.bars.crossval.choose_grid`, folds shuffled with ``cv_seed``);
+    the result's ``grid_choice`` and the written file's provenance record it. Without
+    it (default) ``grid`` is searched directly.
+
     Raises
     ------
     DataFormatError
         Unknown truth column, ids missing from the maps or the dataset (named).
     ParameterError
-        Fewer than 3 barred calibration galaxies.
+        Fewer than 3 barred calibration galaxies, or a bad ``cv_folds``.
     """
     bundle = read_maps(maps)
     catalog = _dataset_catalog(data, "calibrate on")
@@ -382,6 +373,46 @@ def calibrate_files(
             f"dataset '{data}' has no column {truth_col!r} (found: {', '.join(catalog.columns)})"
         )
     rows = align_ids(bundle.ids, catalog, where=f"dataset '{data}'")
+    chosen, truth = _calibration_rows(bundle, catalog, rows, ids, truth_col)
+    grid = grid or CalibrationGrid()
+    candidates = {"grid": grid} if cv_folds is None else {"grid": grid, "paper": PAPER_GRID}
+    images = None
+    if any(True in g.multiply for g in candidates.values()):
+        images = _images_for(Path(data), rows[chosen], bundle.maps.shape[2:])
+    maps_mean = bundle.maps[chosen].mean(axis=1)
+    choice = None
+    if cv_folds is not None:
+        choice = choose_grid(maps_mean, truth, candidates, images=images, folds=cv_folds,
+                             seed=cv_seed, objective=objective)  # type: ignore[arg-type]  # fmt: skip
+        grid = choice.grid
+        log.info("cross-validation (%d folds) chose grid %r: %s", cv_folds, choice.name,
+                 choice.held_out)  # fmt: skip
+    result = calibrate(
+        maps_mean,
+        truth,
+        images=images,
+        ids=[bundle.ids[i] for i in chosen],
+        grid=grid,
+        objective=objective,  # type: ignore[arg-type]
+    )
+    result = dataclasses.replace(result, grid_choice=choice)
+    if out is not None:
+        prov = {"maps": bundle.sources, "data": str(data), "truth_col": truth_col}
+        prov.update(provenance or {})
+        if choice is not None:
+            prov.update(_choice_record(choice))
+        save_calibration(result, out, grid=grid, provenance=prov)
+    return result
+
+
+def _calibration_rows(
+    bundle: MapsBundle,
+    catalog: pd.DataFrame,
+    rows: np.ndarray,
+    ids: Sequence[str] | None,
+    truth_col: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``bundle`` of the barred calibration galaxies, and their true lengths."""
     pos = {m: i for i, m in enumerate(bundle.ids)}
     if ids is None:
         chosen = np.arange(len(bundle.ids))
@@ -400,21 +431,15 @@ def calibrate_files(
         raise ParameterError(
             "ids", len(chosen), f"need at least 3 calibration galaxies with {truth_col} > 0"
         )
-    grid = grid or CalibrationGrid()
-    images = None
-    if True in grid.multiply:
-        images = _images_for(Path(data), rows[chosen], bundle.maps.shape[2:])
-    maps_mean = bundle.maps[chosen].mean(axis=1)
-    result = calibrate(
-        maps_mean,
-        truth,
-        images=images,
-        ids=[bundle.ids[i] for i in chosen],
-        grid=grid,
-        objective=objective,  # type: ignore[arg-type]
-    )
-    if out is not None:
-        prov = {"maps": bundle.sources, "data": str(data), "truth_col": truth_col}
-        prov.update(provenance or {})
-        save_calibration(result, out, grid=grid, provenance=prov)
-    return result
+    return chosen, truth
+
+
+def _choice_record(choice: GridChoice) -> dict[str, Any]:
+    """What a calibration file records of the cross-validated choice of grid."""
+    return {
+        "cv_folds": choice.folds,
+        "cv_seed": choice.seed,
+        "cv_grid": choice.name,
+        "cv_metric": choice.metric,
+        "cv_held_out": choice.held_out,
+    }

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from galaxy_xai.bars.network import CENTRE_MASK
-from galaxy_xai.cli_types import COUNT, FRACTION, POSITIVE, SEED, Number, number_list, output_path
+from galaxy_xai.cli_types import POSITIVE, SEED, Number, number_list, output_path
 
 __all__ = ["add_parser"]
 
@@ -38,7 +37,8 @@ def add_parser(subparsers: Any) -> None:
         "bars",
         help="bar lengths from saliency maps (Bhambra et al. 2022 and beyond)",
         description="Measure bar lengths from saliency maps, calibrate the measurement on a "
-        "calibration split, evaluate against true lengths, and train the bar network.",
+        "calibration split, and evaluate against true lengths. (Training the bar network: "
+        "'galaxy-xai workflows bar-network'.)",
     )
     sub = bars.add_subparsers(dest="bars_command", metavar="SUBCOMMAND")
 
@@ -79,6 +79,14 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--no-fit-scale", action="store_true", help="do not fit a length scale")
     p.add_argument("--objective", choices=("rmse", "pearson"), default="rmse")
+    p.add_argument(
+        "--cv-folds",
+        type=Number(int, 2),
+        default=None,
+        help="first choose between this grid and the paper's by K-fold cross-validation "
+        "inside the calibration galaxies (default: no cross-validation)",
+    )
+    p.add_argument("--cv-seed", type=SEED, default=0, help="seed of the folds' shuffle")
     p.add_argument("--out", required=True, type=output_path, help="calibration JSON to write")
     p.set_defaults(func=_cmd_calibrate)
 
@@ -127,46 +135,6 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--plot", type=output_path, help="scatter plot PNG to write")
     p.set_defaults(func=_cmd_evaluate)
 
-    # --- train-network
-    p = sub.add_parser(
-        "train-network",
-        help="train the bar network on simulations, optionally fine-tune on real labels",
-    )
-    p.add_argument("--out", required=True, type=output_path, help="output folder (runs inside)")
-    p.add_argument("--n-sim", type=Number(int, 20), default=4000, help="simulated galaxies, >= 20")
-    p.add_argument("--size", type=Number(int, 16), default=64, help="image size, pixels, >= 16")
-    p.add_argument("--epochs", type=COUNT, default=15)
-    p.add_argument("--architecture", default=None, help="model name (default compact CNN)")
-    p.add_argument("--finetune-data", help="real dataset .h5 with a vote-fraction column")
-    p.add_argument("--finetune-col", default="p_bar", help="vote fraction column")
-    p.add_argument("--finetune-epochs", type=COUNT, default=10)
-    p.add_argument(
-        "--centre-mask",
-        type=FRACTION,
-        default=CENTRE_MASK,
-        help="probability of hiding a random central disc of a simulated training image, "
-        "so the maps follow the whole bar (default: %(default)s; 0 = off)",
-    )
-    p.add_argument("--seed", type=SEED, default=0)
-    p.set_defaults(func=_cmd_train_network)
-
-    # --- train-direct
-    p = sub.add_parser(
-        "train-direct", help="the control: a CNN regressing bar length directly (same splits)"
-    )
-    p.add_argument("--data", required=True, help="dataset .h5 with the length column")
-    p.add_argument("--target-col", default="bar_length_px")
-    p.add_argument("--split-file", help="split.json to reuse (same splits as the bar network)")
-    p.add_argument("--epochs", type=COUNT, default=30)
-    p.add_argument("--architecture", default=None)
-    p.add_argument("--seed", type=SEED, default=0)
-    p.add_argument("--out", required=True, type=output_path, help="run folder")
-    p.add_argument("--predict", help="also write predictions for this dataset to --pred-out")
-    p.add_argument(
-        "--pred-out", type=output_path, help="CSV of direct predictions (id, bar_length_px)"
-    )
-    p.set_defaults(func=_cmd_train_direct)
-
     bars.set_defaults(func=lambda _args: bars.print_help() or 2)
 
 
@@ -208,7 +176,15 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         objective=args.objective,
         out=args.out,
         provenance={"split_file": args.split_file, "part": part, "ids_file": args.ids},
+        cv_folds=args.cv_folds,
+        cv_seed=args.cv_seed,
     )
+    choice = result.grid_choice
+    if choice is not None:
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in choice.held_out.items())
+        print(
+            f"{choice.folds}-fold cross-validation ({choice.metric}: {scores}): grid {choice.name}"
+        )
     p = result.params
     print(
         f"calibrated on {result.n_calibration} galaxies: criterion={p.criterion} "
@@ -280,46 +256,4 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         f"RMSE={stats['rmse']:.3f} [{stats['rmse_ci_low']:.3f}, {stats['rmse_ci_high']:.3f}] {unit}"
         f" -> {args.out}"
     )
-    return 0
-
-
-def _cmd_train_network(args: argparse.Namespace) -> int:
-    from galaxy_xai.bars.network import train_bar_network
-
-    result = train_bar_network(
-        args.out,
-        n_sim=args.n_sim,
-        size=args.size,
-        epochs=args.epochs,
-        architecture=args.architecture,
-        finetune_data=args.finetune_data,
-        finetune_col=args.finetune_col,
-        finetune_epochs=args.finetune_epochs,
-        seed=args.seed,
-        centre_mask=args.centre_mask,
-    )
-    print(f"bar network: {result.run_dir} (target output {result.target!r})")
-    return 0
-
-
-def _cmd_train_direct(args: argparse.Namespace) -> int:
-    from galaxy_xai.bars.direct import predict_direct, train_direct_regressor
-
-    run = train_direct_regressor(
-        args.data,
-        args.out,
-        target_col=args.target_col,
-        split_file=args.split_file,
-        epochs=args.epochs,
-        architecture=args.architecture,
-        seed=args.seed,
-    )
-    print(f"direct regressor: {run}")
-    if args.predict:
-        if not args.pred_out:
-            from galaxy_xai.errors import ParameterError
-
-            raise ParameterError("--pred-out", None, "needed with --predict")
-        table = predict_direct(run, args.predict, out=args.pred_out)
-        print(f"{len(table)} predictions -> {args.pred_out}")
     return 0

@@ -36,7 +36,7 @@ from galaxy_xai.data.readers import (
     read_gz_decals,
     read_hoyle_bar_lengths,
 )
-from galaxy_xai.data.splits import split_indices
+from galaxy_xai.data.splits import read_split_ids, split_indices
 from galaxy_xai.data.store import (
     DatasetWriter,
     GalaxyDataset,
@@ -44,6 +44,7 @@ from galaxy_xai.data.store import (
     open_dataset,
     write_dataset,
 )
+from galaxy_xai.data.subset import subset_dataset
 
 __all__ = [
     "FORMATS",
@@ -74,6 +75,8 @@ __all__ = [
     "read_gz2_votes_table",
     "read_gz_decals",
     "read_hoyle_bar_lengths",
+    "read_split_ids",
     "split_indices",
+    "subset_dataset",
     "write_dataset",
 ]

@@ -17,7 +17,13 @@ import numpy as np
 from galaxy_xai.errors import DataFormatError, ParameterError
 from galaxy_xai.io import check_json_fields, read_json
 
-__all__ = ["id_hash_uniform", "read_split_file", "read_split_parts", "split_indices"]
+__all__ = [
+    "id_hash_uniform",
+    "read_split_file",
+    "read_split_ids",
+    "read_split_parts",
+    "split_indices",
+]
 
 
 def id_hash_uniform(ids: Sequence[object], seed: int) -> np.ndarray:
@@ -121,3 +127,27 @@ def read_split_file(path: str | os.PathLike[str]) -> dict[str, list[str]] | None
         If the file is not a mapping of part names to lists of ids.
     """
     return read_split_parts(path) if Path(path).is_file() else None
+
+
+def read_split_ids(path: str | os.PathLike[str], part: str | None = None) -> tuple[list[str], str]:
+    """Ids of one part of a run's ``split.json`` (``{part: [ids...]}``).
+
+    With ``part=None`` the ``calibration`` part is used if present, else ``val``.
+
+    Returns
+    -------
+    ids, part
+        The part's ids (as text) and the name of the part read.
+
+    Raises
+    ------
+    DataMissingError, DataFormatError, ParameterError
+        Missing/unreadable file, or a part it does not hold (listing those it holds).
+    """
+    data = read_split_parts(path)
+    parts = list(data)
+    if part is None:
+        part = "calibration" if "calibration" in parts else "val"
+    if part not in parts:
+        raise ParameterError("part", part, f"split file '{path}' holds parts {parts}")
+    return data[part], part

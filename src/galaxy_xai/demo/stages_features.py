@@ -28,8 +28,8 @@ def _direct_bt(ctx: Context, train_ids: list[str], images: np.ndarray) -> np.nda
     network's training galaxies (none of the test ones); its B/T of ``images``."""
     import torch
 
-    from galaxy_xai.bars.direct import train_direct_regressor
     from galaxy_xai.train import load_trained
+    from galaxy_xai.workflows.bar_direct import train_direct_regressor
 
     run = train_direct_regressor(
         source_set(ctx), ctx.stage_dir("features") / "direct", target_col="bulge_to_total",

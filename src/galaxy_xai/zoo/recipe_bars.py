@@ -64,8 +64,7 @@ def simulated_sets(data: Path) -> dict[str, Path]:
 
 def gzb_halves(data: Path, data_root: Path) -> tuple[Path, Path, Path]:
     """The Galaxy Builder import and its fine-tuning and test halves (seeded by id)."""
-    from galaxy_xai.bars.direct import subset_dataset
-    from galaxy_xai.data import import_dataset, open_dataset, split_indices
+    from galaxy_xai.data import import_dataset, open_dataset, split_indices, subset_dataset
 
     real = import_dataset("galaxy-builder", data_root / "galaxy-builder", data / "gzb64.h5",
                           size=SIZE, resume=True)  # fmt: skip
@@ -142,7 +141,7 @@ PREPROCESSING = {
 
 
 def _bar_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
-    from galaxy_xai.bars.network import train_bar_network
+    from galaxy_xai.workflows.bar_network import train_bar_network
 
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -182,8 +181,8 @@ def _bar_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
 def _bar_length_direct(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
     from scipy.stats import pearsonr
 
-    from galaxy_xai.bars.direct import predict_direct, train_direct_regressor
     from galaxy_xai.data import open_dataset
+    from galaxy_xai.workflows.bar_direct import predict_direct, train_direct_regressor
 
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)

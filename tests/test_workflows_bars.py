@@ -1,4 +1,5 @@
-"""The bar network (simulation stage + fine-tuning), MC-dropout lengths, direct control."""
+"""Workflows: the bar network (simulation stage + fine-tuning), MC-dropout lengths, the direct
+control, and their commands (``galaxy-xai workflows ...`` and the deprecated ``bars train-*``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pandas as pd
 import pytest
 
 from galaxy_xai.bars.synthetic import synthetic_bar_map
+from galaxy_xai.cli import main
 from galaxy_xai.data import open_dataset, write_dataset
 from galaxy_xai.errors import DataFormatError, ParameterError
 
@@ -47,7 +49,7 @@ def sim_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def network(sim_file, tmp_path_factory):
-    from galaxy_xai.bars.network import train_bar_network
+    from galaxy_xai.workflows.bar_network import train_bar_network
 
     out = tmp_path_factory.mktemp("net")
     return train_bar_network(
@@ -77,7 +79,7 @@ def test_bar_network_two_stages(network):
 
 
 def test_bar_network_bad_input(sim_file, tmp_path):
-    from galaxy_xai.bars.network import train_bar_network
+    from galaxy_xai.workflows.bar_network import train_bar_network
 
     with pytest.raises(DataFormatError, match="has no column 'is_barred'"):
         train_bar_network(tmp_path, sim_data=sim_file, sim_target_col="is_barred")
@@ -109,7 +111,7 @@ def test_mc_dropout_lengths_have_intervals(network, sim_file):
 
 
 def test_direct_regressor_uses_only_barred_training_ids(sim_file, tmp_path):
-    from galaxy_xai.bars.direct import predict_direct, train_direct_regressor
+    from galaxy_xai.workflows.bar_direct import predict_direct, train_direct_regressor
 
     train_ids = [f"s{i:02d}" for i in range(24)]  # 12 barred among them
     run = train_direct_regressor(
@@ -130,3 +132,58 @@ def test_direct_regressor_uses_only_barred_training_ids(sim_file, tmp_path):
         train_direct_regressor(sim_file, tmp_path / "d3", train_ids=["s00", "s02"])
     with pytest.raises(DataFormatError, match="id 'zz' is not in dataset"):
         train_direct_regressor(sim_file, tmp_path / "d4", train_ids=["zz"])
+
+
+def test_bar_network_command_centre_mask_option(tmp_path, capsys):
+    """``workflows bar-network --centre-mask`` reaches the run's config; bad values are named."""
+    from galaxy_xai.train import load_trained
+
+    out = tmp_path / "net"
+    args = ["workflows", "bar-network", "--out", str(out), "--n-sim", "24", "--size", "48"]
+    assert main([*args, "--epochs", "1", "--centre-mask", "0.25"]) == 0
+    captured = capsys.readouterr()
+    assert "bar network:" in captured.out and "deprecated" not in captured.err
+    sim = load_trained(out / "sim_run")
+    assert sim.config.augment.centre_mask_probability == 0.25
+    assert main([*args, "--epochs", "1", "--centre-mask", "1.5"]) == 2
+    assert "argument --centre-mask: '1.5' is not a number in [0, 1]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "old, new, function",
+    [(["bars", "train-network"], "workflows bar-network", "bar_network.train_bar_network"),
+     (["bars", "train-direct", "--data", "d.h5"], "workflows bar-direct",
+      "bar_direct.train_direct_regressor")],
+)  # fmt: skip
+def test_old_bars_spellings_still_work_with_a_warning(old, new, function, monkeypatch, capsys):
+    """The deprecated spellings take the same options and call the same workflow."""
+    import importlib
+    from pathlib import Path
+
+    from galaxy_xai.workflows import BarNetwork
+
+    module_name, name = function.split(".")
+    module = importlib.import_module(f"galaxy_xai.workflows.{module_name}")
+    calls = []
+
+    def record(*args, **kwargs):  # the training itself is tested above
+        calls.append((args, kwargs))
+        if name == "train_bar_network":
+            return BarNetwork(run_dir=Path("o"), sim_run=None, finetune_run=None, sim_data=None)
+        return Path("o")
+
+    monkeypatch.setattr(module, name, record)
+    options = [*old[2:], "--out", "o", "--epochs", "3", "--seed", "4"]
+    assert main([*new.split(), *options]) == 0
+    assert "deprecated" not in capsys.readouterr().err
+    assert main([*old[:2], *options]) == 0
+    assert f"'galaxy-xai {' '.join(old[:2])}' is deprecated; use 'galaxy-xai {new}'" in (
+        capsys.readouterr().err
+    )
+    assert len(calls) == 2 and calls[0] == calls[1]
+    assert calls[0][1]["epochs"] == 3 and calls[0][1]["seed"] == 4
+
+
+def test_workflows_without_subcommand_prints_help(capsys):
+    assert main(["workflows"]) == 2
+    assert "bar-network" in capsys.readouterr().out

@@ -23,53 +23,9 @@ import pandas as pd
 
 from galaxy_xai.errors import DataFormatError, ParameterError
 
-__all__ = ["predict_direct", "subset_dataset", "train_direct_regressor"]
+__all__ = ["predict_direct", "train_direct_regressor"]
 
 log = logging.getLogger(__name__)
-
-
-def subset_dataset(
-    data: str | os.PathLike[str],
-    out: str | os.PathLike[str],
-    *,
-    ids: Sequence[str] | None = None,
-    columns: Sequence[str] | None = None,
-    where: Any = None,
-) -> tuple[Path, int]:
-    """Write the rows of ``data`` with the given ids (and ``where(catalog)`` True) to ``out``.
-
-    Returns ``(path, n_rows)``. Images are copied in their stored form (float32).
-
-    Raises
-    ------
-    DataFormatError
-        Naming the first requested id the dataset does not hold.
-    """
-    from galaxy_xai.data import open_dataset, write_dataset
-
-    with open_dataset(data) as ds:
-        cat = ds.catalog
-        keep = np.ones(len(cat), bool)
-        if ids is not None:
-            id_set = set(map(str, ids))
-            present = set(cat["id"].astype(str))
-            missing = [i for i in ids if str(i) not in present]
-            if missing:
-                raise DataFormatError(
-                    f"id {missing[0]!r} is not in dataset '{data}' ({len(missing)} missing)"
-                )
-            keep &= cat["id"].astype(str).isin(id_set).to_numpy()
-        if where is not None:
-            keep &= np.asarray(where(cat), dtype=bool)
-        rows = np.flatnonzero(keep)
-        images = ds.images[rows] if len(rows) else np.zeros((0, *ds.image_shape), np.float32)
-        sub = cat.iloc[rows].reset_index(drop=True)
-        if columns is not None:
-            sub = sub[["id", *[c for c in columns if c != "id"]]]
-        meta = dict(ds.metadata)
-    meta["subset_of"] = str(data)
-    path = write_dataset(out, images, sub, metadata=meta)
-    return path, len(rows)
 
 
 def train_direct_regressor(
@@ -119,7 +75,7 @@ def train_direct_regressor(
     DataFormatError
         A missing column or training id.
     """
-    from galaxy_xai.bars.catalog import read_split_ids
+    from galaxy_xai.data import read_split_ids, subset_dataset
     from galaxy_xai.train import TrainConfig, load_train_config, train
 
     if train_ids is not None and split_file is not None:

@@ -21,7 +21,7 @@ from typing import Any
 from galaxy_xai.errors import DataFormatError, ParameterError
 from galaxy_xai.models.files import MODEL_INFO_NAME
 
-__all__ = ["BarNetwork", "bar_train_config", "train_bar_network"]
+__all__ = ["BAR_OUTPUT", "CENTRE_MASK", "BarNetwork", "bar_train_config", "train_bar_network"]
 
 log = logging.getLogger(__name__)
 

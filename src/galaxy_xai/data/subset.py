@@ -1,0 +1,57 @@
+"""A dataset file holding some rows of another (by id and/or a catalogue condition)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from galaxy_xai.data.store import open_dataset, write_dataset
+from galaxy_xai.errors import DataFormatError
+
+__all__ = ["subset_dataset"]
+
+
+def subset_dataset(
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    ids: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    where: Any = None,
+) -> tuple[Path, int]:
+    """Write the rows of ``data`` with the given ids (and ``where(catalog)`` True) to ``out``.
+
+    Returns ``(path, n_rows)``. Images are copied in their stored form (float32).
+
+    Raises
+    ------
+    DataFormatError
+        Naming the first requested id the dataset does not hold.
+    """
+    with open_dataset(data) as ds:
+        cat = ds.catalog
+        keep = np.ones(len(cat), bool)
+        if ids is not None:
+            id_set = set(map(str, ids))
+            present = set(cat["id"].astype(str))
+            missing = [i for i in ids if str(i) not in present]
+            if missing:
+                raise DataFormatError(
+                    f"id {missing[0]!r} is not in dataset '{data}' ({len(missing)} missing)"
+                )
+            keep &= cat["id"].astype(str).isin(id_set).to_numpy()
+        if where is not None:
+            keep &= np.asarray(where(cat), dtype=bool)
+        rows = np.flatnonzero(keep)
+        images = ds.images[rows] if len(rows) else np.zeros((0, *ds.image_shape), np.float32)
+        sub = cat.iloc[rows].reset_index(drop=True)
+        if columns is not None:
+            sub = sub[["id", *[c for c in columns if c != "id"]]]
+        meta = dict(ds.metadata)
+    meta["subset_of"] = str(data)
+    path = write_dataset(out, images, sub, metadata=meta)
+    return path, len(rows)

@@ -1,0 +1,153 @@
+"""``galaxy-xai workflows ...``: train the bar network and the direct bar-length regressor.
+
+The old spellings ``galaxy-xai bars train-network`` and ``bars train-direct`` are
+registered here too (``bars`` itself is measurement only and does not import this
+layer): they take the same options and print a deprecation warning naming the new one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from galaxy_xai.cli_types import COUNT, FRACTION, SEED, Number, output_path
+from galaxy_xai.workflows.bar_network import CENTRE_MASK
+
+__all__ = ["DEPRECATED_BARS_COMMANDS", "add_parser"]
+
+#: Old ``bars`` subcommand -> its new spelling under ``workflows``.
+DEPRECATED_BARS_COMMANDS = {"train-network": "bar-network", "train-direct": "bar-direct"}
+
+_HELP = {
+    "bar-network": "train the bar network on simulations, optionally fine-tune on real labels",
+    "bar-direct": "the control: a CNN regressing bar length directly (same splits)",
+}
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add ``workflows`` and its subcommands, and the deprecated ``bars train-*`` spellings.
+
+    Registered after ``galaxy_xai.bars.commands`` (see ``cli.COMMAND_MODULES``).
+    """
+    flows = subparsers.add_parser(
+        "workflows",
+        help="multi-step recipes: train the bar network and the direct bar-length control",
+        description="Workflows above bars, explain, train and simulate: the bar network "
+        "(simulate, train, fine-tune) and the direct regressor the bar lengths are judged "
+        "against.",
+    )
+    sub = flows.add_subparsers(dest="workflows_command", metavar="SUBCOMMAND")
+    builders = {"bar-network": _bar_network_options, "bar-direct": _bar_direct_options}
+    for name, build in builders.items():
+        build(sub.add_parser(name, help=_HELP[name]), _HANDLERS[name])
+    flows.set_defaults(func=lambda _args: flows.print_help() or 2)
+
+    bars_sub = _subcommands(subparsers.choices.get("bars"))
+    if bars_sub is None:  # bars not registered (capability not built)
+        return
+    for old, new in DEPRECATED_BARS_COMMANDS.items():
+        parser = bars_sub.add_parser(old, help=f"deprecated: use 'galaxy-xai workflows {new}'")
+        builders[new](parser, _deprecated(f"bars {old}", f"workflows {new}", _HANDLERS[new]))
+
+
+def _subcommands(parser: argparse.ArgumentParser | None) -> Any:
+    """The subcommand table of ``parser`` (argparse keeps it among its actions)."""
+    for action in [] if parser is None else parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return None
+
+
+def _deprecated(
+    old: str, new: str, handler: Callable[[argparse.Namespace], int]
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        print(f"warning: 'galaxy-xai {old}' is deprecated; use 'galaxy-xai {new}'", file=sys.stderr)
+        return handler(args)
+
+    return run
+
+
+def _bar_network_options(p: argparse.ArgumentParser, func: Callable[..., int]) -> None:
+    p.add_argument("--out", required=True, type=output_path, help="output folder (runs inside)")
+    p.add_argument("--n-sim", type=Number(int, 20), default=4000, help="simulated galaxies, >= 20")
+    p.add_argument("--size", type=Number(int, 16), default=64, help="image size, pixels, >= 16")
+    p.add_argument("--epochs", type=COUNT, default=15)
+    p.add_argument("--architecture", default=None, help="model name (default compact CNN)")
+    p.add_argument("--finetune-data", help="real dataset .h5 with a vote-fraction column")
+    p.add_argument("--finetune-col", default="p_bar", help="vote fraction column")
+    p.add_argument("--finetune-epochs", type=COUNT, default=10)
+    p.add_argument(
+        "--centre-mask",
+        type=FRACTION,
+        default=CENTRE_MASK,
+        help="probability of hiding a random central disc of a simulated training image, "
+        "so the maps follow the whole bar (default: %(default)s; 0 = off)",
+    )
+    p.add_argument("--seed", type=SEED, default=0)
+    p.set_defaults(func=func)
+
+
+def _bar_direct_options(p: argparse.ArgumentParser, func: Callable[..., int]) -> None:
+    p.add_argument("--data", required=True, help="dataset .h5 with the length column")
+    p.add_argument("--target-col", default="bar_length_px")
+    p.add_argument("--split-file", help="split.json to reuse (same splits as the bar network)")
+    p.add_argument("--epochs", type=COUNT, default=30)
+    p.add_argument("--architecture", default=None)
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--out", required=True, type=output_path, help="run folder")
+    p.add_argument("--predict", help="also write predictions for this dataset to --pred-out")
+    p.add_argument(
+        "--pred-out", type=output_path, help="CSV of direct predictions (id, bar_length_px)"
+    )
+    p.set_defaults(func=func)
+
+
+def _cmd_bar_network(args: argparse.Namespace) -> int:
+    from galaxy_xai.workflows.bar_network import train_bar_network
+
+    result = train_bar_network(
+        args.out,
+        n_sim=args.n_sim,
+        size=args.size,
+        epochs=args.epochs,
+        architecture=args.architecture,
+        finetune_data=args.finetune_data,
+        finetune_col=args.finetune_col,
+        finetune_epochs=args.finetune_epochs,
+        seed=args.seed,
+        centre_mask=args.centre_mask,
+    )
+    print(f"bar network: {result.run_dir} (target output {result.target!r})")
+    return 0
+
+
+def _cmd_bar_direct(args: argparse.Namespace) -> int:
+    from galaxy_xai.workflows.bar_direct import predict_direct, train_direct_regressor
+
+    run = train_direct_regressor(
+        args.data,
+        args.out,
+        target_col=args.target_col,
+        split_file=args.split_file,
+        epochs=args.epochs,
+        architecture=args.architecture,
+        seed=args.seed,
+    )
+    print(f"direct regressor: {run}")
+    if args.predict:
+        if not args.pred_out:
+            from galaxy_xai.errors import ParameterError
+
+            raise ParameterError("--pred-out", None, "needed with --predict")
+        table = predict_direct(run, args.predict, out=args.pred_out)
+        print(f"{len(table)} predictions -> {args.pred_out}")
+    return 0
+
+
+_HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "bar-network": _cmd_bar_network,
+    "bar-direct": _cmd_bar_direct,
+}
