@@ -2,17 +2,25 @@
 
 The old spellings ``galaxy-xai bars train-network`` and ``bars train-direct`` are
 registered here too (``bars`` itself is measurement only and does not import this
-layer): they take the same options and print a deprecation warning naming the new one.
+layer): they take the same options and warn (``FutureWarning``, as every deprecated
+spelling of the CLI) naming the new one.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import Any
 
-from galaxy_xai.cli_types import COUNT, FRACTION, SEED, Number, output_path
+from galaxy_xai.cli_types import (
+    COUNT,
+    FRACTION,
+    SEED,
+    Number,
+    add_subcommands,
+    output_path,
+    warn_deprecated,
+)
 from galaxy_xai.workflows.bar_network import CENTRE_MASK
 
 __all__ = ["DEPRECATED_BARS_COMMANDS", "add_parser"]
@@ -38,11 +46,10 @@ def add_parser(subparsers: Any) -> None:
         "(simulate, train, fine-tune) and the direct regressor the bar lengths are judged "
         "against.",
     )
-    sub = flows.add_subparsers(dest="workflows_command", metavar="SUBCOMMAND")
+    sub = add_subcommands(flows, "workflows_command")
     builders = {"bar-network": _bar_network_options, "bar-direct": _bar_direct_options}
     for name, build in builders.items():
         build(sub.add_parser(name, help=_HELP[name]), _HANDLERS[name])
-    flows.set_defaults(func=lambda _args: flows.print_help() or 2)
 
     bars_sub = _subcommands(subparsers.choices.get("bars"))
     if bars_sub is None:  # bars not registered (capability not built)
@@ -64,7 +71,7 @@ def _deprecated(
     old: str, new: str, handler: Callable[[argparse.Namespace], int]
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        print(f"warning: 'galaxy-xai {old}' is deprecated; use 'galaxy-xai {new}'", file=sys.stderr)
+        warn_deprecated(f"galaxy-xai {old}", f"galaxy-xai {new}")
         return handler(args)
 
     return run
