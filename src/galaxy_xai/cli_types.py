@@ -171,7 +171,7 @@ def output_path(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        from galaxy_xai.data.images import safe_text
+        from galaxy_xai.io import safe_text
 
         raise argparse.ArgumentTypeError(
             f"'{safe_text(text)}' is not valid UTF-8; choose a path of UTF-8 characters"

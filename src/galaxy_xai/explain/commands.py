@@ -160,9 +160,9 @@ def _run(args: argparse.Namespace) -> int:
         options["window_px"] = args.window_px
     if args.stride_px is not None:
         options["stride_px"] = args.stride_px
-    from galaxy_xai.train import load_trained
+    from galaxy_xai.models.trained import load_model
 
-    models = [load_trained(m, allow_unfinished=args.allow_unfinished) for m in args.model]
+    models = [load_model(m, allow_unfinished=args.allow_unfinished) for m in args.model]
     if args.check:
         if len(args.model) != 1:
             raise ParameterError("--model", args.model, "--check takes exactly one model")

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def load_models(models: Any) -> tuple[list[Any], list[str]]:
     """Models (nn.Module, TrainedModel or run path) and a label for each.
 
-    Paths are loaded with :func:`galaxy_xai.train.load_trained`.
+    Paths are loaded with :func:`galaxy_xai.models.load_model`.
     """
     if not isinstance(models, list | tuple):
         models = [models]
@@ -37,9 +37,9 @@ def load_models(models: Any) -> tuple[list[Any], list[str]]:
     loaded, labels = [], []
     for i, item in enumerate(models):
         if isinstance(item, str | os.PathLike):
-            from galaxy_xai.train import load_trained
+            from galaxy_xai.models.trained import load_model
 
-            loaded.append(load_trained(item))
+            loaded.append(load_model(item))
             labels.append(str(item))
         else:
             loaded.append(item)

@@ -327,10 +327,10 @@ def _maps_for(
                 f"of dataset '{data}' are {images.shape[-2]}x{images.shape[-1]} px"
             )
         return np.asarray(bundle.maps), images, catalog, rows, {"maps": bundle.sources}
-    from galaxy_xai.train import load_trained
+    from galaxy_xai.models.trained import load_model
 
     assert model is not None  # exactly one of maps and model, checked above
-    trained = load_trained(model)
+    trained = load_model(model)
     name = bulge_output(trained.output_names, target)
     images, catalog, rows = _dataset_arrays(data, ids)
     if tuple(images.shape[1:]) != tuple(trained.input_shape):

@@ -25,6 +25,7 @@ from galaxy_xai.models.registry import (
     register_model,
 )
 from galaxy_xai.models.resnet import ResNet
+from galaxy_xai.models.trained import LoadedModel, load_model, save_model
 from galaxy_xai.models.vgg import VGG
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "DirichletHead",
     "GaMorNet",
     "Head",
+    "LoadedModel",
     "RegressionHead",
     "ResNet",
     "VoteFractionHead",
@@ -43,5 +45,7 @@ __all__ = [
     "build_head",
     "build_model",
     "dirichlet_multinomial_nll",
+    "load_model",
     "register_model",
+    "save_model",
 ]

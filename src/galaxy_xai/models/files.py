@@ -60,7 +60,7 @@ MODEL_FORMAT_VERSION = 2
 MODEL_WEIGHTS_NAME = "model.safetensors"
 MODEL_INFO_NAME = "model.json"
 LEGACY_MODEL_NAME = "model.pt"
-#: Keys every model's JSON must hold (what :func:`galaxy_xai.train.load_trained` needs).
+#: Keys every model's JSON must hold (what :func:`galaxy_xai.models.trained.load_model` needs).
 REQUIRED_INFO_KEYS = ("build_spec", "head", "task", "output_names", "input_shape", "config")
 #: Types of the fields of a model's JSON (checked on every load: model files may come
 #: from anyone).

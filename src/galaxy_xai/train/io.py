@@ -1,94 +1,56 @@
-"""Run folders and trained models: ``RUN/model.json`` + ``RUN/model.safetensors``.
+"""Trained models with their training config: ``RUN/model.json`` + ``RUN/model.safetensors``.
 
-A model carries its own config (nanoGPT style): the architecture's build spec,
-the head (task, output names, class weights, regression scaling), the input shape, the
-resolved training config and the package version, beside the weights.
+The file format and the loading of the network, its head and outputs live in
+:mod:`galaxy_xai.models.trained` (code that only uses a network loads it from there);
+this module adds what belongs to training: the resolved :class:`TrainConfig` a model
+records, written by :func:`save_trained` and parsed by :func:`load_trained`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import torch
 from torch import nn
 
-from galaxy_xai.data.splits import read_split_file
-from galaxy_xai.errors import ModelMismatchError
-from galaxy_xai.models.files import MODEL_FORMAT, read_model, write_model
-from galaxy_xai.models.heads import Head, RegressionHead, build_head
-from galaxy_xai.models.registry import build_from_spec
+from galaxy_xai.models.files import MODEL_FORMAT
+from galaxy_xai.models.heads import Head
+from galaxy_xai.models.trained import LoadedModel, load_model, save_model
 from galaxy_xai.train.config import TrainConfig, load_train_config
 
 __all__ = ["MODEL_FORMAT", "TrainedModel", "load_trained", "save_trained"]
 
 
-@dataclass
-class TrainedModel:
-    """A trained network with everything needed to use it.
+@dataclass(kw_only=True)
+class TrainedModel(LoadedModel):
+    """A trained network with everything needed to use it, and its training config.
 
     Attributes
     ----------
-    model : nn.Module
-        The network, in eval mode, on the CPU; maps ``(N, C, H, W)`` to raw outputs.
-    head : Head
-        Turns raw outputs into predictions (``head.predict``).
-    output_names : list of str
-        Class names, Galaxy Zoo answers or regressed columns, one per output.
-    task : str
-        ``"classification"``, ``"vote_fraction"``, ``"dirichlet"`` or ``"regression"``.
-    input_shape : tuple of int
-        ``(C, H, W)`` the network takes.
     config : TrainConfig
         The resolved training config.
-    split : dict of str to list of str, or None
-        Catalogue ids per split part (``train``/``val``/``test``) of the training run.
-    path : Path
-        Where it was loaded from.
-    version : str
-        galaxy-xai version that trained it.
-    preprocessing : dict
-        How its input images were made (``data import`` options and framing), where the
-        model records it (shipped models do); empty otherwise.
+
+    The other attributes are those of :class:`galaxy_xai.models.trained.LoadedModel`:
+    ``model`` (eval mode, CPU), ``head``, ``output_names``, ``task``, ``input_shape``
+    ``(C, H, W)``, ``split``, ``path``, ``version``, ``preprocessing`` and ``info``.
     """
 
-    model: nn.Module
-    head: Head
-    output_names: list[str]
-    task: str
-    input_shape: tuple[int, int, int]
     config: TrainConfig
-    split: dict[str, list[str]] | None
-    path: Path
-    version: str = ""
-    preprocessing: dict[str, Any] = field(default_factory=dict)
 
-    def import_hint(self) -> str:
-        """How to import data to fit this model, from its ``preprocessing`` (or '')."""
-        command = self.preprocessing.get("import_command")
-        return f"; import the images to fit: {command}" if isinstance(command, str) else ""
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel) -> TrainedModel:
+        """The same model with its recorded training config parsed.
 
-    @torch.no_grad()
-    def predict_batch(self, images: torch.Tensor) -> torch.Tensor:
-        """Predictions ``(N, K)`` (probabilities, fractions or values) of a batch."""
-        return self.head.predict(self.model(images))
-
-
-def _head_spec(head: Head) -> dict[str, Any]:
-    spec: dict[str, Any] = {"task": head.task, "num_outputs": head.num_outputs}
-    weights = getattr(head, "class_weights", None)
-    if weights is not None:
-        spec["class_weights"] = [float(w) for w in weights]
-    if hasattr(head, "groups"):
-        spec["groups"] = head.groups
-    if head.task == "regression":
-        # A regression head keeps ``mean``/``std`` as buffers (see RegressionHead).
-        reg = cast(RegressionHead, head)
-        spec["mean"] = [float(v) for v in reg.mean]
-        spec["std"] = [float(v) for v in reg.std]
-    return spec
+        Raises
+        ------
+        ConfigError, ParameterError
+            If the recorded config is not a valid training config.
+        """
+        config = load_train_config(loaded.info["config"])
+        kept = {f.name: getattr(loaded, f.name) for f in fields(LoadedModel)}
+        return cls(**kept, config=config)
 
 
 def save_trained(
@@ -122,55 +84,20 @@ def save_trained(
 
     Raises
     ------
-    ModelMismatchError
-        If the model has no build spec.
+    AttributeError
+        If the model has no build spec (see :func:`galaxy_xai.models.trained.save_model`).
     """
-    from galaxy_xai import __version__
     from galaxy_xai.config import config_to_dict
 
-    info = {
-        "galaxy_xai_version": __version__,
-        "build_spec": model.build_spec,
-        "head": _head_spec(head),
-        "task": head.task,
-        "output_names": list(output_names),
-        # set by build_model; torch types dynamic Module attributes as Tensor | Module
-        "input_shape": list(cast("tuple[int, ...]", model.input_shape)),
-        "config": config_to_dict(config),
-        **(extra or {}),
-    }
-    return write_model(path, model.state_dict(), info)
-
-
-def _head_from_spec(spec: dict[str, Any]) -> Head:
-    return build_head(
-        spec["task"],
-        spec["num_outputs"],
-        class_weights=spec.get("class_weights"),
-        groups=spec.get("groups"),
-        mean=spec.get("mean"),
-        std=spec.get("std"),
+    return save_model(
+        path, model, head, output_names=output_names, config=config_to_dict(config), extra=extra
     )
-
-
-def _check_input_shape(model: torch.nn.Module, input_shape: list[int], path: Path) -> None:
-    """Refuse a model whose recorded input shape its network cannot take (one pass)."""
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    except (RuntimeError, ValueError) as exc:
-        raise ModelMismatchError(
-            f"model '{path}' records input shape {input_shape}, which its network cannot "
-            f"take: {' '.join(str(exc).split())[:200]}"
-        ) from None
 
 
 def load_trained(path: str | os.PathLike[str], *, allow_unfinished: bool = False) -> TrainedModel:
     """Load a trained model: a run folder, ``model.json``, a Lightning ``.ckpt``, or ``model.pt``.
 
-    Nothing is unpickled (see :mod:`galaxy_xai.models.files`): weights come from
-    safetensors, checkpoints and earlier versions' ``model.pt`` through a weights-only
-    load.
+    :func:`galaxy_xai.models.trained.load_model`, with the training config parsed.
 
     Parameters
     ----------
@@ -188,32 +115,7 @@ def load_trained(path: str | os.PathLike[str], *, allow_unfinished: bool = False
     ModelMismatchError
         If the file is not a galaxy-xai model, is damaged or fails its checksum, or its
         weights do not fit its architecture.
+    ConfigError, ParameterError
+        If its recorded training config is not valid.
     """
-    file = read_model(path, allow_unfinished=allow_unfinished)
-    info = file.info
-    try:
-        model = build_from_spec(info["build_spec"])
-        model.load_state_dict(file.state)
-        head = _head_from_spec(info["head"])
-    except (RuntimeError, KeyError, TypeError) as exc:
-        name = info["build_spec"].get("name") if isinstance(info["build_spec"], dict) else None
-        raise ModelMismatchError(
-            f"weights in '{file.path}' do not fit architecture {name!r}: "
-            f"{' '.join(str(exc).split())[:300]}"
-        ) from exc
-    model.eval()
-    head.eval()
-    _check_input_shape(model, info["input_shape"], file.path)
-    split = read_split_file(file.run_dir / "split.json")
-    return TrainedModel(
-        model=model,
-        head=head,
-        output_names=[str(n) for n in info["output_names"]],
-        task=str(info["task"]),
-        input_shape=tuple(int(v) for v in info["input_shape"]),  # type: ignore[arg-type]
-        config=load_train_config(info["config"]),
-        split=split,
-        path=file.path,
-        version=str(info.get("galaxy_xai_version", "")),
-        preprocessing=dict(info.get("preprocessing") or {}),
-    )
+    return TrainedModel.from_loaded(load_model(path, allow_unfinished=allow_unfinished))

@@ -24,6 +24,7 @@ from galaxy_xai.io import OutputLock, write_json
 from galaxy_xai.models.files import LEGACY_MODEL_NAME, MODEL_INFO_NAME, safe_torch_load
 from galaxy_xai.models.heads import build_head
 from galaxy_xai.models.registry import build_model
+from galaxy_xai.models.trained import head_spec as _head_spec
 from galaxy_xai.train.augment import build_augment
 from galaxy_xai.train.config import TrainConfig, load_train_config
 from galaxy_xai.train.datamodule import (
@@ -33,7 +34,7 @@ from galaxy_xai.train.datamodule import (
     make_split,
     require_finite_images,
 )
-from galaxy_xai.train.io import _head_spec, save_trained
+from galaxy_xai.train.io import save_trained
 from galaxy_xai.train.lightning_module import GalaxyLitModule
 from galaxy_xai.train.targets import prepare_targets, question_groups
 from galaxy_xai.train.trainer import make_trainer
