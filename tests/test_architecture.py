@@ -28,12 +28,7 @@ COMMANDS = "commands"
 #: Arrows the layers forbid but the code still has, each with the change that removes
 #: it. TEMPORARY: delete an entry when that change is merged (the test below fails once
 #: an entry is no longer needed, so none outlives its reason).
-TEMPORARY_ALLOWED: dict[tuple[str, str], str] = {
-    ("bars", "train"): "training the bar network and the direct regressor moves from "
-    "bars to galaxy_xai/workflows/ (issue #17 item 2)",
-    ("bars", "simulate"): "the simulations the bar-network training needs move with it "
-    "to galaxy_xai/workflows/ (issue #17 item 2)",
-}
+TEMPORARY_ALLOWED: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
