@@ -1,4 +1,7 @@
-"""Helpers shared by the benchmarks: the real-data folder, timing, peak memory, intervals."""
+"""Helpers shared by the benchmarks: the real-data folder, timing, peak memory.
+
+Intervals live in :mod:`galaxy_xai.stats` (``bootstrap_interval`` is re-exported here).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from galaxy_xai.errors import DataMissingError
+from galaxy_xai.stats import bootstrap_interval as bootstrap_interval  # moved; old path
 
 
 def data_dir() -> Path:
@@ -39,12 +41,3 @@ def best_time(fn: Callable[[], object], *, repeats: int = 3) -> float:
         fn()
         best = min(best, time.perf_counter() - t0)
     return best
-
-
-def bootstrap_interval(
-    n: int, stat: Callable[[np.ndarray], float], *, n_boot: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of ``stat(rows)`` over ``n`` resampled galaxies."""
-    rng = np.random.default_rng(seed)
-    draws = [stat(rng.integers(0, n, n)) for _ in range(n_boot)]
-    return float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))

@@ -42,11 +42,11 @@ from benchmarks.bar_length_sim import (
     choose_grid,
     grids,
     image_only_lengths,
-    partial_r,
     saliency_maps,
     simulate_sets,
 )
 from galaxy_xai.simulate.presets import STAND_INS
+from galaxy_xai.stats import partial_r
 
 #: The simulations this benchmark used up to 0.1 (sdss JPEG-like grey rendering, framed
 #: at 4.5 R90): kept as the baseline of ``sim-realism``, which told them from the real

@@ -21,7 +21,7 @@ Figures: Pearson r and RMSE (arcsec) of each method on the test set, with bootst
 95% intervals, and two controls: the same measurement on a constant map times the
 image (``*_image_only``, :func:`image_only_lengths`: no saliency), and the disk's size
 alone (``*_disk_size``, :func:`disk_size_lengths`: the simulated bars scale with their
-disks); ``partial_r_<method>_given_disk_size`` (:func:`partial_r`) is what a method
+disks); ``partial_r_<method>_given_disk_size`` (:func:`galaxy_xai.stats.partial_r`) is what a method
 knows about the bar beyond the disk's size.
 
 The ceiling (:func:`oracle_lengths`): the same calibration and measurement on each
@@ -43,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._common import bootstrap_interval, cache_dir
+from benchmarks._common import cache_dir
+from galaxy_xai.stats import partial_r as partial_r  # moved there; old path
 
 log = logging.getLogger(__name__)
 
@@ -331,27 +332,6 @@ def oracle_lengths(
         for name, grid in grids().items()
     }
     return lengths, test_bars
-
-
-def partial_r(
-    pred: np.ndarray, truth: np.ndarray, control: np.ndarray, *, n_boot: int = 2000, seed: int = 0
-) -> dict[str, float]:
-    """Partial Pearson r of ``pred`` and ``truth`` with ``control`` held fixed, and its CI.
-
-    Does a measurement know more about the bar than ``control`` (the galaxy's size)
-    does? Near zero: it measures the galaxy, not its bar. Rows with a NaN are left out;
-    the 95% interval is from ``n_boot`` bootstrap resamples of the galaxies.
-    """
-    rows = np.column_stack([pred, truth, control]).astype(np.float64)
-    rows = rows[np.isfinite(rows).all(1)]
-
-    def value(sample: np.ndarray) -> float:
-        c = np.corrcoef(rows[sample], rowvar=False)
-        r_xy, r_xz, r_yz = c[0, 1], c[0, 2], c[1, 2]
-        return float((r_xy - r_xz * r_yz) / np.sqrt((1 - r_xz**2) * (1 - r_yz**2)))
-
-    low, high = bootstrap_interval(len(rows), value, n_boot=n_boot, seed=seed)
-    return {"r": value(np.arange(len(rows))), "r_ci_low": low, "r_ci_high": high}
 
 
 def bar_probability(run: Path, images: np.ndarray) -> np.ndarray:

@@ -72,7 +72,7 @@ def _accuracy(run: Path, data: Path, rows: np.ndarray, labels: np.ndarray, names
 
 
 def _ci(values: np.ndarray) -> list[float]:
-    from galaxy_xai.zoo.recipe_base import bootstrap_ci95
+    from galaxy_xai.stats import bootstrap_ci95
 
     return bootstrap_ci95((values,), lambda v: float(np.mean(v)))
 

@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-from benchmarks._common import bootstrap_interval, cache_dir, data_dir
+from benchmarks._common import cache_dir, data_dir
+from galaxy_xai.stats import bootstrap_interval, macro_f1
 
 #: Where the label-audit montage is written (beside the benchmark's JSON).
 DISAGREEMENTS_PNG = "gz1-classify-disagreements.png"
@@ -187,7 +188,6 @@ def label_audit(run_dir, data, out_png, *, per_pair: int = 8) -> dict:
 
     from galaxy_xai.data import open_dataset
     from galaxy_xai.io import atomic_output
-    from galaxy_xai.train.metrics import macro_f1
 
     probs, truth, rows, names = test_predictions(run_dir, data)
     pred = probs.argmax(1)

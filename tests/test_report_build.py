@@ -279,7 +279,7 @@ def test_cli_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_confusion_matrix_counts() -> None:
     m = confusion_matrix(np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 2, 0]), 3)
     np.testing.assert_array_equal(m, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
-    with pytest.raises(ParameterError, match="labels=.*must lie in 0..2"):
+    with pytest.raises(ParameterError, match="y_true=.*must lie in 0..2"):
         confusion_matrix(np.array([3]), np.array([0]), 3)
 
 

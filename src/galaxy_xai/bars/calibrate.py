@@ -39,6 +39,7 @@ from galaxy_xai.bars.measure import (
 from galaxy_xai.errors import ConfigError, DataFormatError, DataMissingError, ParameterError
 from galaxy_xai.io import write_json
 from galaxy_xai.progress import progress
+from galaxy_xai.stats import rmse
 
 __all__ = [
     "PAPER_GRID",
@@ -158,7 +159,7 @@ def _score(pred: np.ndarray, truth: np.ndarray, objective: str) -> float:
     """Lower is better. Unmeasured galaxies count as a length of 0 (a full miss)."""
     filled = np.where(np.isfinite(pred), pred, 0.0)
     if objective == "rmse":
-        return float(np.sqrt(((filled - truth) ** 2).mean()))
+        return rmse(filled, truth)
     if np.std(filled) == 0:
         return 1.0
     return float(1.0 - np.corrcoef(filled, truth)[0, 1])

@@ -1,8 +1,9 @@
 """Measured against true bar lengths: Pearson r, RMSE, bootstrap 95% intervals, a plot.
 
 The intervals are percentile bootstrap intervals over galaxies (resampled with
-replacement, ``n_boot`` times, fixed seed), the usual choice for a correlation on a
-few dozen to a few thousand galaxies (Efron & Tibshirani 1993, ch. 13).
+replacement, ``n_boot`` times, fixed seed; :func:`galaxy_xai.stats.agreement_intervals`),
+the usual choice for a correlation on a few dozen to a few thousand galaxies (Efron &
+Tibshirani 1993, ch. 13).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from galaxy_xai.data.readers.base import numeric_column
 from galaxy_xai.data.readers.base import read_table as read_catalogue
 from galaxy_xai.errors import DataFormatError, ParameterError
 from galaxy_xai.io import atomic_output
-from galaxy_xai.stats import row_pearson
+from galaxy_xai.stats import agreement_intervals
 
 __all__ = ["evaluate_files", "evaluate_lengths", "read_table", "scatter_plot"]
 
@@ -77,21 +78,9 @@ def evaluate_lengths(
         raise ParameterError(
             "pred", len(p), "fewer than 3 galaxies with both a measured and a true length"
         )
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(p), size=(n_boot, len(p)))
-    boot_r = row_pearson(p[idx], t[idx])
-    boot_rmse = np.sqrt(((p[idx] - t[idx]) ** 2).mean(-1))
-    lo, hi = 100 * (1 - confidence) / 2, 100 * (1 + confidence) / 2
-    boot_r = boot_r[np.isfinite(boot_r)]
-    r = float(row_pearson(p, t))
+    stats = agreement_intervals(p, t, n_boot=n_boot, confidence=confidence, seed=seed)
     return {
-        "pearson_r": r,
-        "pearson_r_ci_low": float(np.percentile(boot_r, lo)) if len(boot_r) else float("nan"),
-        "pearson_r_ci_high": float(np.percentile(boot_r, hi)) if len(boot_r) else float("nan"),
-        "rmse": float(np.sqrt(((p - t) ** 2).mean())),
-        "rmse_ci_low": float(np.percentile(boot_rmse, lo)),
-        "rmse_ci_high": float(np.percentile(boot_rmse, hi)),
-        "bias": float((p - t).mean()),
+        **stats,
         "n": len(p),
         "n_missing": int((~good).sum()),
     }

@@ -31,12 +31,12 @@ def _simulate(ctx: Context, name: str, *, n: int, size: int, seed: int, **kwargs
 
 def _bar_figures(ctx: Context, n: int) -> dict[str, dict[str, Any]]:
     """bar-sdss and bar-length-direct on fresh Galaxy Builder stand-in galaxies."""
-    from scipy.stats import pearsonr
     from sklearn.metrics import roc_auc_score
 
     from galaxy_xai import zoo
     from galaxy_xai.data import open_dataset
     from galaxy_xai.simulate.presets import STAND_INS
+    from galaxy_xai.stats import pearson_r, rmse
     from galaxy_xai.train import predict
 
     bar = zoo.load("bar-sdss")
@@ -60,8 +60,8 @@ def _bar_figures(ctx: Context, n: int) -> dict[str, dict[str, Any]]:
     truth = cat["bar_length_px"].to_numpy(dtype=float)[rows]
     figures["bar-length-direct"] = {
         "n_barred": len(rows),
-        "pearson_r": round(float(pearsonr(est, truth)[0]), 4) if len(rows) > 2 else float("nan"),
-        "rmse_px": round(float(np.sqrt(np.mean((est - truth) ** 2))), 4),
+        "pearson_r": round(pearson_r(est, truth), 4) if len(rows) > 2 else float("nan"),
+        "rmse_px": round(rmse(est, truth), 4),
     }
     return figures
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from galaxy_xai.errors import ParameterError
+from galaxy_xai.stats import row_pearson
 
 __all__ = ["AdaptiveSchedule", "FixedSchedule", "STMConstants", "pearson_r"]
 
@@ -40,11 +41,8 @@ def pearson_r(values: list[float] | np.ndarray) -> float:
     y = np.asarray(values, dtype=np.float64)
     if len(y) < 2:
         return float("nan")
-    x = np.arange(len(y), dtype=np.float64)
-    x -= x.mean()
-    y = y - y.mean()
-    denom = math.sqrt(float((x * x).sum() * (y * y).sum()))
-    return float((x * y).sum() / denom) if denom > 0 else float("nan")
+    r = float(row_pearson(np.arange(len(y), dtype=np.float64), y))
+    return r if math.isfinite(r) else float("nan")
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 Every ``*_figure`` function takes a panel read by :mod:`galaxy_xai.report.artefacts`
 and returns a :class:`FigureResult`: the PNG bytes and a JSON-safe mapping of every
 number the figure shows, which the report writes beside it. The statistics
-(:func:`confusion_matrix`, :func:`reliability_bins`, :func:`bar_agreement`) are plain
-numpy so they can be checked on their own.
+(:func:`confusion_matrix`, :func:`reliability_bins`, :func:`bar_agreement`) come from
+:mod:`galaxy_xai.stats`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from galaxy_xai.errors import ParameterError
+from galaxy_xai import stats
 from galaxy_xai.report.artefacts import (
     AuditPanel,
     BarPanel,
@@ -31,6 +31,8 @@ from galaxy_xai.report.artefacts import (
     SanityPanel,
     TrainingPanel,
 )
+from galaxy_xai.stats import agreement as bar_agreement
+from galaxy_xai.stats import confusion_matrix
 
 __all__ = [
     "FigureResult",
@@ -77,101 +79,21 @@ def _finite(value: float) -> float | None:
 
 
 # --------------------------------------------------------------------------- statistics
-def confusion_matrix(labels: np.ndarray, preds: np.ndarray, n_classes: int) -> np.ndarray:
-    """``(K, K)`` counts: row = true class, column = predicted class.
+def reliability_bins(
+    confidence: np.ndarray, correct: np.ndarray, *, n_bins: int = 10
+) -> dict[str, Any]:
+    """The report's reliability data: :func:`galaxy_xai.stats.reliability_bins` as lists.
+
+    ``bin_edges``, per-bin ``count``, mean ``confidence`` and ``accuracy`` (None for
+    empty bins) and ``ece`` = sum over bins of (count / N) |accuracy - confidence|
+    (:meth:`~galaxy_xai.stats.ReliabilityBins.to_columns`).
 
     Raises
     ------
     ParameterError
-        If a label or prediction is outside ``0 .. n_classes - 1``.
+        If ``n_bins`` < 1.
     """
-    labels = np.asarray(labels).astype(np.int64)
-    preds = np.asarray(preds).astype(np.int64)
-    for name, values in (("labels", labels), ("preds", preds)):
-        if values.size and (values.min() < 0 or values.max() >= n_classes):
-            raise ParameterError(
-                name, sorted(set(values.tolist()))[:10], f"must lie in 0..{n_classes - 1}"
-            )
-    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(matrix, (labels, preds), 1)
-    return matrix
-
-
-def reliability_bins(
-    confidence: np.ndarray, correct: np.ndarray, *, n_bins: int = 10
-) -> dict[str, Any]:
-    """Reliability-diagram bins and the expected calibration error (ECE).
-
-    Parameters
-    ----------
-    confidence
-        ``(N,)`` probability of the predicted class, in [0, 1].
-    correct
-        ``(N,)`` whether the prediction was right.
-    n_bins
-        Number of equal-width confidence bins on [0, 1].
-
-    Returns
-    -------
-    dict
-        ``bin_edges``, per-bin ``count``, mean ``confidence`` and ``accuracy`` (None for
-        empty bins) and ``ece`` = sum over bins of (count / N) |accuracy - confidence|.
-    """
-    if n_bins < 1:
-        raise ParameterError("n_bins", n_bins, "must be >= 1")
-    confidence = np.asarray(confidence, dtype=np.float64)
-    correct = np.asarray(correct, dtype=np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
-    counts: list[int] = []
-    conf: list[float | None] = []
-    acc: list[float | None] = []
-    ece = 0.0
-    for b in range(n_bins):
-        sel = index == b
-        n = int(sel.sum())
-        counts.append(n)
-        if n:
-            c, a = float(confidence[sel].mean()), float(correct[sel].mean())
-            ece += n / max(len(confidence), 1) * abs(a - c)
-            conf.append(c)
-            acc.append(a)
-        else:
-            conf.append(None)
-            acc.append(None)
-    return {
-        "bin_edges": edges.tolist(),
-        "count": counts,
-        "confidence": conf,
-        "accuracy": acc,
-        "ece": ece if len(confidence) else None,
-    }
-
-
-def bar_agreement(true: np.ndarray, measured: np.ndarray) -> dict[str, Any]:
-    """Pearson r, RMSE and mean bias of measured vs true lengths (finite pairs only).
-
-    Returns
-    -------
-    dict
-        ``n`` (pairs used), ``n_missing`` (pairs with a NaN), ``pearson_r`` (None if
-        fewer than 3 pairs or no spread), ``rmse`` and ``bias`` (measured - true), in
-        the lengths' unit.
-    """
-    true = np.asarray(true, dtype=np.float64)
-    measured = np.asarray(measured, dtype=np.float64)
-    ok = np.isfinite(true) & np.isfinite(measured)
-    t, m = true[ok], measured[ok]
-    r = None
-    if len(t) >= 3 and t.std() > 0 and m.std() > 0:
-        r = float(np.corrcoef(t, m)[0, 1])
-    return {
-        "n": int(ok.sum()),
-        "n_missing": int((~ok).sum()),
-        "pearson_r": r,
-        "rmse": float(np.sqrt(np.mean((m - t) ** 2))) if len(t) else None,
-        "bias": float(np.mean(m - t)) if len(t) else None,
-    }
+    return stats.reliability_bins(confidence, correct, n_bins=n_bins).to_columns()
 
 
 # --------------------------------------------------------------------------- images
@@ -385,21 +307,15 @@ def confusion_figure(panel: ClassificationPanel) -> FigureResult:
         f"accuracy {accuracy:.3f}, N = {int(matrix.sum())}" if accuracy is not None else "N = 0",
         fontsize=9,
     )
-    recall = [float(x) if r else None for x, r in zip(np.diag(frac), rows[:, 0], strict=True)]
-    cols = matrix.sum(axis=0)
-    precision = [float(matrix[i, i] / cols[i]) if cols[i] else None for i in range(k)]
-    f1 = [
-        2 * p * r / (p + r) if p is not None and r is not None and (p + r) > 0 else 0.0
-        for p, r in zip(precision, recall, strict=True)
-    ]
+    scores = stats.precision_recall_f1(matrix)
     data = {
         "label_names": panel.label_names,
         "confusion": matrix.tolist(),
         "accuracy": accuracy,
-        "recall": recall,
-        "precision": precision,
-        "f1": f1,
-        "macro_f1": float(np.mean(f1)) if k else None,
+        "recall": scores["recall"],
+        "precision": scores["precision"],
+        "f1": scores["f1"],
+        "macro_f1": float(np.mean(scores["f1"])) if k else None,
         "n": int(matrix.sum()),
     }
     return FigureResult(_png(fig), data, "Confusion matrix")

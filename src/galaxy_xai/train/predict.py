@@ -27,8 +27,8 @@ from galaxy_xai.errors import DataFormatError, ModelMismatchError, ParameterErro
 from galaxy_xai.io import atomic_output, write_json
 from galaxy_xai.progress import progress
 from galaxy_xai.sharding import parse_shard, shard_range
+from galaxy_xai.stats import classification_metrics, regression_metrics
 from galaxy_xai.train.io import TrainedModel, load_trained
-from galaxy_xai.train.metrics import classification_metrics, regression_metrics
 from galaxy_xai.train.targets import prepare_targets
 
 __all__ = ["enable_mc_dropout", "evaluate", "load_trained", "predict", "predict_arrays"]

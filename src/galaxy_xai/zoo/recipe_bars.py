@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from galaxy_xai.zoo.recipe_base import Recipe, RecipeOutcome, bootstrap_ci95, file_record
+from galaxy_xai.stats import bootstrap_ci95, pearson_r, rmse
+from galaxy_xai.zoo.recipe_base import Recipe, RecipeOutcome, file_record
 
 __all__ = ["BAR_LENGTH_DIRECT", "BAR_SDSS", "gzb_halves"]
 
@@ -179,8 +180,6 @@ def _bar_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
 
 
 def _bar_length_direct(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
-    from scipy.stats import pearsonr
-
     from galaxy_xai.data import open_dataset
     from galaxy_xai.workflows.bar_direct import predict_direct, train_direct_regressor
 
@@ -198,17 +197,11 @@ def _bar_length_direct(out: Path, data_root: Path, resume: bool) -> RecipeOutcom
     truth = barred["bar_length_px"].to_numpy(dtype=float)
     est = pred["bar_length_px"].to_numpy(dtype=float)
 
-    def r(a: np.ndarray, b: np.ndarray) -> float:
-        return float(pearsonr(a, b)[0])
-
-    def rmse(a: np.ndarray, b: np.ndarray) -> float:
-        return float(np.sqrt(np.mean((a - b) ** 2)))
-
     metrics = {
         "split": "1,000 simulated test galaxies (seed 303), barred ones",
         "n": len(truth),
-        "pearson_r": round(r(est, truth), 4),
-        "pearson_r_ci95": bootstrap_ci95((est, truth), r),
+        "pearson_r": round(pearson_r(est, truth), 4),
+        "pearson_r_ci95": bootstrap_ci95((est, truth), pearson_r),
         "rmse_px": round(rmse(est, truth), 4),
         "rmse_px_ci95": bootstrap_ci95((est, truth), rmse),
     }

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from galaxy_xai.errors import DataMissingError
+from galaxy_xai.stats import accuracy, bootstrap_ci95, macro_f1
 
 __all__ = [
     "Recipe",
@@ -161,33 +162,16 @@ def train_stage(config: dict[str, Any], run_dir: Path, resume: bool) -> Path:
     return train(load_train_config(config), run_dir, resume=resume)
 
 
-def bootstrap_ci95(
-    samples: tuple[np.ndarray, ...], stat: Callable[..., float], *, n_resamples: int = 1000
-) -> list[float]:
-    """95% percentile bootstrap interval of ``stat`` over galaxies, rounded to 4 digits.
-
-    ``scipy.stats.bootstrap`` with the samples resampled together (paired), seed 0: the
-    one interval of every recipe's card.
-    """
-    from scipy.stats import bootstrap
-
-    res = bootstrap(samples, stat, paired=len(samples) > 1, vectorized=False,
-                    n_resamples=n_resamples, method="percentile",
-                    random_state=np.random.default_rng(0))  # fmt: skip
-    ci = res.confidence_interval
-    return [round(float(ci.low), 4), round(float(ci.high), 4)]
-
-
 def classification_test_metrics(
     run_dir: Path, data: Path, *, split: str = "test", n_resamples: int = 1000
 ) -> dict[str, Any]:
     """Accuracy, macro-F1 and per-class F1 on a run's ``split``, with bootstrap intervals.
 
-    Intervals are percentile bootstraps over galaxies (``scipy.stats.bootstrap``,
-    paired, 1000 resamples, seed 0); F1 from ``sklearn.metrics.f1_score``.
+    Intervals are percentile bootstraps over galaxies
+    (:func:`galaxy_xai.stats.bootstrap_ci95`: ``scipy.stats.bootstrap``, paired, 1000
+    resamples, seed 0); the interval's macro-F1 counts a class absent from a resample
+    as F1 = 0 (``sklearn.metrics.f1_score``, ``absent="zero"``).
     """
-    from sklearn.metrics import f1_score
-
     from galaxy_xai.train import evaluate, load_trained
 
     trained = load_trained(run_dir)
@@ -195,19 +179,19 @@ def classification_test_metrics(
     cm = np.asarray(result["confusion_matrix"])
     truth = np.repeat(np.arange(len(cm)), cm.sum(1))
     pred = np.concatenate([np.repeat(np.arange(len(cm)), row) for row in cm])
-    labels = np.arange(len(cm))
+    k = len(cm)
 
     def interval(stat: Callable[[np.ndarray, np.ndarray], float]) -> list[float]:
         return bootstrap_ci95((truth, pred), stat, n_resamples=n_resamples)
 
     def macro(t: np.ndarray, p: np.ndarray) -> float:
-        return float(f1_score(t, p, labels=labels, average="macro", zero_division=0))
+        return macro_f1(t, p, k, absent="zero")
 
     return {
         "split": split,
         "n": int(result["n"]),
         "accuracy": round(float(result["accuracy"]), 4),
-        "accuracy_ci95": interval(lambda t, p: float(np.mean(t == p))),
+        "accuracy_ci95": interval(accuracy),
         "macro_f1": round(float(result["macro_f1"]), 4),
         "macro_f1_ci95": interval(macro),
         "f1_per_class": {k: round(float(v), 4) for k, v in result["f1_per_class"].items()},

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from galaxy_xai.stats import bootstrap_ci95
 from galaxy_xai.zoo.recipe_base import (
     Recipe,
     RecipeOutcome,
-    bootstrap_ci95,
     file_record,
     folder_record,
     train_stage,
