@@ -22,7 +22,6 @@ from torch import nn
 from galaxy_xai.errors import DataFormatError, ModelMismatchError, ParameterError
 
 __all__ = [
-    "METHODS",
     "Prepared",
     "analysis_mode",
     "as_images",
@@ -31,17 +30,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: Every attribution method by name, in the order the CLI lists them.
-METHODS = (
-    "gradient",
-    "smoothgrad",
-    "smoothgrad_sq",
-    "vargrad",
-    "integrated_gradients",
-    "gradcam",
-    "occlusion",
-)
 
 _DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 

@@ -1,4 +1,10 @@
-"""``galaxy-xai explain``: attribution maps of a dataset, or ``--check`` their trust."""
+"""``galaxy-xai explain``: attribution maps of a dataset, or ``--check`` their trust.
+
+The method names (``--method``/``--methods`` choices), the default methods of
+``--check``, and the flags of the methods' own options (``--n-steps``, ``--layer``,
+``--window-px``, ``--stride-px``) come from the registry of
+:mod:`galaxy_xai.explain.methods`.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +15,37 @@ from galaxy_xai.cli_types import COUNT, FRACTION, SEED, output_path
 
 __all__ = ["add_parser", "format_check_table"]
 
-_METHODS = (
-    "gradient",
-    "smoothgrad",
-    "smoothgrad_sq",
-    "vargrad",
-    "integrated_gradients",
-    "gradcam",
-    "occlusion",
-)
+#: How an option field's ``metadata["cli"]`` parses its flag's value.
+_CLI_TYPES: dict[str, Any] = {"count": COUNT, "str": str}
+
+
+def _method_name(value: str) -> str:
+    """A registered method name; else the registry's error (``method='x': unknown; ...``).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If no method of that name is registered.
+    """
+    from galaxy_xai.errors import ParameterError
+    from galaxy_xai.explain.methods import check_method
+
+    try:
+        return check_method(value)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``explain`` subcommand."""
+    from galaxy_xai.explain.methods import (
+        METHODS,
+        NoiseTunnelOptions,
+        cli_option_fields,
+        default_check_methods,
+    )
+
+    noise = NoiseTunnelOptions()
     p = subparsers.add_parser(
         "explain",
         help="attribution maps (SmoothGrad, IG, Grad-CAM, ...) of a dataset, or --check them",
@@ -48,20 +72,30 @@ def add_parser(subparsers: Any) -> None:
         type=output_path,
         help="maps file (.h5), or the JSON report with --check",
     )
-    p.add_argument("--method", default="smoothgrad", help=f"one of {', '.join(_METHODS)}")
+    p.add_argument(
+        "--method",
+        default="smoothgrad",
+        type=_method_name,
+        choices=tuple(METHODS),
+        metavar="METHOD",
+        help=f"one of {', '.join(METHODS)}",
+    )
     p.add_argument(
         "--target",
         default=None,
         help="output to explain: a name (e.g. bar) or an index; default the only output",
     )
     p.add_argument(
-        "--n-samples", type=COUNT, default=50, help="noisy copies per image (SmoothGrad/VarGrad)"
+        "--n-samples",
+        type=COUNT,
+        default=noise.n_samples,
+        help="noisy copies per image (SmoothGrad/VarGrad)",
     )
     p.add_argument(
         "--noise-level",
         type=FRACTION,
-        default=0.15,
-        help="noise sigma as a fraction of each image's range, 0..1 (default 0.15)",
+        default=noise.noise_level,
+        help=f"noise sigma as a fraction of each image's range, 0..1 (default {noise.noise_level})",
     )
     p.add_argument(
         "--batch-size", type=COUNT, default=32, help="most model inputs per pass (memory)"
@@ -99,10 +133,14 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--limit", type=COUNT, default=None, help="only the first N images")
     p.add_argument("--no-resume", action="store_true", help="start afresh instead of resuming")
-    p.add_argument("--n-steps", type=COUNT, default=50, help="Integrated Gradients steps")
-    p.add_argument("--layer", default=None, help="Grad-CAM layer (dotted module name)")
-    p.add_argument("--window-px", type=COUNT, default=None, help="occlusion window (px)")
-    p.add_argument("--stride-px", type=COUNT, default=None, help="occlusion stride (px)")
+    for option in cli_option_fields():  # each method's own options: --n-steps, --layer, ...
+        p.add_argument(
+            "--" + option.name.replace("_", "-"),
+            type=_CLI_TYPES[option.metadata["cli"]],
+            default=option.default,
+            help=option.metadata.get("help"),
+        )
+    p.set_defaults(method_option_names=[option.name for option in cli_option_fields()])
     chk = p.add_argument_group("trust checks (--check)")
     chk.add_argument(
         "--check",
@@ -113,8 +151,10 @@ def add_parser(subparsers: Any) -> None:
         "--methods",
         nargs="+",
         default=None,
+        type=_method_name,
+        choices=tuple(METHODS),
         metavar="METHOD",
-        help="methods to check (default gradient smoothgrad integrated_gradients gradcam)",
+        help=f"methods to check (default {' '.join(default_check_methods())})",
     )
     chk.add_argument("--n", type=COUNT, default=32, help="images checked (seeded random choice)")
     chk.add_argument(
@@ -149,30 +189,24 @@ def format_check_table(report: dict[str, Any]) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from galaxy_xai.errors import ParameterError
-    from galaxy_xai.explain.core import check_method
     from galaxy_xai.explain.dataset import explain_dataset, run_checks
     from galaxy_xai.io import write_json
 
-    options: dict[str, Any] = {"n_steps": args.n_steps}
-    if args.layer is not None:
-        options["layer"] = args.layer
-    if args.window_px is not None:
-        options["window_px"] = args.window_px
-    if args.stride_px is not None:
-        options["stride_px"] = args.stride_px
+    options: dict[str, Any] = {  # the methods' own options given (or defaulted) on the CLI
+        name: getattr(args, name)
+        for name in args.method_option_names
+        if getattr(args, name) is not None
+    }
     from galaxy_xai.models.trained import load_model
 
     models = [load_model(m, allow_unfinished=args.allow_unfinished) for m in args.model]
     if args.check:
         if len(args.model) != 1:
             raise ParameterError("--model", args.model, "--check takes exactly one model")
-        methods = args.methods or ["gradient", "smoothgrad", "integrated_gradients", "gradcam"]
-        for m in methods:
-            check_method(m)
         report = run_checks(
             models[0],
             args.data,
-            methods=methods,
+            methods=args.methods,
             target=args.target,
             n=args.n,
             seed=args.seed,
@@ -187,7 +221,6 @@ def _run(args: argparse.Namespace) -> int:
         print(format_check_table(report))
         print(f"-> {args.out}")
         return 0
-    check_method(args.method)
     out = explain_dataset(
         models,
         args.data,

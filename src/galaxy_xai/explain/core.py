@@ -1,19 +1,17 @@
-"""``attribute``: one verb for every attribution method."""
+"""``attribute``: one verb for every attribution method of the registry."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from galaxy_xai.errors import DataFormatError, ParameterError
 from galaxy_xai.explain._base import (
-    METHODS,
     Prepared,
     analysis_mode,
     as_images,
@@ -22,36 +20,19 @@ from galaxy_xai.explain._base import (
     prepare_model,
     reduce_channels,
 )
-from galaxy_xai.explain.gradcam import gradcam
-from galaxy_xai.explain.gradients import noisy_gradients
-from galaxy_xai.explain.integrated import integrated_gradients
-from galaxy_xai.explain.occlusion import occlusion
+from galaxy_xai.explain.methods import (
+    DEFAULT_ABS,
+    Call,
+    MethodSpec,
+    check_method,
+    get_method,
+    method_options,
+)
 from galaxy_xai.explain.targets import resolve_target
 
 __all__ = ["DEFAULT_ABS", "attribute", "attribute_mc_dropout", "check_method", "resolve_targets"]
 
 log = logging.getLogger(__name__)
-
-#: Whether each method takes absolute values by default: magnitudes for gradient maps
-#: (Simonyan et al. 2014; captum's Saliency), signed for methods whose sign means
-#: something (Integrated Gradients' completeness, occlusion's output drop); squared,
-#: variance and ReLU'd Grad-CAM maps are non-negative already.
-DEFAULT_ABS = {
-    "gradient": True,
-    "smoothgrad": True,
-    "smoothgrad_sq": False,
-    "vargrad": False,
-    "integrated_gradients": False,
-    "gradcam": False,
-    "occlusion": False,
-}
-
-
-def check_method(method: str) -> str:
-    """Return ``method`` if known, else raise :class:`ParameterError` listing the valid ones."""
-    if method not in METHODS:
-        raise ParameterError("method", method, f"unknown; choose one of {', '.join(METHODS)}")
-    return method
 
 
 def resolve_targets(
@@ -79,22 +60,17 @@ def attribute(
     images: Any,
     *,
     method: str = "smoothgrad",
+    options: Any = None,
     target: int | str | Sequence[int | str] | None = None,
     output_names: Sequence[str] | None = None,
-    noise_level: float = 0.15,
-    n_samples: int = 50,
     batch_size: int = 32,
     seed: int = 0,
     abs: bool | None = None,
     keep_channels: bool = False,
     mc_dropout: bool = False,
-    baseline: Any = 0.0,
-    n_steps: int = 50,
-    layer: str | nn.Module | None = None,
-    window_px: int | None = None,
-    stride_px: int | None = None,
     noise_keys: Sequence[int] | None = None,
     ids: Sequence[str] | None = None,
+    **method_keywords: Any,
 ) -> np.ndarray:
     """Attribution maps of one model output for a batch of images.
 
@@ -108,18 +84,19 @@ def attribute(
     images
         ``(N, C, H, W)`` tensor or array, preprocessed as for the model.
     method
+        A registered method (:data:`~galaxy_xai.explain.methods.METHODS`):
         ``"gradient"``, ``"smoothgrad"``, ``"smoothgrad_sq"``, ``"vargrad"``,
-        ``"integrated_gradients"``, ``"gradcam"`` or ``"occlusion"``.
+        ``"integrated_gradients"``, ``"gradcam"``, ``"occlusion"``, ...
+    options
+        The method's own options, an instance of its options class
+        (:attr:`MethodSpec.options <galaxy_xai.explain.methods.MethodSpec>`, e.g.
+        :class:`~galaxy_xai.explain.methods.NoiseTunnelOptions` for ``smoothgrad``);
+        default the method's defaults.
     target
         Output to explain: an index, a name from ``output_names`` (e.g. ``"bar"``), one
         of these per image, or None for a single-output model.
     output_names
         Names of the outputs, overriding the model's own.
-    noise_level
-        SmoothGrad/VarGrad noise sigma as a fraction of each image's range,
-        ``sigma = noise_level * (max - min)`` (Smilkov et al. 2017 suggest 0.1-0.2).
-    n_samples
-        Noisy copies per image for the noise methods.
     batch_size
         Most model inputs per forward/backward pass; bounds memory and never changes
         the result.
@@ -136,20 +113,20 @@ def attribute(
         samples, so a call gives the map of one network drawn from the approximate
         posterior. Call with several seeds (:func:`attribute_mc_dropout`) for a
         distribution of maps.
-    baseline
-        Integrated Gradients / occlusion reference: a number or an image-shaped array.
-    n_steps
-        Integrated Gradients path points.
-    layer
-        Grad-CAM layer (module or dotted name); default the model's ``gradcam_layer``
-        or its last convolution.
-    window_px, stride_px
-        Occlusion window side and stride (px); default 1/8 of the image and half that.
     noise_keys
         Integer key per image that seeds its noise (default its position 0..N-1);
         :func:`explain_dataset` passes dataset rows so that shards reproduce one run.
     ids
         Image ids, used only to name an image in error messages.
+    **method_keywords
+        Single options of the method, overriding ``options``: ``noise_level`` (noise
+        sigma as a fraction of each image's range, Smilkov et al. suggest 0.1-0.2) and
+        ``n_samples`` (noisy copies) for the noise tunnels; ``baseline`` (a number or an
+        image-shaped array) and ``n_steps`` for Integrated Gradients; ``layer`` (module
+        or dotted name; default the model's ``gradcam_layer`` or last convolution) for
+        Grad-CAM; ``window_px``, ``stride_px`` (default 1/8 of the image and half that)
+        and ``baseline`` for occlusion. An option of another method only is checked
+        and ignored, so that one set of options serves several methods.
 
     Returns
     -------
@@ -165,17 +142,16 @@ def attribute(
         Images whose shape does not fit the model.
     DataFormatError
         Images or resulting maps with NaN or infinite values (naming the image).
+    TypeError
+        A keyword that no registered method takes.
 
     Examples
     --------
     >>> maps = attribute(net, images, method="smoothgrad", target="bar")  # doctest: +SKIP
     """
-    check_method(method)
-    if not (isinstance(noise_level, int | float) and math.isfinite(noise_level)) or noise_level < 0:
-        raise ParameterError("noise_level", noise_level, "must be a finite number >= 0")
-    n_samples = check_positive_int("n_samples", n_samples)
+    spec = get_method(method)
+    opts = method_options(spec, options, **method_keywords)
     batch_size = check_positive_int("batch_size", batch_size)
-    n_steps = check_positive_int("n_steps", n_steps)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise ParameterError("seed", seed, "must be an integer")
     prepared = prepare_model(model, output_names=output_names)
@@ -184,56 +160,11 @@ def attribute(
     keys = torch.arange(len(x)) if noise_keys is None else torch.as_tensor(list(noise_keys))
     if len(keys) != len(x):
         raise ParameterError("noise_keys", f"{len(keys)} keys", f"needs one per image ({len(x)})")
-    use_abs = DEFAULT_ABS[method] if abs is None else bool(abs)
+    use_abs = spec.default_abs if abs is None else bool(abs)
     with analysis_mode(prepared.module, mc_dropout=mc_dropout, seed=int(seed)) as masks:
-        if method in ("gradient", "smoothgrad", "smoothgrad_sq", "vargrad"):
-            attr = noisy_gradients(
-                prepared,
-                x,
-                targets,
-                method=method,
-                noise_level=float(noise_level),
-                n_samples=n_samples,
-                batch_size=batch_size,
-                seed=int(seed),
-                abs_value=use_abs,
-                keys=keys,
-                masks=masks,
-            )
-            use_abs = use_abs and method in ("smoothgrad_sq", "vargrad")
-        else:
-
-            def run(rows: torch.Tensor, rows_targets: torch.Tensor) -> torch.Tensor:
-                if method == "integrated_gradients":
-                    return integrated_gradients(
-                        prepared,
-                        rows,
-                        rows_targets,
-                        baseline=baseline,
-                        n_steps=n_steps,
-                        batch_size=batch_size,
-                    )
-                if method == "gradcam":
-                    return gradcam(prepared, rows, rows_targets, layer=layer, batch_size=batch_size)
-                return occlusion(
-                    prepared,
-                    rows,
-                    rows_targets,
-                    window_px=window_px,
-                    stride_px=stride_px,
-                    baseline=baseline,
-                    batch_size=batch_size,
-                )
-
-            if masks is None:
-                attr = run(x, targets)
-            else:  # one image at a time so that each image keeps its own dropout mask
-                parts = []
-                for i in range(len(x)):
-                    masks.row_keys = int(keys[i])
-                    parts.append(run(x[i : i + 1], targets[i : i + 1]))
-                attr = torch.cat(parts)
-        if use_abs:
+        call = Call(prepared, batch_size, int(seed), use_abs, keys, masks)
+        attr = _run(spec, call, x, targets, opts)
+        if use_abs and not spec.abs_inside:
             attr = attr.abs()
     maps = reduce_channels(attr, keep_channels=keep_channels)
     finite = np.isfinite(maps.reshape(len(maps), -1)).all(1)
@@ -245,6 +176,21 @@ def attribute(
             f"{int(targets[bad])}); check the model and the image"
         )
     return maps
+
+
+def _run(
+    spec: MethodSpec, call: Call, x: torch.Tensor, targets: torch.Tensor, options: Any
+) -> torch.Tensor:
+    """The method's ``(N, C', H, W)`` attributions, one image at a time under MC dropout
+    unless the method keeps one dropout mask per image itself."""
+    if call.masks is None or spec.handles_dropout:
+        return spec.run(call, x, targets, options)
+    parts = []
+    for i in range(len(x)):  # each image keeps its own dropout mask
+        call.masks.row_keys = int(call.keys[i])
+        one = dataclasses.replace(call, keys=call.keys[i : i + 1])
+        parts.append(spec.run(one, x[i : i + 1], targets[i : i + 1], options))
+    return torch.cat(parts)
 
 
 def attribute_mc_dropout(

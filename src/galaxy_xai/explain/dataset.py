@@ -14,8 +14,9 @@ import numpy as np
 
 from galaxy_xai.errors import ParameterError
 from galaxy_xai.explain._base import as_images, check_fits, check_positive_int, prepare_model
-from galaxy_xai.explain.core import DEFAULT_ABS, attribute, check_method, resolve_targets
+from galaxy_xai.explain.core import attribute, resolve_targets
 from galaxy_xai.explain.maps_io import MapWriter
+from galaxy_xai.explain.methods import check_method, default_check_methods, get_method
 from galaxy_xai.explain.overlays import overlay_filename, write_overlay
 from galaxy_xai.progress import progress
 from galaxy_xai.sharding import parse_shard, shard_range
@@ -109,7 +110,7 @@ def explain_dataset(
         Continue a partial file from an interrupted run with the same settings.
     **method_options
         Method-specific options of :func:`attribute` (``n_steps``, ``baseline``,
-        ``layer``, ``window_px``, ``stride_px``).
+        ``layer``, ``window_px``, ``stride_px``, ...: the fields of the method's options).
 
     Returns
     -------
@@ -128,7 +129,7 @@ def explain_dataset(
     from galaxy_xai import __version__
     from galaxy_xai.data import open_dataset
 
-    check_method(method)
+    spec = get_method(method)
     chunk_images = check_positive_int("chunk_images", chunk_images)
     loaded, labels = load_models(models)
     prepared = [prepare_model(m, output_names=output_names) for m in loaded]
@@ -156,7 +157,7 @@ def explain_dataset(
             "noise_level": float(noise_level),
             "n_samples": int(n_samples),
             "seed": int(seed),
-            "abs": DEFAULT_ABS[method] if abs is None else bool(abs),
+            "abs": spec.default_abs if abs is None else bool(abs),
             "keep_channels": bool(keep_channels),
             "mc_dropout": bool(mc_dropout),
             "ensemble_normalize": bool(ensemble_normalize) and len(loaded) > 1,
@@ -169,9 +170,8 @@ def explain_dataset(
             json.dumps(metadata, sort_keys=True, default=str).encode()
         ).hexdigest()
         channels, height, width = ds.image_shape
-        map_shape = (channels, height, width) if keep_channels else (height, width)
-        if keep_channels and method == "gradcam":
-            map_shape = (1, height, width)
+        map_channels = spec.output_channels or channels
+        map_shape = (map_channels, height, width) if keep_channels else (height, width)
         with MapWriter(
             out,
             ids=list(ids[rows]),
@@ -255,7 +255,7 @@ def run_checks(
     model: Any,
     data: str | os.PathLike[str],
     *,
-    methods: Sequence[str] = ("gradient", "smoothgrad", "integrated_gradients", "gradcam"),
+    methods: Sequence[str] | None = None,
     target: int | str | None = None,
     n: int = 32,
     seed: int = 0,
@@ -266,7 +266,9 @@ def run_checks(
 ) -> dict[str, Any]:
     """Sanity check and faithfulness metrics of each method on ``n`` images of a dataset.
 
-    The images are a seeded random choice of ``n`` rows (all rows if fewer).
+    The images are a seeded random choice of ``n`` rows (all rows if fewer). ``methods``
+    defaults to the registry's checked methods
+    (:func:`~galaxy_xai.explain.methods.default_check_methods`).
 
     Returns
     -------
@@ -280,7 +282,7 @@ def run_checks(
     from galaxy_xai.explain.sanity import sanity_check
 
     n = check_positive_int("n", n)
-    methods = [check_method(m) for m in methods]
+    methods = [check_method(m) for m in (default_check_methods() if methods is None else methods)]
     loaded, labels = load_models([model])
     with open_dataset(data) as ds:
         ds.require_images("check")

@@ -36,7 +36,8 @@ from galaxy_xai.explain._base import (
     derive_seed,
     prepare_model,
 )
-from galaxy_xai.explain.core import attribute, check_method, resolve_targets
+from galaxy_xai.explain.core import attribute, resolve_targets
+from galaxy_xai.explain.methods import check_method, default_check_methods
 
 __all__ = ["deletion_insertion", "faithfulness"]
 
@@ -201,7 +202,7 @@ def faithfulness(
     model: Any,
     images: Any,
     *,
-    methods: Sequence[str] = ("gradient", "smoothgrad", "integrated_gradients", "gradcam"),
+    methods: Sequence[str] | None = None,
     target: Any = None,
     output_names: Sequence[str] | None = None,
     n_steps: int = 20,
@@ -221,7 +222,8 @@ def faithfulness(
     model, images, target, output_names
         As in :func:`attribute`.
     methods
-        Attribution methods to score.
+        Attribution methods to score; default the registry's checked ones
+        (:func:`~galaxy_xai.explain.methods.default_check_methods`).
     n_steps, score
         Deletion/insertion settings (:func:`deletion_insertion`).
     infidelity_samples
@@ -248,7 +250,7 @@ def faithfulness(
         ``sensitivity_max``; plus ``"random"``: ``deletion_auc`` and ``insertion_auc``
         of a random pixel order (the reference a faithful map must beat).
     """
-    methods = [check_method(m) for m in methods]
+    methods = [check_method(m) for m in (default_check_methods() if methods is None else methods)]
     infidelity_samples = check_positive_int("infidelity_samples", infidelity_samples)
     sensitivity_samples = check_positive_int("sensitivity_samples", sensitivity_samples)
     prepared = prepare_model(model, output_names=output_names)

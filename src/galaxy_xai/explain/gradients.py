@@ -16,6 +16,11 @@ and in bounded memory: the noisy copies of all images are streamed in chunks of 
 most ``batch_size`` rows, each chunk needs one forward and one backward pass, no
 parameter gradients are built, and the sums are accumulated in float64.
 
+The streaming is not specific to gradients: :func:`noisy_attributions` is the noise
+tunnel of any per-row attribution (``rows_fn``), which
+:func:`galaxy_xai.explain.methods.noise_tunnel` uses to compose SmoothGrad over any
+registered method.
+
 Noise is seeded per image from ``(seed, key)``, where the key is the image's position
 (or its dataset row), so a map does not depend on the batch size, on the other images
 in the batch, or on the shard that computed it.
@@ -29,15 +34,30 @@ Adebayo, Gilmer, Muelly, Goodfellow, Hardt & Kim 2018, NeurIPS, arXiv 1810.03292
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
+from galaxy_xai.errors import ParameterError
 from galaxy_xai.explain._base import Prepared, derive_seed
 
-__all__ = ["NOISE_METHODS", "noise_sigmas", "noisy_gradients", "sample_noise"]
+__all__ = [
+    "NOISE_METHODS",
+    "NT_TYPES",
+    "RowsFunction",
+    "input_gradients",
+    "noise_sigmas",
+    "noisy_attributions",
+    "noisy_gradients",
+    "sample_noise",
+]
 
-NOISE_METHODS = ("smoothgrad", "smoothgrad_sq", "vargrad")
+#: The noise tunnel's statistics of the noisy attributions, captum's ``nt_type`` names.
+NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
+NOISE_METHODS = NT_TYPES  # the former name, kept for existing imports
+
+#: ``rows_fn(rows, rows_targets, rows_keys) -> attributions`` of a chunk of rows.
+RowsFunction = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def noise_sigmas(x: torch.Tensor, noise_level: float) -> torch.Tensor:
@@ -112,6 +132,89 @@ def input_gradients(prepared: Prepared, rows: torch.Tensor, targets: torch.Tenso
     return grad
 
 
+def noisy_attributions(
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    rows_fn: RowsFunction,
+    nt_type: str,
+    noise_level: float,
+    n_samples: int,
+    batch_size: int,
+    seed: int,
+    abs_value: bool,
+    keys: torch.Tensor,
+    masks: object | None = None,
+) -> torch.Tensor:
+    """``(N, C', H, W)`` noise tunnel of a per-row attribution (captum's ``NoiseTunnel``).
+
+    Parameters
+    ----------
+    x
+        ``(N, C, H, W)`` images.
+    targets
+        ``(N,)`` output index per image.
+    rows_fn
+        ``rows_fn(rows, rows_targets, rows_keys)``: the attribution of a chunk of at
+        most ``batch_size`` (noisy) rows, e.g. :func:`input_gradients`.
+    nt_type
+        ``"smoothgrad"`` (mean), ``"smoothgrad_sq"`` (mean square) or ``"vargrad"``
+        (variance) of the noisy attributions (:data:`NT_TYPES`).
+    noise_level
+        Noise sigma as a fraction of each image's range.
+    n_samples
+        Noisy copies per image (1 with ``noise_level=0``: the plain attribution).
+    batch_size
+        Most rows per call of ``rows_fn`` (bounds memory).
+    seed
+        Seed of the noise; with ``keys`` it fixes every image's noise.
+    abs_value
+        Take the absolute value of each attribution (``"smoothgrad"`` only).
+    keys
+        ``(N,)`` integer key of each image (position or dataset row).
+    masks
+        Monte Carlo dropout hooks whose ``row_keys`` are set per chunk, or None.
+
+    Raises
+    ------
+    ParameterError
+        If ``nt_type`` is not one of :data:`NT_TYPES`.
+    """
+    if nt_type not in NT_TYPES:
+        raise ParameterError("nt_type", nt_type, f"must be one of {', '.join(NT_TYPES)}")
+    sigmas = noise_sigmas(x, noise_level)
+    acc: torch.Tensor | None = None
+    acc_sq: torch.Tensor | None = None
+    for rows, owner in _chunks(
+        x, keys, n_samples=n_samples, sigmas=sigmas, seed=seed, batch_size=batch_size
+    ):
+        if masks is not None:
+            masks.row_keys = keys[owner]  # type: ignore[attr-defined]
+        attr = rows_fn(rows, targets[owner], keys[owner]).to(torch.float64)
+        if acc is None:  # the attribution's own shape: (N, C, H, W), or (N, 1, H, W)
+            acc = torch.zeros((len(x), *attr.shape[1:]), dtype=torch.float64, device=x.device)
+            acc_sq = torch.zeros_like(acc) if nt_type in ("smoothgrad_sq", "vargrad") else None
+        owner = owner.to(x.device)
+        if nt_type == "vargrad":
+            acc.index_add_(0, owner, attr)
+            acc_sq.index_add_(0, owner, attr * attr)  # type: ignore[union-attr]
+        elif nt_type == "smoothgrad_sq":
+            acc_sq.index_add_(0, owner, attr * attr)  # type: ignore[union-attr]
+        else:
+            acc.index_add_(0, owner, attr.abs() if abs_value else attr)
+    if acc is None:  # _chunks yields at least one chunk for N >= 1 images
+        raise ParameterError("images", tuple(x.shape), "holds no images")
+    # acc_sq is allocated exactly for "vargrad" and "smoothgrad_sq".
+    if acc_sq is None:
+        result = acc / n_samples
+    elif nt_type == "vargrad":
+        mean = acc / n_samples
+        result = (acc_sq / n_samples - mean * mean).clamp_min(0.0)
+    else:
+        result = acc_sq / n_samples
+    return result.to(torch.float32)
+
+
 def noisy_gradients(
     prepared: Prepared,
     x: torch.Tensor,
@@ -128,56 +231,26 @@ def noisy_gradients(
 ) -> torch.Tensor:
     """``(N, C, H, W)`` attributions of ``gradient``/``smoothgrad``/``smoothgrad_sq``/``vargrad``.
 
-    Parameters
-    ----------
-    prepared
-        The model (see :func:`~galaxy_xai.explain._base.prepare_model`).
-    x
-        ``(N, C, H, W)`` images.
-    targets
-        ``(N,)`` output index per image.
-    method
-        One of ``"gradient"``, ``"smoothgrad"``, ``"smoothgrad_sq"``, ``"vargrad"``.
-    noise_level
-        Noise sigma as a fraction of each image's range (ignored for ``gradient``).
-    n_samples
-        Noisy copies per image (1 for ``gradient``).
-    batch_size
-        Most rows per forward/backward pass (bounds memory).
-    seed
-        Seed of the noise; with ``keys`` it fixes every image's noise.
-    abs_value
-        Take the absolute value of each gradient (``gradient``, ``smoothgrad``).
-    keys
-        ``(N,)`` integer key of each image (position or dataset row).
-    masks
-        Monte Carlo dropout hooks whose ``row_keys`` are set per chunk, or None.
+    :func:`noisy_attributions` of :func:`input_gradients`; ``method="gradient"`` is one
+    noiseless sample. Other parameters as there.
+
+    Raises
+    ------
+    ParameterError
+        If ``method`` is none of the four.
     """
     if method == "gradient":
-        n_samples, noise_level = 1, 0.0
-    sigmas = noise_sigmas(x, noise_level)
-    acc = torch.zeros(x.shape, dtype=torch.float64, device=x.device)
-    acc_sq = torch.zeros_like(acc) if method in ("smoothgrad_sq", "vargrad") else None
-    for rows, owner in _chunks(
-        x, keys, n_samples=n_samples, sigmas=sigmas, seed=seed, batch_size=batch_size
-    ):
-        if masks is not None:
-            masks.row_keys = keys[owner]  # type: ignore[attr-defined]
-        grad = input_gradients(prepared, rows, targets[owner]).to(torch.float64)
-        owner = owner.to(x.device)
-        if method == "vargrad":
-            acc.index_add_(0, owner, grad)
-            acc_sq.index_add_(0, owner, grad * grad)  # type: ignore[union-attr]
-        elif method == "smoothgrad_sq":
-            acc_sq.index_add_(0, owner, grad * grad)  # type: ignore[union-attr]
-        else:
-            acc.index_add_(0, owner, grad.abs() if abs_value else grad)
-    # acc_sq is allocated exactly for "vargrad" and "smoothgrad_sq".
-    if acc_sq is None:
-        result = acc / n_samples
-    elif method == "vargrad":
-        mean = acc / n_samples
-        result = (acc_sq / n_samples - mean * mean).clamp_min(0.0)
-    else:
-        result = acc_sq / n_samples
-    return result.to(torch.float32)
+        method, n_samples, noise_level = "smoothgrad", 1, 0.0
+    return noisy_attributions(
+        x,
+        targets,
+        rows_fn=lambda rows, rows_targets, _keys: input_gradients(prepared, rows, rows_targets),
+        nt_type=method,
+        noise_level=noise_level,
+        n_samples=n_samples,
+        batch_size=batch_size,
+        seed=seed,
+        abs_value=abs_value,
+        keys=keys,
+        masks=masks,
+    )

@@ -28,7 +28,8 @@ from torch import nn
 
 from galaxy_xai.errors import ParameterError
 from galaxy_xai.explain._base import analysis_mode, as_images, derive_seed, prepare_model
-from galaxy_xai.explain.core import attribute, check_method
+from galaxy_xai.explain.core import attribute
+from galaxy_xai.explain.methods import check_method, default_check_methods
 
 __all__ = [
     "parameter_layers",
@@ -141,7 +142,7 @@ def sanity_check(
     model: Any,
     images: Any,
     *,
-    methods: Sequence[str] = ("gradient", "smoothgrad", "integrated_gradients", "gradcam"),
+    methods: Sequence[str] | None = None,
     target: Any = None,
     output_names: Sequence[str] | None = None,
     mode: str = "cascading",
@@ -158,7 +159,9 @@ def sanity_check(
     images
         ``(N, C, H, W)`` images.
     methods
-        Attribution methods to test (see :data:`galaxy_xai.explain.METHODS`).
+        Attribution methods to test (see :data:`galaxy_xai.explain.METHODS`); default
+        the registry's checked ones (``gradient``, ``smoothgrad``,
+        ``integrated_gradients``, ``gradcam``; :func:`~galaxy_xai.explain.methods.default_check_methods`).
     target
         Output to explain (index or name), as in :func:`attribute`.
     output_names
@@ -192,7 +195,7 @@ def sanity_check(
     """
     if mode not in _MODES:
         raise ParameterError("mode", mode, f"must be one of {', '.join(_MODES)}")
-    methods = [check_method(m) for m in methods]
+    methods = [check_method(m) for m in (default_check_methods() if methods is None else methods)]
     if not methods:
         raise ParameterError("methods", [], "needs at least one method")
     prepared = prepare_model(model, output_names=output_names)
