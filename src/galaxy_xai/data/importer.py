@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -64,6 +64,7 @@ def skipped_log_path(out: str | os.PathLike[str]) -> Path:
 
 
 def _state_path(out: Path) -> Path:
+    """Where the progress of an import to ``out`` is saved (beside the partial file)."""
     return partial_path(out).with_name(partial_path(out).name + ".state.json")
 
 
@@ -104,6 +105,7 @@ _worker_state: tuple[ImageSource, Preprocess, bool, tuple[int, ...] | None] | No
 def _init_worker(
     source: ImageSource, prep: Preprocess, skip_bad: bool, shape: tuple[int, ...] | None
 ) -> None:
+    """Give this (worker) process what :func:`_decode_chunk` needs."""
     global _worker_state
     _worker_state = (source, prep, skip_bad, shape)
 
@@ -111,6 +113,15 @@ def _init_worker(
 def _decode_one(
     source: ImageSource, i: int, prep: Preprocess, shape: tuple[int, ...] | None
 ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Item ``i`` prepared for the store, with its extra catalogue columns.
+
+    Raises
+    ------
+    DataFormatError
+        If its shape differs from ``shape`` (the first image's), or from the reader.
+    DataMissingError
+        From the reader, for a missing file.
+    """
     image, extras = source.prepare(i, prep)
     if shape is not None and tuple(image.shape) != shape:
         raise DataFormatError(
@@ -148,6 +159,7 @@ def _decode_chunk(indices: Sequence[int]) -> list[tuple[int, Any, Any]]:
 
 
 def _chunks(start: int, stop: int, size: int) -> Iterator[list[int]]:
+    """Consecutive lists of at most ``size`` indices covering ``start .. stop - 1``."""
     for a in range(start, stop, size):
         yield list(range(a, min(a + size, stop)))
 
@@ -196,6 +208,7 @@ def _decoded(
 def _fingerprint(
     fmt: str, source: Path, prep: Preprocess, skip_bad: bool, ids: Sequence[str]
 ) -> str:
+    """What identifies an import (inputs, settings, item ids), so resume can check it."""
     digest = hashlib.sha256()
     digest.update(json.dumps([fmt, str(source), prep.as_dict(), skip_bad]).encode())
     for ident in ids:
@@ -204,7 +217,13 @@ def _fingerprint(
 
 
 def _probe_shape(source: ImageSource, prep: Preprocess, skip_bad: bool) -> tuple[int, ...]:
-    """Shape of the first item that decodes (raising for a bad one without skip_bad)."""
+    """Shape of the first item that decodes (raising for a bad one without skip_bad).
+
+    Raises
+    ------
+    DataFormatError, DataMissingError
+        For a bad first item without ``skip_bad``, or if none of the first 50 decode.
+    """
     last: Exception | None = None
     for i in range(min(len(source), 50)):
         try:
@@ -222,6 +241,7 @@ def _probe_shape(source: ImageSource, prep: Preprocess, skip_bad: bool) -> tuple
 
 
 def _write_skipped_log(path: Path, skipped: list[dict[str, str]]) -> None:
+    """Write the skipped items as CSV (``id,file,reason``), atomically."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["id", "file", "reason"], extrasaction="ignore")
     writer.writeheader()
@@ -318,14 +338,70 @@ def import_dataset(
         size=size, crop=crop, channels=channels, stretch=stretch, zero_masked=zero_masked,
         mask_fill=mask_fill,
     )  # fmt: skip
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ParameterError("workers", workers, "must be an integer >= 1")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ParameterError("limit", limit, "must be an integer >= 1 (or None for all)")
-    if chunk_size is not None and chunk_size < 1:
-        raise ParameterError("chunk_size", chunk_size, "must be >= 1")
+    _check_run_options(workers=workers, limit=limit, chunk_size=chunk_size)
     out = Path(out)
     src_path = Path(source).expanduser().resolve()
+    src, n_listed = _open_items(
+        fmt, src_path, skip_bad=skip_bad, pattern=pattern, limit=limit,
+        allow_outside_root=allow_outside_root,
+    )  # fmt: skip
+    n = len(src)
+    shape = _probe_shape(src, prep, skip_bad)
+    fingerprint = _fingerprint(fmt, src_path, prep, skip_bad, src.catalog["id"].tolist())
+    chunk = chunk_size or max(1, min(64, math.ceil(n / (4 * workers))))
+
+    state_file = _state_path(out)
+    writer, state, skipped = _open_writer(
+        out, src, state_file, fmt=fmt, prep=prep, shape=shape, fingerprint=fingerprint,
+        resume=resume,
+    )  # fmt: skip
+    cursor = int(state["cursor"])
+    scales = {float(v) for v in state["scales"]}  # distinct pixel scales (NaN as -1)
+    try:
+        chunks = _chunks(int(state["next"]), n, chunk)
+        n_chunks = math.ceil((n - int(state["next"])) / chunk)
+        results = _decoded(src, chunks, prep=prep, skip_bad=skip_bad, shape=shape, workers=workers)
+        for result in progress(results, desc=f"import {fmt}", total=n_chunks, unit="chunk"):
+            cursor = _store_chunk(result, src, writer, cursor, scales, state, skipped)
+            write_json(state_file, state)  # after every chunk, for resume
+        writer.truncate(cursor)
+        if cursor == 0:
+            raise DataFormatError(f"{fmt} source '{src_path}': every item was skipped as bad")
+        writer.metadata["provenance"] = _provenance(
+            fmt, src_path, out, n_listed=n_listed, limit=limit, n_imported=cursor,
+            skipped=skipped, workers=workers, command=command,
+        )  # fmt: skip
+        common = scales.pop() if len(scales) == 1 and -1.0 not in scales else None
+        if common is not None:
+            writer.metadata["pixel_scale_arcsec"] = common
+        writer.close()
+    except BaseException as exc:
+        writer.abort()
+        _log_partial_kept(out, exc)
+        raise
+    finally:
+        src.close()
+    _write_or_remove_skipped_log(out, skipped)
+    state_file.unlink(missing_ok=True)
+    return out
+
+
+def _open_items(
+    fmt: str,
+    src_path: Path,
+    *,
+    skip_bad: bool,
+    pattern: str | None,
+    limit: int | None,
+    allow_outside_root: bool,
+) -> tuple[ImageSource, int]:
+    """The source's first ``limit`` items, and how many its catalogue listed in all.
+
+    Raises
+    ------
+    DataFormatError
+        If no item is left; and as :func:`open_source`.
+    """
     src = open_source(
         fmt, src_path, skip_bad=skip_bad, pattern=pattern, allow_outside_root=allow_outside_root
     )
@@ -334,30 +410,88 @@ def import_dataset(
         src = src.head(limit)
     if len(src) == 0:
         raise DataFormatError(f"{fmt} source '{src_path}' has no readable items")
-    n = len(src)
-    shape = _probe_shape(src, prep, skip_bad)
-    storage = "float32" if src.float_data else "uint8"
-    fingerprint = _fingerprint(fmt, src_path, prep, skip_bad, src.catalog["id"].tolist())
-    chunk = chunk_size or max(1, min(64, math.ceil(n / (4 * workers))))
+    return src, n_listed
 
-    state_file = _state_path(out)
-    fresh: dict[str, Any] = {
-        "fingerprint": fingerprint,
-        "next": 0,
-        "cursor": 0,
-        "skipped": [],
-        "scales": [],
-    }
-    state = dict(fresh, skipped=[], scales=[])
-    if resume and state_file.is_file():
+
+def _open_writer(
+    out: Path,
+    src: ImageSource,
+    state_file: Path,
+    *,
+    fmt: str,
+    prep: Preprocess,
+    shape: tuple[int, ...],
+    fingerprint: str,
+    resume: bool,
+) -> tuple[DatasetWriter, dict[str, Any], list[dict[str, str]]]:
+    """The store's writer, the progress to continue from and the items skipped so far.
+
+    With ``resume``, the saved progress of the same import is continued, unless the
+    partial file does not hold what it says was written (then the import starts afresh).
+
+    Raises
+    ------
+    OutputBusyError
+        If another process is writing ``out`` now (from
+        :class:`~galaxy_xai.data.store.DatasetWriter`).
+    """
+    storage = "float32" if src.float_data else "uint8"
+    state = _saved_state(state_file, fingerprint) if resume else _fresh_state(fingerprint)
+    skipped: list[dict[str, str]] = list(src.skipped) + list(state["skipped"])
+    writer = DatasetWriter(
+        out,
+        n_images=len(src),
+        image_shape=shape,
+        storage_dtype=storage,
+        metadata=_store_metadata(fmt, src, prep, storage),
+        resume=resume,
+        fingerprint=fingerprint,
+    )
+    if state["cursor"] and not writer.written[: state["cursor"]].all():
+        log.warning("partial file of '%s' does not match its saved progress: starting afresh", out)
+        state = _fresh_state(fingerprint)
+        skipped = list(src.skipped)
+    if state["next"]:
+        log.info("resuming '%s' at item %d of %d", out, state["next"], len(src))
+    return writer, state, skipped
+
+
+def _check_run_options(*, workers: int, limit: int | None, chunk_size: int | None) -> None:
+    """Check the options that do not belong to :class:`Preprocess`.
+
+    Raises
+    ------
+    ParameterError
+        If ``workers`` is not an integer >= 1, ``limit`` neither None nor an integer
+        >= 1, or ``chunk_size`` below 1.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError("workers", workers, "must be an integer >= 1")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ParameterError("limit", limit, "must be an integer >= 1 (or None for all)")
+    if chunk_size is not None and chunk_size < 1:
+        raise ParameterError("chunk_size", chunk_size, "must be >= 1")
+
+
+def _fresh_state(fingerprint: str) -> dict[str, Any]:
+    """The progress of an import that has not started (the state file's layout)."""
+    return {"fingerprint": fingerprint, "next": 0, "cursor": 0, "skipped": [], "scales": []}
+
+
+def _saved_state(state_file: Path, fingerprint: str) -> dict[str, Any]:
+    """The saved progress of the same import, or a fresh one (none, unreadable, other inputs)."""
+    if state_file.is_file():
         try:
             saved = json.loads(state_file.read_text())
         except (OSError, ValueError):
             saved = {}
         if saved.get("fingerprint") == fingerprint:
-            state = saved
-    skipped: list[dict[str, str]] = list(src.skipped) + list(state["skipped"])
+            return cast("dict[str, Any]", saved)
+    return _fresh_state(fingerprint)
 
+
+def _store_metadata(fmt: str, src: ImageSource, prep: Preprocess, storage: str) -> dict[str, Any]:
+    """The store's metadata: the reader's, the class names and how images were prepared."""
     metadata: dict[str, Any] = {
         "kind": "import",
         "format": fmt,
@@ -378,95 +512,101 @@ def import_dataset(
     if not src.float_data:
         for key in ("asinh_a", "percentile"):
             metadata["preprocessing"].pop(key)
+    return metadata
 
-    writer = DatasetWriter(
-        out,
-        n_images=n,
-        image_shape=shape,
-        storage_dtype=storage,
-        metadata=metadata,
-        resume=resume,
-        fingerprint=fingerprint,
-    )
-    if state["cursor"] and not writer.written[: state["cursor"]].all():
-        log.warning("partial file of '%s' does not match its saved progress: starting afresh", out)
-        state = dict(fresh, skipped=[], scales=[])
-        skipped = list(src.skipped)
-    if state["next"]:
-        log.info("resuming '%s' at item %d of %d", out, state["next"], n)
-    cursor = int(state["cursor"])
-    scales = {float(v) for v in state["scales"]}  # distinct pixel scales (NaN as -1)
-    try:
-        chunks = _chunks(int(state["next"]), n, chunk)
-        n_chunks = math.ceil((n - int(state["next"])) / chunk)
-        results = _decoded(src, chunks, prep=prep, skip_bad=skip_bad, shape=shape, workers=workers)
-        for result in progress(results, desc=f"import {fmt}", total=n_chunks, unit="chunk"):
-            images, rows = [], []
-            for i, image, extras in result:
-                if isinstance(image, str):  # "raise"
-                    cls, args = extras
-                    raise cls(*args)
-                if image is None:
-                    skipped.append(
-                        {
-                            "id": str(src.catalog.at[i, "id"]),
-                            "file": src.file_of(i),
-                            "reason": extras,
-                        }
-                    )
-                    state["skipped"].append(skipped[-1])
-                    log.warning("skipped: %s", extras)
-                    continue
-                images.append(image)
-                rows.append(_storable({**src.catalog.iloc[i].to_dict(), **extras}))
-                scale = float(extras.get("pixel_scale_arcsec", math.nan))
-                scales.add(round(scale, 9) if math.isfinite(scale) else -1.0)
-                if len(scales) > 2:  # only "one common scale or not" matters
-                    scales = set(sorted(scales)[:2])
-            if images:
-                writer.write(cursor, np.stack(images), rows)
-                cursor += len(images)
-            state.update(next=result[-1][0] + 1, cursor=cursor, scales=sorted(scales))
-            write_json(state_file, state)
-        writer.truncate(cursor)
-        if cursor == 0:
-            raise DataFormatError(f"{fmt} source '{src_path}': every item was skipped as bad")
-        common = scales.pop() if len(scales) == 1 and -1.0 not in scales else None
-        from galaxy_xai import __version__
 
-        writer.metadata["provenance"] = {
-            "source": str(src_path),
-            "reader": fmt,
-            "n_listed": n_listed,
-            "limit": limit,
-            "n_imported": cursor,
-            "n_skipped": len(skipped),
-            "skipped_log": skipped_log_path(out).name if skipped else None,
-            "workers": workers,
-            "command": command,
-            "galaxy_xai_version": __version__,
-        }
-        if common is not None:
-            writer.metadata["pixel_scale_arcsec"] = common
-        writer.close()
-    except BaseException as exc:
-        writer.abort()
-        if out.exists() is False and partial_path(out).exists():
-            # after bad input the error is the one line a user needs (-v shows this)
-            level = logging.INFO if isinstance(exc, GalaxyXAIError) else logging.WARNING
-            log.log(
-                level,
-                "partial output kept at '%s'; rerun with --resume to continue",
-                partial_path(out),
+def _store_chunk(
+    result: list[tuple[int, Any, Any]],
+    src: ImageSource,
+    writer: DatasetWriter,
+    cursor: int,
+    scales: set[float],
+    state: dict[str, Any],
+    skipped: list[dict[str, str]],
+) -> int:
+    """Write one decoded chunk at ``cursor`` and record it in ``state``; returns the new cursor.
+
+    Skipped items are appended to ``skipped`` and ``state["skipped"]``; ``scales``
+    gathers the distinct pixel scales (at most two: only "one or not" matters).
+
+    Raises
+    ------
+    GalaxyXAIError
+        The error a decoding worker met (without ``skip_bad``), raised again here.
+    """
+    images, rows = [], []
+    for i, image, extras in result:
+        if isinstance(image, str):  # "raise"
+            cls, args = extras
+            raise cls(*args)
+        if image is None:
+            skipped.append(
+                {"id": str(src.catalog.at[i, "id"]), "file": src.file_of(i), "reason": extras}
             )
-        raise
-    finally:
-        src.close()
+            state["skipped"].append(skipped[-1])
+            log.warning("skipped: %s", extras)
+            continue
+        images.append(image)
+        rows.append(_storable({**src.catalog.iloc[i].to_dict(), **extras}))
+        scale = float(extras.get("pixel_scale_arcsec", math.nan))
+        scales.add(round(scale, 9) if math.isfinite(scale) else -1.0)
+        if len(scales) > 2:
+            kept = sorted(scales)[:2]
+            scales.clear()
+            scales.update(kept)
+    if images:
+        writer.write(cursor, np.stack(images), rows)
+        cursor += len(images)
+    state.update(next=result[-1][0] + 1, cursor=cursor, scales=sorted(scales))
+    return cursor
+
+
+def _provenance(
+    fmt: str,
+    src_path: Path,
+    out: Path,
+    *,
+    n_listed: int,
+    limit: int | None,
+    n_imported: int,
+    skipped: list[dict[str, str]],
+    workers: int,
+    command: str | None,
+) -> dict[str, Any]:
+    """The store's provenance record: source, reader, counts and the command."""
+    from galaxy_xai import __version__
+
+    return {
+        "source": str(src_path),
+        "reader": fmt,
+        "n_listed": n_listed,
+        "limit": limit,
+        "n_imported": n_imported,
+        "n_skipped": len(skipped),
+        "skipped_log": skipped_log_path(out).name if skipped else None,
+        "workers": workers,
+        "command": command,
+        "galaxy_xai_version": __version__,
+    }
+
+
+def _log_partial_kept(out: Path, exc: BaseException) -> None:
+    """Say where the partial output of a failed import is kept for ``resume``."""
+    if out.exists() is False and partial_path(out).exists():
+        # after bad input the error is the one line a user needs (-v shows this)
+        level = logging.INFO if isinstance(exc, GalaxyXAIError) else logging.WARNING
+        log.log(
+            level,
+            "partial output kept at '%s'; rerun with --resume to continue",
+            partial_path(out),
+        )
+
+
+def _write_or_remove_skipped_log(out: Path, skipped: list[dict[str, str]]) -> None:
+    """Write ``<out>.skipped.csv`` if items were skipped, else remove an old one."""
     log_path = skipped_log_path(out)
     if skipped:
         _write_skipped_log(log_path, skipped)
         log.warning("%d item(s) skipped; listed in '%s'", len(skipped), log_path)
     else:
         log_path.unlink(missing_ok=True)
-    state_file.unlink(missing_ok=True)
-    return out

@@ -76,6 +76,8 @@ def assets_dir(out: str | os.PathLike[str]) -> Path:
 
 @dataclass
 class _Builder:
+    """What a report build collects as it renders: figures, missing notices, headline."""
+
     run_dir: Path
     assets: Path
     figures: list[dict[str, Any]] = field(default_factory=list)
@@ -83,6 +85,7 @@ class _Builder:
     headline: list[dict[str, Any]] = field(default_factory=list)
 
     def figure(self, fig_id: str, result: fg.FigureResult, caption: str) -> str:
+        """The figure's HTML, its numbers and PNG written to the assets folder."""
         json_path = self.assets / f"{fig_id}.json"
         png_path = self.assets / f"{fig_id}.png"
         write_json(json_path, {"figure": fig_id, "caption": caption, **result.data})
@@ -95,13 +98,18 @@ class _Builder:
         return figure_html(result.png, alt=result.alt, caption=caption, json_href=href)
 
     def missing_notice(self, section: str, message: str) -> str:
+        """A "missing" notice, recorded for ``index.json`` and the overview, and logged."""
         self.missing.append({"section": section, "message": message})
         logger.warning("report section %r: %s", section, message)
         return missing_html(message)
 
     def panels(
-        self, section: str, reader: Callable[[Path, str], Any], render: Callable[[Any], str]
+        self,
+        section: str,
+        reader: Callable[[Path, str], Any],
+        render: Callable[[_Builder, Any], str],
     ) -> str:
+        """Every panel of ``section`` rendered; a notice for each that cannot be read."""
         names = art.list_panels(self.run_dir, section)
         if not names:
             return self.missing_notice(
@@ -113,7 +121,7 @@ class _Builder:
         for name in names:
             try:
                 panel = reader(self.run_dir, name)
-                parts.append(render(panel))
+                parts.append(render(self, panel))
             except GalaxyXAIError as exc:
                 parts.append(
                     self.missing_notice(section, f"panel '{name}' could not be read: {exc}")
@@ -122,11 +130,13 @@ class _Builder:
 
 
 def _heading(panel: Any) -> str:
+    """The panel's heading (with its anchor) and description."""
     desc = f'<p class="description">{escape(panel.description)}</p>' if panel.description else ""
     return f'<h3 id="{escape(_section_of(panel))}-{escape(panel.name)}">{escape(panel.title)}</h3>{desc}'
 
 
 def _section_of(panel: Any) -> str:
+    """The section a panel belongs to, from its type."""
     return {
         art.GalleryPanel: "gallery",
         art.BarPanel: "bars",
@@ -142,6 +152,7 @@ def _section_of(panel: Any) -> str:
 
 
 def _metrics_table(metrics: dict[str, Any], caption: str) -> str:
+    """A table of the scalar (or short) entries of ``metrics``; empty if none."""
     flat = {k: v for k, v in metrics.items() if not isinstance(v, dict | list) or len(str(v)) < 80}
     return definition_table(flat, caption=caption) if flat else ""
 
@@ -180,200 +191,15 @@ def build_report(
         raise ParameterError("out", str(out), "must be an HTML file path ending in .html")
     b = _Builder(run_dir, assets_dir(out))
     b.assets.mkdir(parents=True, exist_ok=True)
-
     try:
         info = art.read_run_info(run_dir)
         info_error = None
     except GalaxyXAIError as exc:
         info, info_error = {}, str(exc)
 
-    def render_gallery(p: art.GalleryPanel) -> str:
-        res = fg.gallery_figure(p)
-        shown = res.data["n_shown"]
-        return _heading(p) + b.figure(
-            f"gallery-{p.name}",
-            res,
-            f"{shown} of {res.data['n_total']} galaxies. Top: the image with the measured "
-            "bar (solid cyan, full length at the measured angle) and the true bar (dashed "
-            "red, where known). Bottom: the saliency map (absolute value) over the image.",
-        )
-
-    def render_bars(p: art.BarPanel) -> str:
-        res = fg.bar_scatter_figure(p)
-        d = res.data
-        b.headline.append({"result": p.title, "figure": "Pearson r", "value": d["pearson_r"]})
-        b.headline.append({"result": p.title, "figure": f"RMSE [{p.unit}]", "value": d["rmse"]})
-        stats = {
-            "galaxies measured": d["n"],
-            "galaxies without a measurement": d["n_missing"],
-            "Pearson r": d["pearson_r"],
-            f"RMSE [{p.unit}]": d["rmse"],
-            f"mean bias (measured - true) [{p.unit}]": d["bias"],
-        }
-        return _heading(p) + row_html(
-            b.figure(
-                f"bars-{p.name}", res, "Measured against true bar length; dashed: the 1:1 line."
-            ),
-            definition_table(stats, caption="Agreement (computed by the report)")
-            + _metrics_table(p.metrics, "Evaluation reported by the bars stage"),
-        )
-
-    def render_classification(p: art.ClassificationPanel) -> str:
-        conf = fg.confusion_figure(p)
-        rel = fg.reliability_figure(p)
-        b.headline.append({"result": p.title, "figure": "accuracy", "value": conf.data["accuracy"]})
-        b.headline.append({"result": p.title, "figure": "ECE", "value": rel.data["ece"]})
-        stats = {
-            "N": conf.data["n"],
-            "accuracy": conf.data["accuracy"],
-            "macro F1": conf.data["macro_f1"],
-            "ECE (10 bins)": rel.data["ece"],
-        }
-        if "mean_uncertainty_correct" in rel.data:
-            stats["mean uncertainty, correct"] = rel.data["mean_uncertainty_correct"]
-            stats["mean uncertainty, wrong"] = rel.data["mean_uncertainty_wrong"]
-        return (
-            _heading(p)
-            + row_html(
-                b.figure(
-                    f"classification-{p.name}-confusion",
-                    conf,
-                    "Confusion matrix: counts and fraction of each true class.",
-                ),
-                b.figure(
-                    f"classification-{p.name}-reliability",
-                    rel,
-                    "Reliability diagram: accuracy per confidence bin; the dashed "
-                    "diagonal is perfect calibration.",
-                ),
-            )
-            + row_html(
-                definition_table(stats, caption="Scores (computed by the report)"),
-                _metrics_table(p.metrics, "Metrics reported by the prediction stage"),
-            )
-        )
-
-    def render_training(p: art.TrainingPanel) -> str:
-        res = fg.training_figure(p)
-        last = p.table.iloc[-1].to_dict() if len(p.table) else {}
-        return (
-            _heading(p)
-            + b.figure(f"training-{p.name}", res, "Per-epoch losses and metrics.")
-            + (definition_table(last, caption="Last epoch") if last else "")
-        )
-
-    def render_sanity(p: art.SanityPanel) -> str:
-        res = fg.sanity_figure(p)
-        rows = [
-            {"method": m, **s, **({"passed": p.passed[m]} if m in p.passed else {})}
-            for m, s in p.scores.items()
-        ]
-        columns = ["method", *res.data["checks"], *(["passed"] if p.passed else [])]
-        return (
-            _heading(p)
-            + b.figure(f"sanity-{p.name}", res, "Sanity-check scores per attribution method.")
-            + table_html(rows, columns=columns, caption="Scores per method")
-        )
-
-    def render_distillation(p: art.PrototypePanel) -> str:
-        res = fg.prototype_figure(p)
-        for key in ("distilled_accuracy", "random_accuracy", "full_accuracy"):
-            if key in p.metrics:
-                b.headline.append({"result": p.title, "figure": key, "value": p.metrics[key]})
-        return (
-            _heading(p)
-            + b.figure(f"distillation-{p.name}", res, "Synthetic prototypes, one row per class.")
-            + _metrics_table(p.metrics, "Distillation results")
-        )
-
-    def render_realism(p: art.RealismPanel) -> str:
-        res = fg.realism_figure(p)
-        for key, value in p.metrics.items():
-            if key.startswith("domain_auc") and isinstance(value, int | float):
-                b.headline.append({"result": p.title, "figure": key, "value": value})
-        return (
-            _heading(p)
-            + b.figure(
-                f"realism-{p.name}",
-                res,
-                "Simulated (blue) and real (orange) galaxies per quantity; KS: the largest "
-                "gap between the two cumulative distributions (0: identical).",
-            )
-            + _metrics_table(p.metrics, "Domain AUC (0.5: a network cannot tell them apart)")
-        )
-
-    def render_model(p: art.ModelCardPanel) -> str:
-        shown = {k: p.card[k] for k in art._CARD_SHOWN if k in p.card}
-        prep = p.card.get("preprocessing") or {}
-        if prep.get("import_command"):
-            shown["import command"] = prep["import_command"]
-        for key, value in p.metrics.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                b.headline.append({"result": p.title, "figure": key, "value": value})
-        return _heading(p) + row_html(
-            definition_table(shown, caption="Card"),
-            _metrics_table(
-                dict(p.card.get("test_metrics") or {}),
-                "Test figures in the card (galaxies it never saw)",
-            ),
-            _metrics_table(p.metrics, "On this run's galaxies"),
-        )
-
-    def render_features(p: art.FeaturesPanel) -> str:
-        for key, value in p.metrics.items():
-            if key.startswith("pearson_r") and isinstance(value, int | float):
-                b.headline.append({"result": p.title, "figure": key, "value": value})
-        return (
-            _heading(p)
-            + b.figure(
-                f"features-{p.name}",
-                fg.features_figure(p),
-                "Measured (calibrated on simulations only) vs true bulge-to-total and bulge "
-                "half-light radius. saliency: from maps of the bulge output; image_only: the "
-                "same measurement on a constant map (no saliency); size: the galaxy's "
-                "half-light radius alone. Saliency is worth its cost only where it beats both.",
-            )
-            + _metrics_table(p.metrics, "Pearson r per method (95% bootstrap intervals)")
-        )
-
-    def render_audit(p: art.AuditPanel) -> str:
-        return (
-            _heading(p)
-            + b.figure(
-                f"audit-{p.name}",
-                fg.audit_figure(p),
-                "The most likely label errors (cleanlab on out-of-sample probabilities; "
-                "sc: the probability the networks gave the given label), each with the "
-                "SmoothGrad map of the suggested class, and the share of each given class "
-                "flagged. A flag is a suspicion for a reader to check, not a verdict.",
-            )
-            + _metrics_table(p.metrics, "Audit counts")
-        )
-
-    def optional(section: str, reader: Any, render: Any) -> str:
-        if not art.list_panels(run_dir, section):
-            return ""
-        return b.panels(section, reader, render)
-
-    bodies = {
-        "gallery": b.panels("gallery", art.read_gallery, render_gallery),
-        "bars": b.panels("bars", art.read_bars, render_bars),
-        "classification": b.panels(
-            "classification", art.read_classification, render_classification
-        ),
-        "training": b.panels("training", art.read_training, render_training),
-        "sanity": b.panels("sanity", art.read_sanity, render_sanity),
-        "distillation": b.panels("distillation", art.read_prototypes, render_distillation),
-        "realism": b.panels("realism", art.read_realism, render_realism)
-        if art.list_panels(run_dir, "realism")
-        else "",
-        "models": optional("models", art.read_model_card, render_model),
-        "features": optional("features", art.read_features, render_features),
-        "audit": optional("audit", art.read_audit, render_audit),
-    }
+    bodies = _panel_bodies(b)
     bodies["provenance"] = _provenance_body(b, info, info_error)
-    bodies["overview"] = _overview_body(b, info)
-
+    bodies["overview"] = _overview_body(b, info)  # last: it counts the others' notices
     title = str(info.get("title") or f"galaxy-xai report: {run_dir.name}")
     sections = [
         Section(sid, heading, bodies[sid])
@@ -385,20 +211,7 @@ def build_report(
         subtitle += f", created {info['created']}"
     html_text = page_html(title, sections, subtitle=subtitle)
 
-    written = {f["json"] for f in b.figures} | {f["png"] for f in b.figures} | {"index.json"}
-    for stale in b.assets.iterdir():
-        if stale.is_file() and stale.suffix in (".json", ".png") and stale.name not in written:
-            stale.unlink()
-    write_json(
-        b.assets / "index.json",
-        {
-            "title": title,
-            "run_dir": str(run_dir.resolve()),
-            "figures": b.figures,
-            "missing": b.missing,
-            "headline": b.headline,
-        },
-    )
+    _write_assets_index(b, title)
     with atomic_output(out) as tmp:
         tmp.write_text(html_text, encoding="utf-8")
     logger.info(
@@ -407,7 +220,240 @@ def build_report(
     return out
 
 
+def _panel_bodies(b: _Builder) -> dict[str, str]:
+    """The HTML of every panel section, rendered in report order.
+
+    An optional section (:data:`OPTIONAL_SECTIONS`) without panels is left empty
+    (no notice); any other section without panels gets a "missing" notice.
+    """
+    bodies = {}
+    for section, (reader, render) in _PANEL_SECTIONS.items():
+        if section in OPTIONAL_SECTIONS and not art.list_panels(b.run_dir, section):
+            bodies[section] = ""
+        else:
+            bodies[section] = b.panels(section, reader, render)
+    return bodies
+
+
+def _write_assets_index(b: _Builder, title: str) -> None:
+    """Remove figures an earlier build left behind, then write ``index.json``."""
+    written = {f["json"] for f in b.figures} | {f["png"] for f in b.figures} | {"index.json"}
+    for stale in b.assets.iterdir():
+        if stale.is_file() and stale.suffix in (".json", ".png") and stale.name not in written:
+            stale.unlink()
+    write_json(
+        b.assets / "index.json",
+        {
+            "title": title,
+            "run_dir": str(b.run_dir.resolve()),
+            "figures": b.figures,
+            "missing": b.missing,
+            "headline": b.headline,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- panels
+# Each renderer turns one panel into HTML, writing its figures' numbers through the
+# builder and adding its headline figures to the overview.
+def _render_gallery(b: _Builder, p: art.GalleryPanel) -> str:
+    """Images with measured and true bars, over their saliency maps."""
+    res = fg.gallery_figure(p)
+    shown = res.data["n_shown"]
+    return _heading(p) + b.figure(
+        f"gallery-{p.name}",
+        res,
+        f"{shown} of {res.data['n_total']} galaxies. Top: the image with the measured "
+        "bar (solid cyan, full length at the measured angle) and the true bar (dashed "
+        "red, where known). Bottom: the saliency map (absolute value) over the image.",
+    )
+
+
+def _render_bars(b: _Builder, p: art.BarPanel) -> str:
+    """Measured against true bar length, with the agreement figures."""
+    res = fg.bar_scatter_figure(p)
+    d = res.data
+    b.headline.append({"result": p.title, "figure": "Pearson r", "value": d["pearson_r"]})
+    b.headline.append({"result": p.title, "figure": f"RMSE [{p.unit}]", "value": d["rmse"]})
+    stats = {
+        "galaxies measured": d["n"],
+        "galaxies without a measurement": d["n_missing"],
+        "Pearson r": d["pearson_r"],
+        f"RMSE [{p.unit}]": d["rmse"],
+        f"mean bias (measured - true) [{p.unit}]": d["bias"],
+    }
+    return _heading(p) + row_html(
+        b.figure(f"bars-{p.name}", res, "Measured against true bar length; dashed: the 1:1 line."),
+        definition_table(stats, caption="Agreement (computed by the report)")
+        + _metrics_table(p.metrics, "Evaluation reported by the bars stage"),
+    )
+
+
+def _render_classification(b: _Builder, p: art.ClassificationPanel) -> str:
+    """Confusion matrix and reliability diagram, with the scores."""
+    conf = fg.confusion_figure(p)
+    rel = fg.reliability_figure(p)
+    b.headline.append({"result": p.title, "figure": "accuracy", "value": conf.data["accuracy"]})
+    b.headline.append({"result": p.title, "figure": "ECE", "value": rel.data["ece"]})
+    stats = {
+        "N": conf.data["n"],
+        "accuracy": conf.data["accuracy"],
+        "macro F1": conf.data["macro_f1"],
+        "ECE (10 bins)": rel.data["ece"],
+    }
+    if "mean_uncertainty_correct" in rel.data:
+        stats["mean uncertainty, correct"] = rel.data["mean_uncertainty_correct"]
+        stats["mean uncertainty, wrong"] = rel.data["mean_uncertainty_wrong"]
+    return (
+        _heading(p)
+        + row_html(
+            b.figure(
+                f"classification-{p.name}-confusion",
+                conf,
+                "Confusion matrix: counts and fraction of each true class.",
+            ),
+            b.figure(
+                f"classification-{p.name}-reliability",
+                rel,
+                "Reliability diagram: accuracy per confidence bin; the dashed "
+                "diagonal is perfect calibration.",
+            ),
+        )
+        + row_html(
+            definition_table(stats, caption="Scores (computed by the report)"),
+            _metrics_table(p.metrics, "Metrics reported by the prediction stage"),
+        )
+    )
+
+
+def _render_training(b: _Builder, p: art.TrainingPanel) -> str:
+    """Per-epoch curves and the last epoch's values."""
+    res = fg.training_figure(p)
+    last = p.table.iloc[-1].to_dict() if len(p.table) else {}
+    return (
+        _heading(p)
+        + b.figure(f"training-{p.name}", res, "Per-epoch losses and metrics.")
+        + (definition_table(last, caption="Last epoch") if last else "")
+    )
+
+
+def _render_sanity(b: _Builder, p: art.SanityPanel) -> str:
+    """Sanity-check scores per attribution method (and whether each passed)."""
+    res = fg.sanity_figure(p)
+    rows = [
+        {"method": m, **s, **({"passed": p.passed[m]} if m in p.passed else {})}
+        for m, s in p.scores.items()
+    ]
+    columns = ["method", *res.data["checks"], *(["passed"] if p.passed else [])]
+    return (
+        _heading(p)
+        + b.figure(f"sanity-{p.name}", res, "Sanity-check scores per attribution method.")
+        + table_html(rows, columns=columns, caption="Scores per method")
+    )
+
+
+def _render_distillation(b: _Builder, p: art.PrototypePanel) -> str:
+    """The distilled prototypes and their accuracies."""
+    res = fg.prototype_figure(p)
+    for key in ("distilled_accuracy", "random_accuracy", "full_accuracy"):
+        if key in p.metrics:
+            b.headline.append({"result": p.title, "figure": key, "value": p.metrics[key]})
+    return (
+        _heading(p)
+        + b.figure(f"distillation-{p.name}", res, "Synthetic prototypes, one row per class.")
+        + _metrics_table(p.metrics, "Distillation results")
+    )
+
+
+def _render_realism(b: _Builder, p: art.RealismPanel) -> str:
+    """Simulated against real distributions per quantity, with the domain AUCs."""
+    res = fg.realism_figure(p)
+    for key, value in p.metrics.items():
+        if key.startswith("domain_auc") and isinstance(value, int | float):
+            b.headline.append({"result": p.title, "figure": key, "value": value})
+    return (
+        _heading(p)
+        + b.figure(
+            f"realism-{p.name}",
+            res,
+            "Simulated (blue) and real (orange) galaxies per quantity; KS: the largest "
+            "gap between the two cumulative distributions (0: identical).",
+        )
+        + _metrics_table(p.metrics, "Domain AUC (0.5: a network cannot tell them apart)")
+    )
+
+
+def _render_model(b: _Builder, p: art.ModelCardPanel) -> str:
+    """A shipped model's card, its test figures and its figures on this run's galaxies."""
+    shown = {k: p.card[k] for k in art._CARD_SHOWN if k in p.card}
+    prep = p.card.get("preprocessing") or {}
+    if prep.get("import_command"):
+        shown["import command"] = prep["import_command"]
+    for key, value in p.metrics.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            b.headline.append({"result": p.title, "figure": key, "value": value})
+    return _heading(p) + row_html(
+        definition_table(shown, caption="Card"),
+        _metrics_table(
+            dict(p.card.get("test_metrics") or {}),
+            "Test figures in the card (galaxies it never saw)",
+        ),
+        _metrics_table(p.metrics, "On this run's galaxies"),
+    )
+
+
+def _render_features(b: _Builder, p: art.FeaturesPanel) -> str:
+    """Bulge measurements from saliency against their controls."""
+    for key, value in p.metrics.items():
+        if key.startswith("pearson_r") and isinstance(value, int | float):
+            b.headline.append({"result": p.title, "figure": key, "value": value})
+    return (
+        _heading(p)
+        + b.figure(
+            f"features-{p.name}",
+            fg.features_figure(p),
+            "Measured (calibrated on simulations only) vs true bulge-to-total and bulge "
+            "half-light radius. saliency: from maps of the bulge output; image_only: the "
+            "same measurement on a constant map (no saliency); size: the galaxy's "
+            "half-light radius alone. Saliency is worth its cost only where it beats both.",
+        )
+        + _metrics_table(p.metrics, "Pearson r per method (95% bootstrap intervals)")
+    )
+
+
+def _render_audit(b: _Builder, p: art.AuditPanel) -> str:
+    """The most likely label errors and the share flagged per class."""
+    return (
+        _heading(p)
+        + b.figure(
+            f"audit-{p.name}",
+            fg.audit_figure(p),
+            "The most likely label errors (cleanlab on out-of-sample probabilities; "
+            "sc: the probability the networks gave the given label), each with the "
+            "SmoothGrad map of the suggested class, and the share of each given class "
+            "flagged. A flag is a suspicion for a reader to check, not a verdict.",
+        )
+        + _metrics_table(p.metrics, "Audit counts")
+    )
+
+
+#: Panel section -> (artefact reader, renderer), in report order.
+_PANEL_SECTIONS: dict[str, tuple[Callable[[Path, str], Any], Callable[[_Builder, Any], str]]] = {
+    "gallery": (art.read_gallery, _render_gallery),
+    "bars": (art.read_bars, _render_bars),
+    "classification": (art.read_classification, _render_classification),
+    "training": (art.read_training, _render_training),
+    "sanity": (art.read_sanity, _render_sanity),
+    "distillation": (art.read_prototypes, _render_distillation),
+    "realism": (art.read_realism, _render_realism),
+    "models": (art.read_model_card, _render_model),
+    "features": (art.read_features, _render_features),
+    "audit": (art.read_audit, _render_audit),
+}
+
+
 def _overview_body(b: _Builder, info: dict[str, Any]) -> str:
+    """The description, headline figures, stages and a count of missing artefacts."""
     parts = []
     if info.get("description"):
         parts.append(f"<p>{escape(str(info['description']))}</p>")
@@ -435,6 +481,7 @@ def _overview_body(b: _Builder, info: dict[str, Any]) -> str:
 
 
 def _provenance_body(b: _Builder, info: dict[str, Any], info_error: str | None) -> str:
+    """Versions, data provenance and configuration (a notice if the run info is missing)."""
     if info_error is not None:
         return b.missing_notice(
             "provenance",

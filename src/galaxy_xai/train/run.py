@@ -18,15 +18,15 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from galaxy_xai.config import config_to_dict, save_config
-from galaxy_xai.data.store import open_dataset
+from galaxy_xai.data.store import GalaxyDataset, open_dataset
 from galaxy_xai.errors import ConfigError, ModelMismatchError, ParameterError
 from galaxy_xai.io import OutputLock, write_json
 from galaxy_xai.models.files import LEGACY_MODEL_NAME, MODEL_INFO_NAME, safe_torch_load
-from galaxy_xai.models.heads import build_head
+from galaxy_xai.models.heads import Head, build_head
 from galaxy_xai.models.registry import build_model
 from galaxy_xai.models.trained import head_spec as _head_spec
 from galaxy_xai.train.augment import build_augment
-from galaxy_xai.train.config import TrainConfig, load_train_config
+from galaxy_xai.train.config import TrainConfig, TransferConfig, load_train_config
 from galaxy_xai.train.datamodule import (
     SPLIT_PARTS,
     make_dataset,
@@ -36,7 +36,7 @@ from galaxy_xai.train.datamodule import (
 )
 from galaxy_xai.train.io import save_trained
 from galaxy_xai.train.lightning_module import GalaxyLitModule
-from galaxy_xai.train.targets import prepare_targets, question_groups
+from galaxy_xai.train.targets import Targets, prepare_targets, question_groups
 from galaxy_xai.train.trainer import make_trainer
 from galaxy_xai.train.transfer import apply_transfer
 
@@ -49,7 +49,22 @@ _FIXED_ON_RESUME = ("data", "model", "task", "transfer")
 
 
 def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> list[float] | None:
-    """Per-class loss weights: ``balanced`` = N / (K * n_k), ``sqrt`` its square root."""
+    """Per-class loss weights: ``balanced`` = N / (K * n_k), ``sqrt`` its square root.
+
+    Parameters
+    ----------
+    labels
+        ``(N,)`` integer class indices of the training galaxies.
+    num_classes
+        K.
+    mode
+        ``none``, ``balanced`` or ``sqrt``.
+
+    Returns
+    -------
+    list of float or None
+        K weights (0 for an absent class); None for ``none``.
+    """
     if mode == "none":
         return None
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
@@ -60,6 +75,13 @@ def class_weights(labels: np.ndarray, num_classes: int, mode: str) -> list[float
 
 
 def _check_resume(config: TrainConfig, run_dir: Path) -> None:
+    """Check that a resumed run keeps the saved run's data, model, task and transfer.
+
+    Raises
+    ------
+    ConfigError
+        Naming the sections that differ.
+    """
     saved_file = run_dir / "config.yaml"
     if not saved_file.is_file():
         return
@@ -102,6 +124,8 @@ def train(
     ------
     ParameterError
         If ``out_dir`` holds a run and ``resume`` is False, or no dataset is given.
+    ConfigError
+        If resuming with a config whose data, model, task or transfer differ.
     ModelMismatchError
         If the images do not fit the chosen architecture or transfer checkpoint.
     DataFormatError
@@ -132,7 +156,52 @@ def _run_lock(run_dir: Path) -> contextlib.AbstractContextManager[Any]:
 
 
 def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
+    """:func:`train` once the run folder is locked (or on a non-zero DDP rank)."""
     last = run_dir / "checkpoints" / "last.ckpt"
+    _check_start(config, run_dir, last, resume=resume)
+    resuming = resume and last.exists()
+    L.seed_everything(config.seed, workers=True, verbose=False)
+
+    with open_dataset(config.data.path) as ds:
+        targets, parts = _training_targets(ds, config)
+        c, h, w = ds.image_shape
+        model = build_model(
+            config.model.name,
+            in_channels=c,
+            num_outputs=len(targets.output_names),
+            image_size=h,
+            **config.model.kwargs,
+        )
+        lr_scale = _apply_transfer(model, config.transfer, resuming=resuming)
+        head = _build_head(config, targets, parts)
+        lit = _lit_module(config, model, head, targets, (c, h, w), lr_scale=lr_scale)
+        lit.has_val = len(parts["val"]) > 0
+        train_loader, val_loader = _loaders(ds, targets, parts, config, last if resuming else None)
+        monitor = "val_loss" if lit.has_val else "train_loss"
+        trainer = make_trainer(config.trainer, run_dir, monitor=monitor, seed=config.seed)
+        if trainer.is_global_zero:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(config, run_dir / "config.yaml")
+            split_ids = {k: targets.ids[parts[k]].tolist() for k in SPLIT_PARTS}
+            write_json(run_dir / "split.json", split_ids)
+        _fit(trainer, lit, train_loader, val_loader, str(last) if resuming else None)
+        if not trainer.is_global_zero:
+            return run_dir
+        best_epoch = _save_best_model(trainer, model, head, config, run_dir, targets.output_names)
+        _write_test_metrics(run_dir, ds, trainer, best_epoch, has_test=len(parts["test"]) > 0)
+    return run_dir
+
+
+def _check_start(config: TrainConfig, run_dir: Path, last: Path, *, resume: bool) -> None:
+    """Check that the run can start (or resume) in ``run_dir``.
+
+    Raises
+    ------
+    ParameterError
+        If no dataset is named, or ``run_dir`` holds a run and ``resume`` is False.
+    ConfigError
+        If resuming with a config that differs in :data:`_FIXED_ON_RESUME`.
+    """
     if not config.data.path:
         raise ParameterError("data.path", config.data.path, "name the dataset file (--data X.h5)")
     finished = [run_dir / n for n in (MODEL_INFO_NAME, LEGACY_MODEL_NAME)]
@@ -142,35 +211,49 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
         )
     if resume:
         _check_resume(config, run_dir)
-    L.seed_everything(config.seed, workers=True, verbose=False)
 
-    ds = open_dataset(config.data.path)
+
+def _training_targets(
+    ds: GalaxyDataset, config: TrainConfig
+) -> tuple[Targets, dict[str, np.ndarray]]:
+    """The targets and their train/val/test split, after checking the images.
+
+    Raises
+    ------
+    ModelMismatchError
+        If the images are not square.
+    DataFormatError, DataMissingError
+        For missing images, unusable targets or non-finite training images.
+    """
     ds.require_images("train on")
     targets = prepare_targets(ds, config.data, config.task)
-    c, h, w = ds.image_shape
+    _, h, w = ds.image_shape
     if h != w:
         raise ModelMismatchError(
             f"dataset '{ds.path}' images are {h}x{w}; models need square images"
         )
     parts = make_split(targets, config.data, config.task)
     require_finite_images(ds, targets.rows)
-    split_ids = {k: targets.ids[parts[k]].tolist() for k in SPLIT_PARTS}
+    return targets, parts
 
-    model = build_model(
-        config.model.name,
-        in_channels=c,
-        num_outputs=len(targets.output_names),
-        image_size=h,
-        **config.model.kwargs,
-    )
-    lr_scale = 1.0
-    tcfg = config.transfer
-    if tcfg.checkpoint and not (resume and last.exists()):
+
+def _apply_transfer(model: torch.nn.Module, tcfg: TransferConfig, *, resuming: bool) -> float:
+    """Start a fine-tuning run from ``tcfg.checkpoint``; returns the lr scale.
+
+    A resumed fine-tuning run takes its weights from its own checkpoint, but its
+    frozen layers stay frozen.
+
+    Raises
+    ------
+    ModelMismatchError
+        If the transfer checkpoint does not fit ``model``.
+    """
+    if tcfg.checkpoint and not resuming:
         apply_transfer(
             model, tcfg.checkpoint, preset=tcfg.preset, load=tcfg.load,
             reinit=tcfg.reinit, freeze=tcfg.freeze,
         )  # fmt: skip
-    elif tcfg.checkpoint:  # resuming a fine-tuning run: keep the frozen layers frozen
+    elif tcfg.checkpoint:
         from galaxy_xai.train.transfer import preset_layers, resolve_layers
 
         frozen = (preset_layers(model, tcfg.preset)["freeze"] if tcfg.preset else []) + (
@@ -179,9 +262,15 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
         for layer in frozen:
             for p in getattr(model, layer).parameters():
                 p.requires_grad_(False)
-    if tcfg.checkpoint:
-        lr_scale = tcfg.lr_scale
+    return tcfg.lr_scale if tcfg.checkpoint else 1.0
 
+
+def _build_head(config: TrainConfig, targets: Targets, parts: dict[str, np.ndarray]) -> Head:
+    """The task's head, with what it learns from the training targets.
+
+    Class weights (classification), question groups (vote fractions as Dirichlet)
+    or the target mean and standard deviation (regression).
+    """
     train_values = targets.values[parts["train"]]
     head_kwargs: dict[str, Any] = {}
     if config.task == "classification":
@@ -193,8 +282,19 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
     elif config.task == "regression":
         head_kwargs["mean"] = train_values.mean(0).tolist()
         head_kwargs["std"] = np.maximum(train_values.std(0), 1e-8).tolist()
-    head = build_head(config.task, len(targets.output_names), **head_kwargs)
+    return build_head(config.task, len(targets.output_names), **head_kwargs)
 
+
+def _lit_module(
+    config: TrainConfig,
+    model: torch.nn.Module,
+    head: Head,
+    targets: Targets,
+    input_shape: tuple[int, int, int],
+    *,
+    lr_scale: float,
+) -> GalaxyLitModule:
+    """The Lightning module, carrying what its checkpoints record about the run."""
     from galaxy_xai import __version__
 
     extra = {
@@ -204,42 +304,62 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
         "head": _head_spec(head),
         "task": config.task,
         "output_names": list(targets.output_names),
-        "input_shape": [c, h, w],
+        "input_shape": list(input_shape),
     }
-    has_val = len(parts["val"]) > 0
-    lit = GalaxyLitModule(
+    return GalaxyLitModule(
         model, head, optim=config.optim, augment=build_augment(config.augment),
         lr_scale=lr_scale, max_epochs=config.trainer.max_epochs, extra=extra,
     )  # fmt: skip
-    lit.has_val = has_val
+
+
+def _loaders(
+    ds: GalaxyDataset,
+    targets: Targets,
+    parts: dict[str, np.ndarray],
+    config: TrainConfig,
+    resume_from: Path | None,
+) -> tuple[Any, Any]:
+    """The training loader (shuffled, seeded) and the validation loader (None if no val).
+
+    Raises
+    ------
+    ModelMismatchError
+        If ``resume_from`` is not a readable training checkpoint.
+    """
     bs = config.trainer.batch_size
     train_loader = make_loader(
         make_dataset(ds, targets, parts["train"], config.data), batch_size=bs, shuffle=True,
         cfg=config.data, seed=config.seed,
     )  # fmt: skip
-    if resume and last.exists():  # the first resumed epoch's order, before Lightning sets it
-        done = _read_resume_checkpoint(last).get("epoch", -1)
+    if resume_from is not None:  # the first resumed epoch's order, before Lightning sets it
+        done = _read_resume_checkpoint(resume_from).get("epoch", -1)
         train_loader.sampler.set_epoch(int(done) + 1)
-    val_loader = (
-        make_loader(
-            make_dataset(ds, targets, parts["val"], config.data),
-            batch_size=bs,
-            shuffle=False,
-            cfg=config.data,
-        )
-        if has_val
-        else None
+    if not len(parts["val"]):
+        return train_loader, None
+    val_loader = make_loader(
+        make_dataset(ds, targets, parts["val"], config.data),
+        batch_size=bs,
+        shuffle=False,
+        cfg=config.data,
     )
-    trainer = make_trainer(config.trainer, run_dir, monitor="val_loss" if has_val else "train_loss",
-                           seed=config.seed)  # fmt: skip
-    if trainer.is_global_zero:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(config, run_dir / "config.yaml")
-        write_json(run_dir / "split.json", split_ids)
-    _fit(trainer, lit, train_loader, val_loader, str(last) if resume and last.exists() else None)
-    if not trainer.is_global_zero:
-        return run_dir
+    return train_loader, val_loader
 
+
+def _save_best_model(
+    trainer: L.Trainer,
+    model: torch.nn.Module,
+    head: Head,
+    config: TrainConfig,
+    run_dir: Path,
+    output_names: list[str],
+) -> int:
+    """Load the best checkpoint's weights into ``model`` and save it; returns its epoch.
+
+    Raises
+    ------
+    ParameterError
+        If training diverged (non-finite loss or weights); no model is written.
+    """
     # make_trainer's checkpoint callback is a ModelCheckpoint; Lightning types it as Checkpoint
     ckpt = cast("ModelCheckpoint | None", trainer.checkpoint_callback)
     best = ckpt.best_model_path if ckpt else ""
@@ -259,21 +379,25 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
             "check the images' value range)",
         )  # fmt: skip
     save_trained(
-        run_dir, model, head.cpu(), output_names=targets.output_names,
+        run_dir, model, head.cpu(), output_names=output_names,
         config=config, extra={"best_epoch": best_epoch},
     )  # fmt: skip
+    return best_epoch
 
+
+def _write_test_metrics(
+    run_dir: Path, ds: GalaxyDataset, trainer: L.Trainer, best_epoch: int, *, has_test: bool
+) -> None:
+    """Evaluate the saved model on the test split and write ``metrics.json``."""
     from galaxy_xai.train.predict import evaluate, load_trained
 
     trained = load_trained(run_dir)
     metrics: dict[str, Any] = {"epochs_trained": trainer.current_epoch, "best_epoch": best_epoch}
-    if len(parts["test"]):
+    if has_test:
         metrics.update(evaluate(trained, ds, split="test"))
     else:
         metrics["note"] = "no test split (data.test_fraction = 0)"
     write_json(run_dir / "metrics.json", metrics)
-    ds.close()
-    return run_dir
 
 
 def _divergence(
