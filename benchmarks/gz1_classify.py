@@ -33,6 +33,7 @@ import time
 import numpy as np
 
 from benchmarks._common import cache_dir, data_dir
+from galaxy_xai.data.readers.gz1 import GZ1_MORPHOLOGY_MAP
 from galaxy_xai.stats import bootstrap_interval, macro_f1
 
 #: Where the label-audit montage is written (beside the benchmark's JSON).
@@ -40,7 +41,7 @@ DISAGREEMENTS_PNG = "gz1-classify-disagreements.png"
 #: Network confidence above which a disagreement with the label is "confident".
 CONFIDENT = 0.9
 
-CLASS_MAP = {0: "elliptical", 1: "spiral", 2: "spiral", 3: "edge-on", 4: None, 5: "merger"}
+CLASS_MAP = GZ1_MORPHOLOGY_MAP
 
 SETTINGS = {
     True: {"size": 48, "crop": 0.5, "width": 16, "depth": 4, "epochs": 10, "max_time_s": 220},

@@ -322,3 +322,23 @@ def test_choices_come_from_the_tables() -> None:
     assert tuple(option(["simulate"], "--rendering").choices) == RENDERINGS
     imp = build_parser().parse_args(["data", "import", "gz1", "s", "--out", "o.h5"])
     assert imp.format == "gz1"
+
+
+def test_gz1_morphology_map_is_defined_once_and_covers_every_leaf_class() -> None:
+    from benchmarks.gz1_classify import CLASS_MAP
+
+    from galaxy_xai.data.readers.gz1 import GZ1_CLASS_NAMES, GZ1_MORPHOLOGY_MAP
+    from galaxy_xai.distill.data import CLASS_MAP_PRESETS
+    from galaxy_xai.zoo.recipe_gz1 import GZ1_CLASS_MAP
+
+    assert list(GZ1_MORPHOLOGY_MAP) == list(range(len(GZ1_CLASS_NAMES)))
+    assert GZ1_MORPHOLOGY_MAP[GZ1_CLASS_NAMES.index("don't know")] is None
+    assert CLASS_MAP is GZ1_MORPHOLOGY_MAP
+    assert {str(k): v for k, v in GZ1_MORPHOLOGY_MAP.items()} == GZ1_CLASS_MAP
+    assert CLASS_MAP_PRESETS["gz1-4"] == {
+        0: "elliptical",
+        1: "spiral",
+        2: "spiral",
+        3: "edge-on",
+        5: "merger",
+    }

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from galaxy_xai.data.readers.gz1 import GZ1_MORPHOLOGY_MAP
 from galaxy_xai.data.splits import split_indices
 from galaxy_xai.data.store import open_dataset
 from galaxy_xai.errors import DataFormatError, ParameterError
@@ -34,7 +35,7 @@ __all__ = [
 # Galaxy Zoo 1 leaf classes -> the 4 classes of the classification benchmark
 # ("don't know", label 4, dropped; clockwise and anticlockwise spirals merged).
 CLASS_MAP_PRESETS: dict[str, dict[int, str]] = {
-    "gz1-4": {0: "elliptical", 1: "spiral", 2: "spiral", 3: "edge-on", 5: "merger"},
+    "gz1-4": {k: v for k, v in GZ1_MORPHOLOGY_MAP.items() if v is not None},
 }
 # Train / validation / test fractions of the fixed, stratified id-hash split.
 DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from galaxy_xai.data.readers.gz1 import GZ1_MORPHOLOGY_MAP
 from galaxy_xai.zoo.recipe_base import (
     Recipe,
     RecipeOutcome,
@@ -19,10 +20,7 @@ __all__ = ["GZ1_CLASS_MAP", "GZ1_MORPHOLOGY"]
 
 #: GZ1 leaf class -> morphology class (Lintott et al. 2008): spirals of both senses
 #: merge; "don't know" (4) is dropped. The class map of ``gz1-classify``.
-GZ1_CLASS_MAP: dict[str, str | None] = {
-    "0": "elliptical", "1": "spiral", "2": "spiral", "3": "edge-on", "4": None,
-    "5": "merger",
-}  # fmt: skip
+GZ1_CLASS_MAP: dict[str, str | None] = {str(k): v for k, v in GZ1_MORPHOLOGY_MAP.items()}
 GZ1_CITATION = [
     "Lintott et al. 2008, MNRAS 389, 1179 (Galaxy Zoo 1)",
     "Lintott et al. 2011, MNRAS 410, 166 (Galaxy Zoo 1 data release)",

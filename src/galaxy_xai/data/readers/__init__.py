@@ -11,7 +11,12 @@ from galaxy_xai.data.readers.fits import read_fits_cutouts
 from galaxy_xai.data.readers.folder import read_folder
 from galaxy_xai.data.readers.galaxy10 import read_galaxy10
 from galaxy_xai.data.readers.galaxy_builder import GalaxyBuilderSource, read_galaxy_builder
-from galaxy_xai.data.readers.gz1 import GZ1_CLASS_NAMES, read_gz1, read_gz1_labels
+from galaxy_xai.data.readers.gz1 import (
+    GZ1_CLASS_NAMES,
+    GZ1_MORPHOLOGY_MAP,
+    read_gz1,
+    read_gz1_labels,
+)
 from galaxy_xai.data.readers.gz2 import (
     KAGGLE_VOTE_COLUMNS,
     read_gz2_hart16,
@@ -23,6 +28,7 @@ from galaxy_xai.data.readers.hoyle import read_hoyle_bar_lengths
 
 __all__ = [
     "GZ1_CLASS_NAMES",
+    "GZ1_MORPHOLOGY_MAP",
     "KAGGLE_VOTE_COLUMNS",
     "READERS",
     "FileSource",

@@ -24,7 +24,7 @@ from galaxy_xai.data.readers.base import (
     require_path,
 )
 
-__all__ = ["GZ1_CLASS_NAMES", "read_gz1", "read_gz1_labels"]
+__all__ = ["GZ1_CLASS_NAMES", "GZ1_MORPHOLOGY_MAP", "read_gz1", "read_gz1_labels"]
 
 #: GZ1 leaf classes in the order of the integer ``CLASS`` / ``label``.
 GZ1_CLASS_NAMES = (
@@ -35,6 +35,12 @@ GZ1_CLASS_NAMES = (
     "don't know",
     "merger",
 )
+#: GZ1 leaf class -> morphology class (Lintott et al. 2008): the four classes of
+#: ``gz1-classify``, the shipped ``gz1-morphology`` model and the ``gz1-4`` distillation
+#: preset. Spirals of both senses merge; "don't know" (4) maps to None (dropped).
+GZ1_MORPHOLOGY_MAP: dict[int, str | None] = {
+    0: "elliptical", 1: "spiral", 2: "spiral", 3: "edge-on", 4: None, 5: "merger",
+}  # fmt: skip
 _IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
 
 
