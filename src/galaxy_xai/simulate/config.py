@@ -662,7 +662,8 @@ class SimulationConfig:
     Parameters
     ----------
     preset
-        Survey preset name (``sdss``, ``candels``, ``decals``); fills ``survey``.
+        Survey preset name (one of :data:`galaxy_xai.simulate.presets.PRESET_NAMES`);
+        fills ``survey``.
     size
         Stamp width and height in pixels.
     bar_fraction
