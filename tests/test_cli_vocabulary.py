@@ -92,6 +92,14 @@ def test_predict_device_is_deprecated_for_accelerator() -> None:
         assert _device(_parse([*base, "--device", "cuda:1"])) == "cuda:1"
 
 
+def test_explain_no_resume_is_a_deprecated_no_op() -> None:
+    base = ["explain", "--model", "r", "--data", "d.h5", "--out", "m.h5"]
+    with pytest.warns(FutureWarning, match="'--no-resume' is deprecated; use 'no flag: "):
+        args = _parse([*base, "--no-resume"])
+    assert vars(args) == vars(_parse(base)) and args.resume is False
+    assert _parse([*base, "--resume"]).resume is True
+
+
 def test_top_level_join_is_data_join(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = [str(tmp_path / "a.h5"), str(tmp_path / "b.h5"), "--out", str(tmp_path / "j.h5")]
     assert main(["data", "join", *argv]) == 2
@@ -129,6 +137,48 @@ def test_help_shows_each_tied_default_and_argparse_holds_none() -> None:
             shown = show_default(field_default(*source))
             assert f"(default: {shown})" in text, (parser.prog, action.dest, shown)
     assert tied > 60
+
+
+def test_explain_options_are_tied_to_explain_config_and_method_options() -> None:
+    from galaxy_xai.explain.commands import _FIELDS
+
+    (explain,) = [p for p in _subparsers(build_parser()) if p.prog == "galaxy-xai explain"]
+    actions = {a.dest: a for a in explain._actions}
+    for dest in _FIELDS:  # every config option is None unless given, tied or not
+        assert actions[dest].default is None, dest
+    sources = {a.dest: getattr(a, "default_source", None) for a in explain._actions}
+    config = "galaxy_xai.explain.dataset:ExplainConfig"
+    assert sources["n_samples"] == (config, "n_samples") and sources["n"] == (config, "checks.n")
+    assert sources["n_steps"] == (
+        "galaxy_xai.explain.methods:IntegratedGradientsOptions",
+        "n_steps",
+    )
+    assert actions["n_steps"].default is None and actions["layer"].default is None
+    text = " ".join(explain.format_help().split())
+    for shown in ("(default: smoothgrad)", "(default: 50)", "(default: 0.15)",
+                  "(default: 32)", "(default: cascading)"):  # fmt: skip
+        assert shown in text, shown
+
+
+def test_explain_config_defaults_are_the_functions_defaults() -> None:
+    from galaxy_xai.explain.dataset import (
+        CheckConfig,
+        ExplainConfig,
+        explain_dataset,
+        run_checks,
+    )
+    from galaxy_xai.explain.methods import NoiseTunnelOptions
+
+    for cls, func in ((ExplainConfig, explain_dataset), (CheckConfig, run_checks)):
+        params = inspect.signature(func).parameters
+        for f in dataclasses.fields(cls):
+            if f.name not in ("method_options", "checks"):
+                assert f.default == params[f.name].default, (cls.__name__, f.name)
+    noise = NoiseTunnelOptions()
+    assert (ExplainConfig.noise_level, ExplainConfig.n_samples) == (
+        noise.noise_level,
+        noise.n_samples,
+    )
 
 
 def test_help_default_is_the_dataclass_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -288,6 +338,50 @@ def test_simulate_config_and_override(tmp_path: Path, monkeypatch: pytest.Monkey
     cfg = got.value.kwargs["config"]
     assert (cfg.size, cfg.bar_fraction, cfg.preset) == (32, 0.2, "sdss")
     assert "seed" not in got.value.kwargs and "workers" not in got.value.kwargs
+
+
+def test_explain_config_and_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import galaxy_xai.explain.dataset as dataset
+    import galaxy_xai.models.trained as trained
+
+    monkeypatch.setattr(trained, "load_model", lambda path, **kwargs: path)
+    monkeypatch.setattr(dataset, "explain_dataset", _capture)
+    monkeypatch.setattr(dataset, "run_checks", _capture)
+    config = _yaml(tmp_path, {"method": "integrated_gradients", "n_samples": 7, "seed": 3,
+                              "keep_channels": True, "target": "bar",
+                              "method_options": {"n_steps": 9, "window_px": 4},
+                              "checks": {"n": 5, "methods": ["gradient"]}})  # fmt: skip
+    base = ["explain", "--model", "r", "--data", "d.h5", "--config", config]
+    with pytest.raises(_Called) as got:
+        main([*base, "--out", "m.h5", "--seed", "4", "--window-px", "6"])
+    kwargs = got.value.kwargs
+    assert (kwargs["method"], kwargs["n_samples"], kwargs["seed"], kwargs["target"]) == (
+        "integrated_gradients",
+        7,
+        4,
+        "bar",
+    )
+    assert kwargs["keep_channels"] is True and kwargs["resume"] is False
+    assert (kwargs["n_steps"], kwargs["window_px"]) == (9, 6)  # file, then the option
+    assert kwargs["noise_level"] == dataset.ExplainConfig().noise_level
+    with pytest.raises(_Called) as got:
+        main([*base, "--out", "c.json", "--check", "--sanity-mode", "full"])
+    kwargs = got.value.kwargs
+    assert (kwargs["n"], kwargs["methods"], kwargs["sanity_mode"], kwargs["seed"]) == (
+        5,
+        ("gradient",),
+        "full",
+        3,
+    )
+    with pytest.raises(_Called) as got:  # no file: the CLI passes what it always passed
+        main(["explain", "--model", "r", "--data", "d.h5", "--out", "m.h5"])
+    kwargs = got.value.kwargs
+    assert (kwargs["method"], kwargs["n_samples"], kwargs["noise_level"]) == (
+        "smoothgrad",
+        50,
+        0.15,
+    )
+    assert kwargs["n_steps"] == 50 and "layer" not in kwargs and kwargs["resume"] is False
 
 
 # --- name tables -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -44,6 +45,8 @@ def run(tmp_path: Path) -> Path:
     return folder
 
 
+#: The real function, before any test wraps it.
+_ENSEMBLE_MAPS = dataset_module._ensemble_maps
 OPTS = {"method": "smoothgrad", "target": "ring", "n_samples": 3, "chunk_images": 5}
 
 
@@ -110,10 +113,76 @@ def test_interrupted_run_resumes_to_the_same_maps(tiny_dataset, tmp_path, monkey
         explain_dataset(model, tiny_dataset, out, **options)
     assert not out.exists() and Path(str(out) + ".partial").exists()
     calls["n"] = -100
-    explain_dataset(model, tiny_dataset, out, **options)
+    explain_dataset(model, tiny_dataset, out, resume=True, **options)
     assert calls["n"] == -100 + 3  # only the 3 missing chunks of 5 images were computed
     with open_maps(out) as a, open_maps(reference) as b:
         np.testing.assert_allclose(a.maps[:], b.maps[:], rtol=1e-6)
+
+
+def _interrupt_after(monkeypatch, chunks: int) -> dict[str, int]:
+    """Make explain_dataset stop (Ctrl-C) before its chunk ``chunks + 1``; count chunks."""
+    real = _ENSEMBLE_MAPS
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == chunks + 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dataset_module, "_ensemble_maps", flaky)
+    return calls
+
+
+def test_without_resume_a_partial_file_is_discarded(tiny_dataset, tmp_path, monkeypatch):
+    """As ``simulate`` and ``data import``: no resume unless asked, every map afresh."""
+    model = _model(2)
+    options = dict(OPTS, target=1)
+    reference = explain_dataset(model, tiny_dataset, tmp_path / "ref.h5", **options)
+    calls = _interrupt_after(monkeypatch, 2)
+    out = tmp_path / "maps.h5"
+    with pytest.raises(KeyboardInterrupt):
+        explain_dataset(model, tiny_dataset, out, **options)
+    partial = Path(str(out) + ".partial")
+    with h5py.File(partial, "a") as h5:  # poison a written map: a resume would keep it
+        assert h5["_written"][:].sum() == 10
+        h5["maps"][0] = 7.0
+    calls["n"] = -100
+    explain_dataset(model, tiny_dataset, out, **options)
+    assert calls["n"] == -100 + 5  # all 5 chunks of 5 images computed again
+    assert not partial.exists()
+    with open_maps(out) as a, open_maps(reference) as b:
+        np.testing.assert_array_equal(a.maps[:], b.maps[:])
+
+
+def _cli(run: Path, data: Path, out: Path, *extra: str) -> int:
+    return main(["explain", "--model", str(run), "--data", str(data), "--out", str(out),
+                 "--target", "ring", "--n-samples", "3", "--limit", "12", *extra])  # fmt: skip
+
+
+def test_cli_resume_is_opt_in(tiny_dataset, run, tmp_path, monkeypatch, capsys):
+    """``--resume`` continues a partial file; without it (or with the deprecated
+    ``--no-resume``) the CLI starts afresh; both end with the uninterrupted maps."""
+    monkeypatch.setitem(explain_dataset.__kwdefaults__, "chunk_images", 5)  # 12 rows: 3 chunks
+    reference = tmp_path / "ref.h5"
+    assert _cli(run, tiny_dataset, reference) == 0
+    out = tmp_path / "maps.h5"
+    for extra, computed in (([], 3), (["--resume"], 2), (["--no-resume"], 3)):
+        calls = _interrupt_after(monkeypatch, 1)
+        assert _cli(run, tiny_dataset, out) == 130  # Ctrl-C after the first chunk
+        assert not out.exists() and Path(str(out) + ".partial").exists()
+        calls["n"] = -100
+        if extra == ["--no-resume"]:
+            with pytest.warns(FutureWarning, match="'--no-resume' is deprecated"):
+                assert _cli(run, tiny_dataset, out, *extra) == 0
+        else:
+            assert _cli(run, tiny_dataset, out, *extra) == 0
+        assert calls["n"] == -100 + computed, extra
+        assert "wrote 12 smoothgrad maps" in capsys.readouterr().out
+        with open_maps(out) as a, open_maps(reference) as b:
+            np.testing.assert_allclose(a.maps[:], b.maps[:], rtol=1e-6)
+            assert a.metadata["method_options"] == {"n_steps": 50}  # as before --config
+        out.unlink()
 
 
 def test_ensemble_averages_normalised_maps_and_writes_overlays(tiny_dataset, tmp_path):

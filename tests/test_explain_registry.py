@@ -84,11 +84,14 @@ def registered() -> Iterator[list[str]]:
     assert tuple(METHODS) == BUILT_IN
 
 
-def _explain_action(name: str) -> argparse.Action:
+def _explain_parser() -> argparse.ArgumentParser:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    explain = sub.choices["explain"]
-    return next(a for a in explain._actions if name in a.option_strings)
+    return sub.choices["explain"]
+
+
+def _explain_action(name: str) -> argparse.Action:
+    return next(a for a in _explain_parser()._actions if name in a.option_strings)
 
 
 def _input_x_gradient(prepared, rows, targets, _options):
@@ -151,8 +154,11 @@ def test_a_method_with_its_own_options_and_cli_flag(net, images, registered):
         attribute(net, images, method="gradient", target=0, power=3),
         attribute(net, images, method="gradient", target=0),
     )
-    flag = _explain_action("--power")
-    assert flag.default == 1 and flag.help == "power of the gradient"
+    flag = _explain_action("--power")  # default None: the help shows the option's own
+    assert flag.default is None and flag.help == "power of the gradient"
+    assert flag.default_source == (f"{__name__}:PowerOptions", "power")
+    help_text = " ".join(_explain_parser().format_help().split())
+    assert "power of the gradient (default: 1)" in help_text
     # under MC dropout a batch method runs one image at a time, each with its own mask
     torch.manual_seed(4)
     dropped = TinyNet(dropout=0.5).eval()

@@ -178,3 +178,34 @@ def test_faithfulness_of_gradients_on_a_linear_model():
     }
     assert result["gradient"]["deletion_auc"] < result["random"]["deletion_auc"]
     assert result["gradient"]["insertion_auc"] > result["random"]["insertion_auc"]
+
+
+class _MeanOfChannels(nn.Module):
+    """Runs ``net`` on the mean of the input channels (a 3-channel tiny model)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.mean = nn.Conv2d(3, 1, 1, bias=False)  # (N, 3, H, W) -> (N, 1, H, W)
+        nn.init.constant_(self.mean.weight, 1 / 3)
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.mean(x))
+
+
+def test_faithfulness_of_gradcam_on_three_channel_images(trained):
+    """Grad-CAM's one-channel maps, repeated per channel, feed captum's metrics.
+
+    On three identical copies of a gray image the 3-channel model sees exactly the gray
+    one, so its deletion/insertion curves are those of the 1-channel model.
+    """
+    gray = _blob_images(3)
+    rgb = gray.expand(-1, 3, -1, -1).contiguous()
+    options = dict(methods=["gradcam"], target=0, n_steps=6, infidelity_samples=3,
+                   sensitivity_samples=2)  # fmt: skip
+    one = faithfulness(trained, gray, **options)
+    three = faithfulness(_MeanOfChannels(trained).eval(), rgb, **options)
+    for key in ("deletion_auc", "insertion_auc"):
+        assert three["gradcam"][key] == pytest.approx(one["gradcam"][key], rel=1e-4), key
+    assert np.isfinite(three["gradcam"]["infidelity"])
+    assert 0 <= three["gradcam"]["sensitivity_max"] < np.inf

@@ -1,7 +1,8 @@
 """Shared plumbing of the attribution methods: models, images, seeds, modes.
 
 Every method sees the model through :func:`prepare_model` (a plain ``nn.Module`` or a
-``TrainedModel`` from :func:`galaxy_xai.train.load_trained`), the images through
+``LoadedModel`` from :func:`galaxy_xai.models.load_model`, or the ``TrainedModel`` of
+:func:`galaxy_xai.train.load_trained`), the images through
 :func:`as_images` (``(N, C, H, W)`` float32 tensor, finite, fitting the model), and runs
 inside :func:`analysis_mode` (eval mode, parameters frozen, optional shared Monte Carlo
 dropout masks), so that no method changes the model it was given.
@@ -79,7 +80,10 @@ class Prepared:
 
 
 def prepare_model(model: Any, *, output_names: Sequence[str] | None = None) -> Prepared:
-    """Accept an ``nn.Module`` or a ``TrainedModel`` (``.model``, ``.output_names``).
+    """Accept an ``nn.Module`` or a trained model (``.model``, ``.output_names``).
+
+    A trained model is a ``LoadedModel`` from :func:`galaxy_xai.models.load_model` (or
+    a ``TrainedModel`` from :func:`galaxy_xai.train.load_trained`, its subclass).
 
     Raises
     ------
@@ -107,7 +111,7 @@ def prepare_model(model: Any, *, output_names: Sequence[str] | None = None) -> P
         raise ParameterError(
             "model",
             type(model).__name__,
-            "must be a torch nn.Module or a TrainedModel from galaxy_xai.train.load_trained",
+            "must be a torch nn.Module or a trained model from galaxy_xai.models.load_model",
         )
     if input_shape is None:
         input_shape = getattr(module, "input_shape", None)

@@ -3,18 +3,54 @@
 The method names (``--method``/``--methods`` choices), the default methods of
 ``--check``, and the flags of the methods' own options (``--n-steps``, ``--layer``,
 ``--window-px``, ``--stride-px``) come from the registry of
-:mod:`galaxy_xai.explain.methods`.
+:mod:`galaxy_xai.explain.methods`. The other settings are the fields of
+:class:`~galaxy_xai.explain.dataset.ExplainConfig` (``--config FILE``, overridden by
+the options given), whose defaults the help shows. ``--resume`` continues an
+interrupted run; without it a partial maps file is discarded (``--no-resume``, the old
+opt-out, is accepted with a warning).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
 from typing import Any
 
-from galaxy_xai.cli_types import COUNT, FRACTION, SEED, output_path
+from galaxy_xai.cli_types import (
+    COUNT,
+    FRACTION,
+    SEED,
+    add_config_option,
+    config_from_args,
+    defaults_from,
+    deprecated_flag,
+    given,
+    output_path,
+)
 
 __all__ = ["add_parser", "format_check_table"]
 
+_CONFIG = "galaxy_xai.explain.dataset:ExplainConfig"
+#: Option dest -> field of :class:`~galaxy_xai.explain.dataset.ExplainConfig`
+#: (``checks.*``: its :class:`~galaxy_xai.explain.dataset.CheckConfig` section).
+_FIELDS = {
+    "method": "method",
+    "target": "target",
+    "noise_level": "noise_level",
+    "n_samples": "n_samples",
+    "batch_size": "batch_size",
+    "seed": "seed",
+    "abs": "abs",
+    "keep_channels": "keep_channels",
+    "mc_dropout": "mc_dropout",
+    "limit": "limit",
+    "methods": "checks.methods",
+    "n": "checks.n",
+    "sanity_mode": "checks.sanity_mode",
+}
+#: The options whose help shows the config default (the others say what None means).
+_TIED = ("method", "noise_level", "n_samples", "batch_size", "seed", "limit", "n", "sanity_mode")
 #: How an option field's ``metadata["cli"]`` parses its flag's value.
 _CLI_TYPES: dict[str, Any] = {"count": COUNT, "str": str}
 
@@ -36,22 +72,38 @@ def _method_name(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _option_sources() -> dict[str, str]:
+    """Method option name -> ``"module:OptionsClass"`` that declares it (importable ones).
+
+    The first registered method declaring a name owns it, as in
+    :func:`~galaxy_xai.explain.methods.cli_option_fields`.
+    """
+    from galaxy_xai.explain.methods import METHOD_SPECS
+
+    sources: dict[str, str] = {}
+    for spec in METHOD_SPECS.values():
+        cls = spec.options
+        try:  # a class defined in a function cannot be named for the help to look up
+            importable = getattr(importlib.import_module(cls.__module__), cls.__qualname__, None)
+        except ImportError:
+            importable = None
+        for f in dataclasses.fields(cls):
+            if "cli" in f.metadata and f.name not in sources and importable is cls:
+                sources[f.name] = f"{cls.__module__}:{cls.__qualname__}"
+    return sources
+
+
 def add_parser(subparsers: Any) -> None:
     """Add the ``explain`` subcommand."""
-    from galaxy_xai.explain.methods import (
-        METHODS,
-        NoiseTunnelOptions,
-        cli_option_fields,
-        default_check_methods,
-    )
+    from galaxy_xai.explain.methods import METHODS, cli_option_fields, default_check_methods
 
-    noise = NoiseTunnelOptions()
     p = subparsers.add_parser(
         "explain",
         help="attribution maps (SmoothGrad, IG, Grad-CAM, ...) of a dataset, or --check them",
         description="Stream attribution maps of a dataset file to HDF5 (same ids and order "
         "as the dataset), averaged over one or more models; or, with --check, run the "
-        "model-parameter randomisation sanity check and faithfulness metrics per method.",
+        "model-parameter randomisation sanity check and faithfulness metrics per method. "
+        "Options override the --config file.",
     )
     p.add_argument(
         "--model",
@@ -72,35 +124,25 @@ def add_parser(subparsers: Any) -> None:
         type=output_path,
         help="maps file (.h5), or the JSON report with --check",
     )
+    add_config_option(p, "ExplainConfig (galaxy_xai.explain.dataset)")
     p.add_argument(
         "--method",
-        default="smoothgrad",
         type=_method_name,
         choices=tuple(METHODS),
         metavar="METHOD",
         help=f"one of {', '.join(METHODS)}",
     )
     p.add_argument(
-        "--target",
-        default=None,
-        help="output to explain: a name (e.g. bar) or an index; default the only output",
+        "--target", help="output to explain: a name (e.g. bar) or an index; default the only output"
     )
-    p.add_argument(
-        "--n-samples",
-        type=COUNT,
-        default=noise.n_samples,
-        help="noisy copies per image (SmoothGrad/VarGrad)",
-    )
+    p.add_argument("--n-samples", type=COUNT, help="noisy copies per image (SmoothGrad/VarGrad)")
     p.add_argument(
         "--noise-level",
         type=FRACTION,
-        default=noise.noise_level,
-        help=f"noise sigma as a fraction of each image's range, 0..1 (default {noise.noise_level})",
+        help="noise sigma as a fraction of each image's range, 0..1",
     )
-    p.add_argument(
-        "--batch-size", type=COUNT, default=32, help="most model inputs per pass (memory)"
-    )
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--batch-size", type=COUNT, help="most model inputs per pass (memory)")
+    p.add_argument("--seed", type=SEED, help="seed of the noise")
     absg = p.add_mutually_exclusive_group()
     absg.add_argument(
         "--abs",
@@ -114,11 +156,15 @@ def add_parser(subparsers: Any) -> None:
         "--signed", dest="abs", action="store_const", const=False, help="signed attributions"
     )
     p.add_argument(
-        "--keep-channels", action="store_true", help="store (C, H, W) maps, not their sum"
+        "--keep-channels",
+        action="store_true",
+        default=None,
+        help="store (C, H, W) maps, not their sum",
     )
     p.add_argument(
         "--mc-dropout",
         action="store_true",
+        default=None,
         help="Monte Carlo dropout (one dropout mask per image, from --seed)",
     )
     p.add_argument(
@@ -131,16 +177,23 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--shard", default=None, metavar="i/N", help="only the i-th of N parts (0-based)"
     )
-    p.add_argument("--limit", type=COUNT, default=None, help="only the first N images")
-    p.add_argument("--no-resume", action="store_true", help="start afresh instead of resuming")
-    for option in cli_option_fields():  # each method's own options: --n-steps, --layer, ...
+    p.add_argument("--limit", type=COUNT, help="only the first N images")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the partial maps file of an interrupted run (else start afresh)",
+    )
+    deprecated_flag(p, "--no-resume", "no flag: explain starts afresh unless given --resume")
+    options = cli_option_fields()  # each method's own options: --n-steps, --layer, ...
+    for option in options:
         p.add_argument(
             "--" + option.name.replace("_", "-"),
             type=_CLI_TYPES[option.metadata["cli"]],
-            default=option.default,
             help=option.metadata.get("help"),
         )
-    p.set_defaults(method_option_names=[option.name for option in cli_option_fields()])
+    # the CLI passes every method option flag, given or not (their defaults otherwise),
+    # so that the maps files it writes record them, as they always have
+    p.set_defaults(method_option_defaults={option.name: option.default for option in options})
     chk = p.add_argument_group("trust checks (--check)")
     chk.add_argument(
         "--check",
@@ -150,19 +203,22 @@ def add_parser(subparsers: Any) -> None:
     chk.add_argument(
         "--methods",
         nargs="+",
-        default=None,
         type=_method_name,
         choices=tuple(METHODS),
         metavar="METHOD",
         help=f"methods to check (default {' '.join(default_check_methods())})",
     )
-    chk.add_argument("--n", type=COUNT, default=32, help="images checked (seeded random choice)")
+    chk.add_argument("--n", type=COUNT, help="images checked (seeded random choice)")
     chk.add_argument(
         "--sanity-mode",
-        default="cascading",
         choices=("cascading", "independent", "full"),
         help="randomise layers cascading from the top (Adebayo), one at a time, or all at once",
     )
+    defaults_from(p, _CONFIG, {dest: _FIELDS[dest] for dest in _TIED})
+    sources = _option_sources()
+    for option in options:
+        if option.default is not None and option.name in sources:
+            defaults_from(p, sources[option.name], {option.name: option.name})
     p.set_defaults(func=_run)
 
 
@@ -187,34 +243,42 @@ def format_check_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _method_options(args: argparse.Namespace, config: Any) -> dict[str, Any]:
+    """The methods' own options: flag given, else the file's, else the flag's default.
+
+    The options left None (``layer``, ``window_px``...: the method decides) are not passed.
+    """
+    options = dict(args.method_option_defaults)
+    options.update(config.method_options)
+    options.update(given(args, *args.method_option_defaults))
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def _run(args: argparse.Namespace) -> int:
     from galaxy_xai.errors import ParameterError
-    from galaxy_xai.explain.dataset import explain_dataset, run_checks
+    from galaxy_xai.explain.dataset import ExplainConfig, explain_dataset, run_checks
     from galaxy_xai.io import write_json
-
-    options: dict[str, Any] = {  # the methods' own options given (or defaulted) on the CLI
-        name: getattr(args, name)
-        for name in args.method_option_names
-        if getattr(args, name) is not None
-    }
     from galaxy_xai.models.trained import load_model
 
+    config = config_from_args(ExplainConfig, args, _FIELDS)
+    options = _method_options(args, config)
     models = [load_model(m, allow_unfinished=args.allow_unfinished) for m in args.model]
     if args.check:
         if len(args.model) != 1:
             raise ParameterError("--model", args.model, "--check takes exactly one model")
+        checks = config.checks
         report = run_checks(
             models[0],
             args.data,
-            methods=args.methods,
-            target=args.target,
-            n=args.n,
-            seed=args.seed,
-            sanity_mode=args.sanity_mode,
-            noise_level=args.noise_level,
-            n_samples=args.n_samples,
-            batch_size=args.batch_size,
-            abs=args.abs,
+            methods=checks.methods,
+            target=config.target,
+            n=checks.n,
+            seed=config.seed,
+            sanity_mode=checks.sanity_mode,
+            noise_level=config.noise_level,
+            n_samples=config.n_samples,
+            batch_size=config.batch_size,
+            abs=config.abs,
             **options,
         )
         write_json(args.out, report)
@@ -225,24 +289,24 @@ def _run(args: argparse.Namespace) -> int:
         models,
         args.data,
         args.out,
-        method=args.method,
-        target=args.target,
-        noise_level=args.noise_level,
-        n_samples=args.n_samples,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        abs=args.abs,
-        keep_channels=args.keep_channels,
+        method=config.method,
+        target=config.target,
+        noise_level=config.noise_level,
+        n_samples=config.n_samples,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        abs=config.abs,
+        keep_channels=config.keep_channels,
         shard=args.shard,
-        limit=args.limit,
+        limit=config.limit,
         overlays_dir=args.overlays,
-        mc_dropout=args.mc_dropout,
-        resume=not args.no_resume,
+        mc_dropout=config.mc_dropout,
+        resume=args.resume,
         **options,
     )
     from galaxy_xai.explain.maps_io import open_maps
 
     with open_maps(out) as maps:
         n = len(maps)
-    print(f"wrote {n} {args.method} maps of target {args.target!r} to {out}")
+    print(f"wrote {n} {config.method} maps of target {config.target!r} to {out}")
     return 0

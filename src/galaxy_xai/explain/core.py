@@ -77,10 +77,11 @@ def attribute(
     Parameters
     ----------
     model
-        An ``nn.Module`` (outputs ``(N, K)`` or ``(N,)``) or a ``TrainedModel`` from
-        :func:`galaxy_xai.train.load_trained` (its ``output_names`` and ``input_shape``
-        are used). The model is not modified (eval mode and frozen parameters only
-        during the call).
+        An ``nn.Module`` (outputs ``(N, K)`` or ``(N,)``) or a trained model from
+        :func:`galaxy_xai.models.load_model` (a ``LoadedModel``; the ``TrainedModel``
+        of :func:`galaxy_xai.train.load_trained` works too): its ``output_names`` and
+        ``input_shape`` are used. The model is not modified (eval mode and frozen
+        parameters only during the call).
     images
         ``(N, C, H, W)`` tensor or array, preprocessed as for the model.
     method

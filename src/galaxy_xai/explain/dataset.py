@@ -6,7 +6,8 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,48 @@ from galaxy_xai.explain.overlays import overlay_filename, write_overlay
 from galaxy_xai.progress import progress
 from galaxy_xai.sharding import parse_shard, shard_range
 
-__all__ = ["explain_dataset", "load_models", "run_checks"]
+__all__ = ["CheckConfig", "ExplainConfig", "explain_dataset", "load_models", "run_checks"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """Settings of ``explain --check`` (the keyword defaults of :func:`run_checks`)."""
+
+    methods: tuple[str, ...] | None = None  # None: the registry's checked methods
+    n: int = 32  # images checked, a seeded random choice of rows
+    sanity_mode: str = "cascading"  # randomise layers: cascading, independent or full
+
+
+@dataclass(frozen=True)
+class ExplainConfig:
+    """Settings of ``galaxy-xai explain`` (the keyword defaults of :func:`explain_dataset`).
+
+    ``--config FILE`` reads them; the options given on the command line override the
+    file's keys. A test checks that every default is the function's.
+    """
+
+    method: str = "smoothgrad"  # a registered method (galaxy_xai.explain.methods)
+    target: int | str | None = None  # output name or index; None: the only output
+    noise_level: float = 0.15  # noise sigma / image range (NoiseTunnelOptions)
+    n_samples: int = 50  # noisy copies per image (NoiseTunnelOptions)
+    batch_size: int = 32  # most model inputs per pass (memory only)
+    seed: int = 0  # seed of the noise and of the dropout masks
+    abs: bool | None = None  # absolute attributions; None: the method's default
+    keep_channels: bool = False  # store (C, H, W) maps, not their sum over channels
+    mc_dropout: bool = False  # Monte Carlo dropout, one mask per image
+    limit: int | None = None  # only the first N rows of the dataset
+    # the methods' own options (n_steps, layer, window_px, stride_px...); a missing
+    # one takes its method's default
+    method_options: Mapping[str, Any] = field(default_factory=dict)
+    checks: CheckConfig = field(default_factory=CheckConfig)  # explain --check
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.method_options, Mapping):
+            raise ParameterError(
+                "method_options", self.method_options, "must be a mapping of option -> value"
+            )
 
 
 def load_models(models: Any) -> tuple[list[Any], list[str]]:
@@ -77,7 +117,7 @@ def explain_dataset(
     mc_dropout: bool = False,
     chunk_images: int = 64,
     ensemble_normalize: bool = True,
-    resume: bool = True,
+    resume: bool = False,
     **method_options: Any,
 ) -> Path:
     """Write the attribution maps of (a shard of) a dataset file to a maps file.
@@ -85,8 +125,9 @@ def explain_dataset(
     Parameters
     ----------
     models
-        One model or a list (``nn.Module``, ``TrainedModel`` or run folder /
-        ``model.json`` path); with several, the maps are averaged over the ensemble.
+        One model or a list (``nn.Module``, a trained model from
+        :func:`galaxy_xai.models.load_model`, or a run folder / ``model.json`` path);
+        with several, the maps are averaged over the ensemble.
     data
         Dataset file (:func:`galaxy_xai.data.open_dataset`).
     out
@@ -107,7 +148,9 @@ def explain_dataset(
         Divide each model's map by its largest absolute value before averaging, so that
         every member of an ensemble counts equally.
     resume
-        Continue a partial file from an interrupted run with the same settings.
+        Continue the partial file (``<out>.partial``) of an interrupted run with the
+        same settings; without it (the default, as ``simulate`` and ``data import``),
+        a partial file is discarded and every map computed afresh.
     **method_options
         Method-specific options of :func:`attribute` (``n_steps``, ``baseline``,
         ``layer``, ``window_px``, ``stride_px``, ...: the fields of the method's options).

@@ -276,7 +276,10 @@ def faithfulness(
             noise_keys=keys.tolist(),
             **options,
         )
-        return torch.as_tensor(maps, device=rows.device).expand(-1, rows.shape[1], -1, -1)
+        # (N, C', H, W) -> (N, C, H, W): a one-channel map (Grad-CAM) is repeated per
+        # input channel; contiguous, because captum's metrics .view() the explanations
+        maps_t = torch.as_tensor(maps, device=rows.device)
+        return maps_t.expand(-1, rows.shape[1], -1, -1).contiguous()
 
     rng_random = np.random.default_rng(seed)
     random_maps = rng_random.random((x.shape[0], *x.shape[2:]))

@@ -14,8 +14,9 @@ Layout (``format_version`` 1)::
                       package version, created ...
 
 While being written the file is ``<out>.partial`` with a ``_written`` mask, so an
-interrupted job resumes where it stopped (when its settings, the *fingerprint*, are
-unchanged) and no reader mistakes it for a finished file.
+interrupted job rerun with ``resume`` (``galaxy-xai explain --resume``) continues where
+it stopped (when its settings, the *fingerprint*, are unchanged) and no reader mistakes
+it for a finished file.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ _MAPS_FILE = FileFormat(
     "maps file",
     "'galaxy-xai explain'",
     unreadable="is not readable HDF5",
-    interrupted="the job was interrupted; rerun to resume",
+    interrupted="the job was interrupted; rerun it with --resume to continue",
 )
 
 
