@@ -149,7 +149,7 @@ def test_measure_bars_keeps_every_row_in_order():
     [
         ("corr_threshold", 1.2, "corr_threshold=1.2: must lie strictly between 0 and 1"),
         ("corr_threshold", 0.0, "corr_threshold=0.0"),
-        ("min_pixels", 2, "min_pixels=2: must be >= 3"),
+        ("min_pixels", 2, r"min_pixels=2: must be an integer >= 3 \(paper: 10-50\)"),
         ("min_pixels", 10.5, "min_pixels=10.5: must be an integer"),
         ("criterion", "ratio", "criterion='ratio': must be one of"),
         ("variant", "fancy", "variant='fancy': must be one of"),

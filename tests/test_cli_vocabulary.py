@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import inspect
 from pathlib import Path
 from typing import Any
@@ -382,6 +383,100 @@ def test_explain_config_and_override(tmp_path: Path, monkeypatch: pytest.MonkeyP
         0.15,
     )
     assert kwargs["n_steps"] == 50 and "layer" not in kwargs and kwargs["resume"] is False
+
+
+def test_bars_calibrate_config_and_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import galaxy_xai.bars.catalog as catalog
+    from galaxy_xai.bars import CalibrationGrid
+
+    monkeypatch.setattr(catalog, "calibrate_files", _capture)
+    config = _yaml(tmp_path, {"truth_col": "len", "objective": "pearson", "cv_folds": 3,
+                              "grid": {"corr_thresholds": [0.75], "smooth_sigma_px": [0]}})  # fmt: skip
+    base = ["bars", "calibrate", "--maps", "m.h5", "--data", "d.h5", "--out", "c.json"]
+    with pytest.raises(_Called) as got:
+        main([*base, "--config", config, "--min-pixels", "10,20", "--no-fit-scale",
+              "--cv-seed", "4", "--objective", "rmse"])  # fmt: skip
+    kwargs = got.value.kwargs
+    assert (kwargs["truth_col"], kwargs["objective"], kwargs["cv_folds"], kwargs["cv_seed"]) == (
+        "len", "rmse", 3, 4,
+    )  # fmt: skip
+    assert kwargs["grid"] == CalibrationGrid(
+        corr_thresholds=(0.75,), min_pixels=(10, 20), smooth_sigma_px=(0.0,), fit_scale=False
+    )
+    with pytest.raises(_Called) as got:
+        main(base)
+    kwargs = got.value.kwargs
+    assert kwargs["grid"] == CalibrationGrid() and kwargs["objective"] == "rmse"
+    assert (kwargs["truth_col"], kwargs["cv_folds"], kwargs["cv_seed"]) == (
+        "bar_length_px",
+        None,
+        0,
+    )
+
+
+def test_bars_calibrate_config_refuses_a_bad_grid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["bars", "calibrate", "--maps", "m.h5", "--data", "d.h5", "--out", "c.json"]
+    config = _yaml(tmp_path, {"grid": {"min_pixels": [2]}})
+    assert main([*base, "--config", config]) == 2
+    assert "min_pixels=2: each must be an integer >= 3" in capsys.readouterr().err
+    config = _yaml(tmp_path, {"grid": {"min_pixel": [20]}})
+    assert main([*base, "--config", config]) == 2
+    assert "unknown key(s) 'min_pixel'" in capsys.readouterr().err
+
+
+def test_bars_calibrate_config_defaults_are_calibrate_files_defaults() -> None:
+    from galaxy_xai.bars import CalibrationGrid
+    from galaxy_xai.bars.catalog import BarCalibrateConfig, calibrate_files
+
+    params = inspect.signature(calibrate_files).parameters
+    config = BarCalibrateConfig()
+    for f in dataclasses.fields(config):
+        expected = params[f.name].default
+        if f.name == "grid":  # None: the default grid
+            assert expected is None and config.grid == CalibrationGrid()
+        else:
+            assert getattr(config, f.name) == expected, f.name
+
+
+def test_bars_measure_and_evaluate_defaults_are_the_library_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import galaxy_xai.bars.catalog as catalog
+    import galaxy_xai.bars.evaluate as evaluate
+    from galaxy_xai.bars import BarParams
+
+    monkeypatch.setattr(catalog, "measure_catalog", _capture)
+    base = ["bars", "measure", "--maps", "m.h5", "--out", "b.csv"]
+    with pytest.raises(_Called) as got:
+        main(base)
+    assert got.value.kwargs["params"] == BarParams()
+    assert "cosmology" not in got.value.kwargs and "require_arcsec" not in got.value.kwargs
+    with pytest.raises(_Called) as got:
+        main([*base, "--smooth", "1.5", "--multiply", "--cosmology", "WMAP9", "--require-arcsec"])
+    kwargs = got.value.kwargs
+    assert kwargs["params"] == BarParams(smooth_sigma_px=1.5, multiply=True)
+    assert (kwargs["cosmology"], kwargs["require_arcsec"]) == ("WMAP9", True)
+
+    # wraps: the stand-in keeps evaluate_files' signature, where the command reads defaults
+    monkeypatch.setattr(
+        evaluate, "evaluate_files", functools.wraps(evaluate.evaluate_files)(_capture)
+    )
+    base = ["bars", "evaluate", "--pred", "b.csv", "--truth", "t.csv", "--length-col", "len",
+            "--out", "e.json"]  # fmt: skip
+    with pytest.raises(_Called) as got:
+        main(base)
+    assert not {"id_col", "pred_col", "n_boot", "seed"} & set(got.value.kwargs)
+    assert got.value.kwargs["unit"] == "px"
+    with pytest.raises(_Called) as got:
+        main([*base, "--pred-col", "bar_length_kpc", "--n-boot", "300", "--seed", "2"])
+    kwargs = got.value.kwargs
+    assert (kwargs["pred_col"], kwargs["n_boot"], kwargs["seed"], kwargs["unit"]) == (
+        "bar_length_kpc", 300, 2, "kpc",
+    )  # fmt: skip
 
 
 # --- name tables -------------------------------------------------------------------------

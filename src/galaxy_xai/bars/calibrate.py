@@ -17,24 +17,28 @@ pixels) setting reuses it.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 import logging
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
 from galaxy_xai.bars.measure import (
-    CRITERIA,
-    VARIANTS,
+    SCAN_SETTINGS,
     BarParams,
-    Criterion,
-    Variant,
+    Search,
+    Setting,
+    bar_settings,
     bar_trace,
     measure_from_trace,
+    scan_settings,
+    searched_settings,
 )
 from galaxy_xai.errors import ConfigError, DataFormatError, DataMissingError, ParameterError
 from galaxy_xai.io import write_json
@@ -52,85 +56,118 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 CALIBRATION_FORMAT = "galaxy-xai-bar-calibration"
+T = TypeVar("T")
 
 
-@dataclasses.dataclass(frozen=True)
+def _search_of(name: str) -> Search:
+    """How calibration searches the ``BarParams`` field ``name`` (one that it searches)."""
+    return cast(Search, bar_settings()[name][1].search)
+
+
+def _grid_fields(cls: type[T]) -> type[T]:
+    """Make ``cls`` a frozen dataclass with one tuple field per searched ``BarParams`` field.
+
+    The fields come first, in the order of their ``Search.column`` (a calibration
+    file's ``grid`` keys), each a ``tuple`` of the setting's type defaulting to
+    ``Search.values``; then the fields declared in ``cls``. Their descriptions are
+    added to the docstring.
+    """
+    table = bar_settings()
+    axes: dict[str, Any] = {}
+    docs = []
+    for name in searched_settings("column"):
+        kind, setting = table[name]
+        search = _search_of(name)
+        axes[search.grid] = tuple[kind, ...]  # type: ignore[valid-type]
+        setattr(cls, search.grid, search.values)
+        docs.append((search.grid, f"Values of ``{name}`` searched: {setting.help}."))
+    cls.__annotations__ = {**axes, **inspect.get_annotations(cls)}
+    indent = re.search(r"^( *)\{searched\}", cls.__doc__ or "", re.MULTILINE)
+    if indent:  # the docstring's indentation, whether or not Python removed it
+        pad = indent.group(1)
+        text = "\n".join(f"{pad}{grid}\n{pad}    {doc}" for grid, doc in docs)
+        cls.__doc__ = (cls.__doc__ or "").replace(f"{pad}{{searched}}", text)
+    return dataclasses.dataclass(frozen=True)(cls)
+
+
+@_grid_fields
 class CalibrationGrid:
     """The settings searched by :func:`calibrate` (defaults: the paper's grid and more).
 
+    One tuple field per :class:`~galaxy_xai.bars.measure.BarParams` field with a
+    ``Search`` (its ``grid`` name; default ``Search.values``), then ``fit_scale``.
+
     Attributes
     ----------
-    corr_thresholds
-        Elongation thresholds of the stop rule, each strictly between 0 and 1.
-    min_pixels
-        Minimum pixel counts, each >= 3.
-    multiply
-        Whether to multiply the map by the image (False only when no images are given).
-    criteria
-        Stop criteria (see :data:`galaxy_xai.bars.measure.CRITERIA`).
-    variants
-        Measurement variants (see :data:`galaxy_xai.bars.measure.VARIANTS`).
-    smooth_sigma_px
-        Gaussian smoothing widths of the map, pixels (>= 0).
+    {searched}
     fit_scale
         Fit one multiplicative length scale per setting (least squares through the
         origin) on the calibration split; otherwise the raw length is used.
     """
 
-    corr_thresholds: tuple[float, ...] = (0.70, 0.75, 0.80, 0.85, 0.90)
-    min_pixels: tuple[int, ...] = (10, 20, 30, 40, 50)
-    multiply: tuple[bool, ...] = (False, True)
-    criteria: tuple[str, ...] = CRITERIA
-    variants: tuple[str, ...] = VARIANTS
-    smooth_sigma_px: tuple[float, ...] = (0.0, 1.0, 2.0)
+    if TYPE_CHECKING:  # the searched fields, made by _grid_fields
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+        def __init__(self, **fields: Any) -> None: ...
+
+        def __getattr__(self, grid_field: str) -> tuple[Any, ...]: ...
+
     fit_scale: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("corr_thresholds", "min_pixels", "multiply", "criteria", "variants",
-                     "smooth_sigma_px"):  # fmt: skip
-            if len(getattr(self, name)) == 0:
-                raise ParameterError(name, getattr(self, name), "the grid needs at least one value")
-        for c in self.corr_thresholds:
-            if not 0.0 < c < 1.0:
-                raise ParameterError(
-                    "corr_thresholds",
-                    c,
-                    "each must lie strictly between 0 and 1 (paper: 0.70-0.90)",
-                )
-        for m in self.min_pixels:
-            if isinstance(m, bool) or int(m) != m or m < 3:
-                raise ParameterError("min_pixels", m, "each must be an integer >= 3 (paper: 10-50)")
-        for crit in self.criteria:
-            if crit not in CRITERIA:
-                raise ParameterError("criteria", crit, f"each must be one of {CRITERIA}")
-        for v in self.variants:
-            if v not in VARIANTS:
-                raise ParameterError("variants", v, f"each must be one of {VARIANTS}")
-        for s in self.smooth_sigma_px:
-            if not (np.isfinite(s) and s >= 0):
-                raise ParameterError("smooth_sigma_px", s, "each must be >= 0 pixels")
+        axes = _axes(self)
+        for name, values in axes.items():
+            if len(values) == 0:
+                raise ParameterError(name, values, "the grid needs at least one value")
+        table, fields = bar_settings(), _grid_to_field()
+        for name, values in axes.items():
+            kind, setting = table[fields[name]]
+            for value in values:
+                if not _lossless_setting(value, kind, setting):
+                    raise ParameterError(name, value, f"each {setting.reason()}")
 
     @property
     def size(self) -> int:
         """Number of settings in the grid."""
-        return int(
-            np.prod(
-                [
-                    len(self.corr_thresholds),
-                    len(self.min_pixels),
-                    len(self.multiply),
-                    len(self.criteria),
-                    len(self.variants),
-                    len(self.smooth_sigma_px),
-                ]
-            )
-        )
+        return int(np.prod([len(values) for values in _axes(self).values()]))
+
+
+def _grid_to_field() -> dict[str, str]:
+    """Grid field -> the ``BarParams`` field whose values it holds."""
+    return {_search_of(name).grid: name for name in searched_settings()}
+
+
+def _axes(grid: CalibrationGrid) -> dict[str, tuple[Any, ...]]:
+    """The grid's searched fields, in their order: grid field -> values."""
+    fields = _grid_to_field()
+    return {f.name: getattr(grid, f.name) for f in dataclasses.fields(grid) if f.name in fields}
+
+
+def _lossless_setting(value: object, kind: type, setting: Setting) -> bool:
+    """Whether a grid value, read as ``kind`` (as the search reads it), is unchanged and valid."""
+    if not setting.rule and not setting.choices:
+        return True
+    try:
+        read = kind(value)
+    except (TypeError, ValueError):
+        return False
+    return bool(read == value) and setting.accepts(read, kind)
+
+
+def _paper_grid() -> CalibrationGrid:
+    """Bhambra et al.'s values of each searched field (``Search.paper``, else the default)."""
+    defaults = BarParams()
+    axes: dict[str, tuple[Any, ...]] = {}
+    for name in searched_settings():
+        search = _search_of(name)
+        axes[search.grid] = search.paper if search.paper is not None else (getattr(defaults, name),)
+    return CalibrationGrid(**axes)
 
 
 #: The grid of Bhambra et al. (2022): their thresholds, minimum pixels and multiply
 #: option, with the Pearson stop criterion, all pixels above the threshold
 #: (``published``) and no smoothing.
-PAPER_GRID = CalibrationGrid(criteria=("pearson",), variants=("published",), smooth_sigma_px=(0.0,))
+PAPER_GRID = _paper_grid()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,25 +317,25 @@ def _search(
 ) -> pd.DataFrame:
     """Score every setting of the grid: one row per setting, best first.
 
-    The threshold scan depends only on (multiply, smoothing, variant), so it is computed
-    once per combination and every (criterion, threshold, minimum pixels) reuses it.
+    The threshold scan depends only on the fields of ``SCAN_SETTINGS`` (multiply,
+    smoothing, variant), so it is computed once per combination of theirs, and every
+    setting of the others (criterion, threshold, minimum pixels) reuses it. The loops
+    nest in the order of ``Search.nesting``, which fixes the order of tied settings.
     """
+    values = {name: getattr(grid, _search_of(name).grid) for name in searched_settings()}
+    values["multiply"] = multiply_options
+    order = searched_settings("nesting")
+    scan_names = [name for name in order if name in SCAN_SETTINGS]
+    stop_names = [name for name in order if name not in SCAN_SETTINGS]
     rows = []
-    prep = list(itertools.product(multiply_options, grid.smooth_sigma_px, grid.variants))
-    for multiply, sigma, variant in progress(prep, desc="calibrate"):
-        # The grid's criteria and variants are checked in CalibrationGrid.__post_init__.
-        scan = dataclasses.replace(
-            base, multiply=bool(multiply), variant=cast(Variant, variant),
-            smooth_sigma_px=float(sigma), length_scale=1.0,
-        )  # fmt: skip
+    scans = list(itertools.product(*(values[name] for name in scan_names)))
+    for scan_values in progress(scans, desc="calibrate"):
+        # The grid's values are checked in CalibrationGrid.__post_init__.
+        scan = _replace_read(base, dict(zip(scan_names, scan_values, strict=True)))
+        scan = dataclasses.replace(scan, length_scale=1.0)
         traces = _traces(maps, images, scan)
-        for criterion, corr, min_pix in itertools.product(
-            grid.criteria, grid.corr_thresholds, grid.min_pixels
-        ):
-            params = dataclasses.replace(
-                scan, criterion=cast(Criterion, criterion), corr_threshold=float(corr),
-                min_pixels=int(min_pix),
-            )  # fmt: skip
+        for stop_values in itertools.product(*(values[name] for name in stop_names)):
+            params = _replace_read(scan, dict(zip(stop_names, stop_values, strict=True)))
             rows.append(_setting_row(traces, truth, params, grid.fit_scale, objective))
     table = pd.DataFrame(rows).sort_values(
         ["score", "frac_ok"], ascending=[True, False], kind="stable"
@@ -308,19 +345,15 @@ def _search(
 
 def _traces(maps: np.ndarray, images: np.ndarray | None, params: BarParams) -> list[Any]:
     """The threshold scan of every map under the preprocessing and variant of ``params``."""
-    return [
-        bar_trace(
-            maps[i],
-            None if images is None else images[i],
-            multiply=params.multiply,
-            variant=params.variant,
-            smooth_sigma_px=params.smooth_sigma_px,
-            absolute=params.absolute,
-            t_start=params.t_start,
-            t_step=params.t_step,
-        )
-        for i in range(len(maps))
-    ]
+    scan = scan_settings(params)
+    return [bar_trace(maps[i], None if images is None else images[i], **scan)
+            for i in range(len(maps))]  # fmt: skip
+
+
+def _replace_read(params: BarParams, settings: dict[str, Any]) -> BarParams:
+    """``params`` with ``settings`` (grid or table values), each read as its field's type."""
+    table = bar_settings()
+    return dataclasses.replace(params, **{k: table[k][0](v) for k, v in settings.items()})
 
 
 def _setting_row(
@@ -332,12 +365,7 @@ def _setting_row(
     scale = _fit_scale(raw, truth) if fit_scale else 1.0
     flags = [r.flag for r in res]
     return {
-        "criterion": params.criterion,
-        "corr_threshold": params.corr_threshold,
-        "min_pixels": params.min_pixels,
-        "multiply": params.multiply,
-        "variant": params.variant,
-        "smooth_sigma_px": params.smooth_sigma_px,
+        **{name: getattr(params, name) for name in searched_settings()},
         "length_scale": scale,
         "score": _score(raw * scale, truth, objective),
         "frac_ok": float(np.mean([f in ("ok", "touches_edge") for f in flags])),
@@ -347,16 +375,8 @@ def _setting_row(
 
 def _params_of(row: pd.Series, base: BarParams) -> BarParams:
     """The settings of one row of the calibration table, over ``base``."""
-    return dataclasses.replace(
-        base,
-        criterion=cast(Criterion, str(row["criterion"])),
-        corr_threshold=float(row["corr_threshold"]),
-        min_pixels=int(row["min_pixels"]),
-        multiply=bool(row["multiply"]),
-        variant=cast(Variant, str(row["variant"])),
-        smooth_sigma_px=float(row["smooth_sigma_px"]),
-        length_scale=float(row["length_scale"]),
-    )
+    names = [*searched_settings(), "length_scale"]
+    return _replace_read(base, {name: row[name] for name in names})
 
 
 def save_calibration(

@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from galaxy_xai.io import atomic_output, write_json
 
 __all__ = [
     "BAR_COLUMNS",
+    "BarCalibrateConfig",
     "MapsBundle",
     "align_ids",
     "calibrate_files",
@@ -332,6 +333,21 @@ def measure_catalog(
             },
         )
     return table
+
+
+@dataclasses.dataclass(frozen=True)
+class BarCalibrateConfig:
+    """Settings of ``bars calibrate`` (keywords of :func:`calibrate_files`).
+
+    A YAML/TOML file of these keys is ``bars calibrate --config FILE``; the grid is a
+    section (``grid: {corr_thresholds: [0.75, 0.85], smooth_sigma_px: [0]}``).
+    """
+
+    truth_col: str = "bar_length_px"  # true full bar length, pixels
+    grid: CalibrationGrid = dataclasses.field(default_factory=CalibrationGrid)  # searched
+    objective: Literal["rmse", "pearson"] = "rmse"  # what the calibration minimises
+    cv_folds: int | None = None  # choose between grid and PAPER_GRID by K-fold CV first
+    cv_seed: int = 0  # seed of the folds' shuffle
 
 
 def calibrate_files(

@@ -1,22 +1,47 @@
-"""``galaxy-xai bars ...``: calibrate, measure and evaluate bar lengths from saliency maps."""
+"""``galaxy-xai bars ...``: calibrate, measure and evaluate bar lengths from saliency maps.
+
+The measurement settings' options are made from the :class:`~galaxy_xai.bars.BarParams`
+declaration (:func:`galaxy_xai.bars.measure.bar_settings`): each searched field is a
+list option of ``bars calibrate`` and an override of ``bars measure``, with its type,
+bounds, choices and help, so a new setting needs no change here.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from galaxy_xai.cli_types import POSITIVE, SEED, Number, number_list, output_path
+from galaxy_xai.bars.measure import Search, Setting, bar_settings, searched_settings
+from galaxy_xai.cli_types import (
+    POSITIVE,
+    SEED,
+    Number,
+    add_config_option,
+    add_subcommands,
+    config_from_args,
+    defaults_from,
+    field_default,
+    given,
+    number_list,
+    output_path,
+)
 
 __all__ = ["add_parser"]
 
-#: Largest map smoothing sigma (px): wider kernels erase every bar on maps of a few
-#: hundred pixels and cost time (and memory) for nothing.
-MAX_SMOOTH_PX = 100.0
-CORR_THRESHOLD = Number(float, 0.0, 1.0, low_open=True, high_open=True)  # paper: 0.70-0.90
-MIN_PIXELS = Number(int, 3)  # paper: 10-50
-SMOOTH_PX = Number(float, 0.0, MAX_SMOOTH_PX)
+_CATALOG = "galaxy_xai.bars.catalog"
+_CALIBRATE_CONFIG = f"{_CATALOG}:BarCalibrateConfig"
+_PARAMS = "galaxy_xai.bars.measure:BarParams"
+# option dest -> BarCalibrateConfig field, besides the grid's (_grid_fields)
+_CALIBRATE_FIELDS = {
+    "truth_col": "truth_col", "objective": "objective", "cv_folds": "cv_folds",
+    "cv_seed": "cv_seed",
+}  # fmt: skip
+_MEASURE_KEYWORDS = ("cosmology", "require_arcsec")  # measure_catalog's, from the options
+_EVALUATE = "galaxy_xai.bars.evaluate:evaluate_files"
+_EVALUATE_KEYWORDS = ("id_col", "pred_col", "n_boot", "seed")  # its keywords, from the options
 
 
 def _strs(text: str) -> tuple[str, ...]:
@@ -31,6 +56,70 @@ def _bools(text: str) -> tuple[bool, ...]:
         raise argparse.ArgumentTypeError(f"{text!r}: use on/off, e.g. 'off,on'") from None
 
 
+def _number(kind: type, setting: Setting) -> Number:
+    """The command-line type of a numeric setting: its bounds (``cli_high`` if tighter)."""
+    high = setting.high if setting.cli_high is None else setting.cli_high
+    return Number(cast(type[float], kind), setting.low, high, setting.low_open, setting.high_open)
+
+
+def _search(name: str) -> Search:
+    return cast(Search, bar_settings()[name][1].search)
+
+
+def _flag(name: str, *, grid: bool) -> dict[str, str]:
+    """The option of setting ``name``: ``--<flag>``, else ``--<grid field>``/``--<field>``.
+
+    Returns the option string (``"flag"``) and its ``metavar`` and ``dest``.
+    """
+    setting = bar_settings()[name][1]
+    stem = setting.flag or (_search(name).grid if grid else name)
+    return {
+        "flag": "--" + stem.replace("_", "-"),
+        "metavar": stem.upper(),
+        "dest": _search(name).grid if grid else name,
+    }
+
+
+def _grid_fields() -> dict[str, str]:
+    """Option dest -> BarCalibrateConfig field of the grid options (and --no-fit-scale)."""
+    fields = {_search(name).grid: f"grid.{_search(name).grid}" for name in searched_settings()}
+    return {**fields, "fit_scale": "grid.fit_scale"}
+
+
+def _add_grid_option(p: argparse.ArgumentParser, name: str) -> None:
+    """``bars calibrate``: the values of setting ``name`` to search, comma-separated."""
+    kind, setting = bar_settings()[name]
+    kwargs: dict[str, Any]
+    if kind is bool:
+        kwargs = {"type": _bools, "help": f"{setting.help}: off, on or off,on"}
+    elif kind is str:
+        kwargs = {"type": _strs, "help": f"{setting.help}: any of {','.join(setting.choices)}"}
+    else:
+        item = _number(kind, setting)
+        kwargs = {"type": number_list(item), "help": f"{setting.help}: each {item.describe()}"}
+    option = _flag(name, grid=True)
+    p.add_argument(option["flag"], dest=option["dest"], metavar=option["metavar"], **kwargs)
+
+
+def _add_setting_option(p: argparse.ArgumentParser, name: str) -> None:
+    """``bars measure``: setting ``name``, over the calibration's."""
+    kind, setting = bar_settings()[name]
+    kwargs: dict[str, Any]
+    if kind is bool:
+        kwargs = {"action": "store_true"}
+    elif kind is str:
+        kwargs = {"choices": setting.choices}
+    else:
+        item = _number(kind, setting)
+        kwargs = {"type": item, "help": f"{setting.help}, {item.describe()}"}
+    kwargs.setdefault("help", setting.help)
+    kwargs["help"] += " (replaces --calibration's)"
+    option = _flag(name, grid=False)
+    if kind is not bool and kind is not str:
+        kwargs["metavar"] = option["metavar"]
+    p.add_argument(option["flag"], dest=option["dest"], default=None, **kwargs)
+
+
 def add_parser(subparsers: Any) -> None:
     """Add ``bars`` and its subcommands."""
     bars = subparsers.add_parser(
@@ -40,57 +129,57 @@ def add_parser(subparsers: Any) -> None:
         "calibration split, and evaluate against true lengths. (Training the bar network: "
         "'galaxy-xai workflows bar-network'.)",
     )
-    sub = bars.add_subparsers(dest="bars_command", metavar="SUBCOMMAND")
+    sub = add_subcommands(bars, "bars_command")
+    _add_calibrate(sub)
+    _add_measure(sub)
+    _add_evaluate(sub)
 
-    # --- calibrate
+
+def _add_calibrate(sub: Any) -> None:
     p = sub.add_parser(
         "calibrate",
         help="grid-search the measurement settings on a calibration split; freeze to JSON",
     )
     p.add_argument("--maps", action="append", required=True, help="maps .h5 (repeatable)")
     p.add_argument("--data", required=True, help="dataset .h5 the maps were computed from")
-    p.add_argument("--truth-col", default="bar_length_px", help="true full bar length, pixels")
+    add_config_option(p, f"BarCalibrateConfig ({_CATALOG})")
+    p.add_argument("--truth-col", help="true full bar length, pixels")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--split-file", help="a run's split.json; uses --part of it")
     which.add_argument("--ids", help="text file with one calibration id per line")
     p.add_argument(
         "--part", default=None, help="part of --split-file (default: calibration, else val)"
     )
+    for name in searched_settings("column"):
+        _add_grid_option(p, name)
     p.add_argument(
-        "--corr-thresholds",
-        type=number_list(CORR_THRESHOLD),
+        "--no-fit-scale",
+        dest="fit_scale",
+        action="store_const",
+        const=False,
         default=None,
-        help="each in (0, 1), e.g. 0.7,0.75,0.8,0.85,0.9",
+        help="do not fit a length scale",
     )
     p.add_argument(
-        "--min-pixels",
-        type=number_list(MIN_PIXELS),
-        default=None,
-        help="each >= 3, e.g. 10,20,30,40,50",
+        "--objective",
+        choices=("rmse", "pearson"),
+        help="what the calibration minimises: RMSE after the length scale, or 1 - Pearson r",
     )
-    p.add_argument("--multiply", type=_bools, default=None, help="off,on (default both)")
-    p.add_argument("--criteria", type=_strs, default=None, help="eigen,ellipticity,pearson")
-    p.add_argument("--variants", type=_strs, default=None, help="published,central,moments")
-    p.add_argument(
-        "--smooth",
-        type=number_list(SMOOTH_PX),
-        default=None,
-        help=f"map smoothing sigmas, px, each 0..{MAX_SMOOTH_PX:g}: e.g. 0,1",
-    )
-    p.add_argument("--no-fit-scale", action="store_true", help="do not fit a length scale")
-    p.add_argument("--objective", choices=("rmse", "pearson"), default="rmse")
     p.add_argument(
         "--cv-folds",
         type=Number(int, 2),
-        default=None,
         help="first choose between this grid and the paper's by K-fold cross-validation "
-        "inside the calibration galaxies (default: no cross-validation)",
+        "inside the calibration galaxies; none: no cross-validation",
     )
-    p.add_argument("--cv-seed", type=SEED, default=0, help="seed of the folds' shuffle")
+    p.add_argument("--cv-seed", type=SEED, help="seed of the folds' shuffle")
     p.add_argument("--out", required=True, type=output_path, help="calibration JSON to write")
+    tied = {**_CALIBRATE_FIELDS, **_grid_fields()}
+    del tied["fit_scale"]  # a negative flag: "(default: on)" would read backwards
+    defaults_from(p, _CALIBRATE_CONFIG, tied)
     p.set_defaults(func=_cmd_calibrate)
 
-    # --- measure
+
+def _add_measure(sub: Any) -> None:
     p = sub.add_parser("measure", help="measure bar lengths from saliency maps -> CSV")
     p.add_argument(
         "--maps",
@@ -102,82 +191,54 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--calibration", help="calibration JSON from 'bars calibrate'")
     p.add_argument("--pixel-scale", type=POSITIVE, help="arcsec per pixel for every galaxy")
     p.add_argument(
-        "--require-arcsec", action="store_true", help="error if a galaxy has no pixel scale"
+        "--require-arcsec",
+        action="store_true",
+        default=None,
+        help="error if a galaxy has no pixel scale",
     )
-    p.add_argument("--cosmology", default="Planck18", help="astropy cosmology for kpc")
-    p.add_argument("--criterion", choices=("eigen", "ellipticity", "pearson"), default=None)
-    p.add_argument("--variant", choices=("published", "central", "moments"), default=None)
-    p.add_argument("--corr-threshold", type=CORR_THRESHOLD, default=None, help="in (0, 1)")
-    p.add_argument("--min-pixels", type=MIN_PIXELS, default=None, help=">= 3")
-    p.add_argument("--multiply", action="store_true", default=None, help="multiply map by image")
+    p.add_argument("--cosmology", help="astropy cosmology for kpc")
+    for name in searched_settings():
+        _add_setting_option(p, name)
     p.add_argument("--out", required=True, type=output_path, help="bars CSV to write")
+    defaults_from(p, f"{_CATALOG}:measure_catalog", {"cosmology": "cosmology"})
+    defaults_from(p, _PARAMS, {name: name for name in searched_settings()})
     p.set_defaults(func=_cmd_measure)
 
-    # --- evaluate
+
+def _add_evaluate(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="Pearson r and RMSE (bootstrap 95%% CIs) vs true lengths")
     p.add_argument("--pred", required=True, help="bars CSV from 'bars measure'")
     p.add_argument("--truth", required=True, help="truth catalogue (.csv/.parquet or dataset .h5)")
-    p.add_argument("--id-col", default="id", help="id column of the truth catalogue")
+    p.add_argument("--id-col", help="id column of the truth catalogue")
     p.add_argument("--length-col", required=True, help="true-length column of the truth catalogue")
-    p.add_argument("--pred-col", default="bar_length_px", help="measured-length column")
+    p.add_argument("--pred-col", help="measured-length column")
     p.add_argument(
         "--scale",
         default=None,
         help="factor (or truth column) putting true lengths in the prediction's unit",
     )
     p.add_argument("--flags", type=_strs, default=None, help="keep only these quality flags")
-    p.add_argument(
-        "--n-boot", type=Number(int, 100), default=2000, help="bootstrap resamples, >= 100"
-    )
-    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--n-boot", type=Number(int, 100), help="bootstrap resamples, >= 100")
+    p.add_argument("--seed", type=SEED, help="seed of the bootstrap")
     p.add_argument("--unit", default=None, help="unit shown on the plot (default from --pred-col)")
     p.add_argument("--out", required=True, type=output_path, help="evaluation JSON to write")
     p.add_argument("--plot", type=output_path, help="scatter plot PNG to write")
+    defaults_from(p, _EVALUATE, {k: k for k in _EVALUATE_KEYWORDS})
     p.set_defaults(func=_cmd_evaluate)
-
-    bars.set_defaults(func=lambda _args: bars.print_help() or 2)
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from galaxy_xai.bars.calibrate import CalibrationGrid
-    from galaxy_xai.bars.catalog import calibrate_files, read_split_ids
-    from galaxy_xai.errors import DataMissingError
+    from galaxy_xai.bars.catalog import BarCalibrateConfig, calibrate_files
 
-    grid_kwargs: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "corr_thresholds": args.corr_thresholds,
-            "min_pixels": args.min_pixels,
-            "multiply": args.multiply,
-            "criteria": args.criteria,
-            "variants": args.variants,
-            "smooth_sigma_px": args.smooth,
-        }.items()
-        if v is not None
-    }
-    grid = CalibrationGrid(**grid_kwargs, fit_scale=not args.no_fit_scale)
-    ids = None
-    part = None
-    if args.split_file:
-        ids, part = read_split_ids(args.split_file, args.part)
-    elif args.ids:
-        path = Path(args.ids)
-        if not path.is_file():
-            raise DataMissingError(f"ids file '{path}' does not exist")
-        ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    else:
-        print("warning: no --split-file or --ids: calibrating on every galaxy of the maps file")
+    config = config_from_args(BarCalibrateConfig, args, {**_CALIBRATE_FIELDS, **_grid_fields()})
+    ids, part = _calibration_ids(args)
     result = calibrate_files(
         args.maps,
         args.data,
-        truth_col=args.truth_col,
         ids=ids,
-        grid=grid,
-        objective=args.objective,
         out=args.out,
         provenance={"split_file": args.split_file, "part": part, "ids_file": args.ids},
-        cv_folds=args.cv_folds,
-        cv_seed=args.cv_seed,
+        **{f.name: getattr(config, f.name) for f in dataclasses.fields(config)},
     )
     choice = result.grid_choice
     if choice is not None:
@@ -186,43 +247,46 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             f"{choice.folds}-fold cross-validation ({choice.metric}: {scores}): grid {choice.name}"
         )
     p = result.params
+    chosen = " ".join(
+        f"{bar_settings()[name][1].flag or name}={getattr(p, name)}" for name in searched_settings()
+    )
     print(
-        f"calibrated on {result.n_calibration} galaxies: criterion={p.criterion} "
-        f"corr_threshold={p.corr_threshold} min_pixels={p.min_pixels} multiply={p.multiply} "
-        f"variant={p.variant} smooth={p.smooth_sigma_px} length_scale={p.length_scale:.4g} "
-        f"({result.objective}={result.score:.4g}) -> {args.out}"
+        f"calibrated on {result.n_calibration} galaxies: {chosen} "
+        f"length_scale={p.length_scale:.4g} ({result.objective}={result.score:.4g}) -> {args.out}"
     )
     return 0
 
 
-def _cmd_measure(args: argparse.Namespace) -> int:
-    import dataclasses
+def _calibration_ids(args: argparse.Namespace) -> tuple[list[str] | None, str | None]:
+    """The calibration ids (None: every galaxy) and the split part they came from."""
+    from galaxy_xai.bars.catalog import read_split_ids
+    from galaxy_xai.errors import DataMissingError
 
+    if args.split_file:
+        return read_split_ids(args.split_file, args.part)
+    if args.ids:
+        path = Path(args.ids)
+        if not path.is_file():
+            raise DataMissingError(f"ids file '{path}' does not exist")
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()], None
+    print("warning: no --split-file or --ids: calibrating on every galaxy of the maps file")
+    return None, None
+
+
+def _cmd_measure(args: argparse.Namespace) -> int:
     from galaxy_xai.bars.calibrate import load_calibration
     from galaxy_xai.bars.catalog import measure_catalog
     from galaxy_xai.bars.measure import BarParams
 
     params = load_calibration(args.calibration) if args.calibration else BarParams()
-    overrides = {
-        k: v
-        for k, v in {
-            "criterion": args.criterion,
-            "variant": args.variant,
-            "corr_threshold": args.corr_threshold,
-            "min_pixels": args.min_pixels,
-            "multiply": args.multiply,
-        }.items()
-        if v is not None
-    }
-    params = dataclasses.replace(params, **overrides)
+    params = dataclasses.replace(params, **given(args, *searched_settings()))
     table = measure_catalog(
         args.maps,
         data=args.data,
         params=params,
         pixel_scale_arcsec=args.pixel_scale,
-        require_arcsec=args.require_arcsec,
-        cosmology=args.cosmology,
         out=args.out,
+        **given(args, *_MEASURE_KEYWORDS),
     )
     counts = table["quality_flag"].value_counts().to_dict()
     print(f"{len(table)} galaxies -> {args.out}; flags: {json.dumps(counts)}")
@@ -233,21 +297,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from galaxy_xai.bars.evaluate import evaluate_files
     from galaxy_xai.io import write_json
 
-    unit = args.unit or (
-        "arcsec" if "arcsec" in args.pred_col else "kpc" if "kpc" in args.pred_col else "px"
-    )
+    keywords = given(args, *_EVALUATE_KEYWORDS)
+    pred_col = keywords.get("pred_col") or field_default(_EVALUATE, "pred_col")
+    unit = args.unit or ("arcsec" if "arcsec" in pred_col else "kpc" if "kpc" in pred_col else "px")
     stats = evaluate_files(
         args.pred,
         args.truth,
-        id_col=args.id_col,
         length_col=args.length_col,
-        pred_col=args.pred_col,
         scale=args.scale,
         flags=args.flags,
-        n_boot=args.n_boot,
-        seed=args.seed,
         plot=args.plot,
         unit=unit,
+        **keywords,
     )
     write_json(args.out, stats)
     print(

@@ -40,9 +40,13 @@ A galaxy with no measurable bar is never dropped: each result carries a quality 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import logging
-from collections.abc import Sequence
-from typing import Literal
+import numbers
+import types
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -54,15 +58,22 @@ from galaxy_xai.errors import DataFormatError, ParameterError
 __all__ = [
     "CRITERIA",
     "QUALITY_FLAGS",
+    "SCAN_SETTINGS",
     "VARIANTS",
     "BarMeasurement",
     "BarParams",
     "BarTrace",
+    "Search",
+    "Setting",
+    "bar_settings",
     "bar_trace",
     "max_pixel_distance",
     "measure_bar",
     "measure_bars",
     "prepare_map",
+    "scan_settings",
+    "searched_settings",
+    "validate_params",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,8 +94,117 @@ _STRUCTURE_8 = np.ones((3, 3), dtype=bool)
 
 
 @dataclasses.dataclass(frozen=True)
+class Search:
+    """How calibration searches one :class:`BarParams` field.
+
+    Attributes
+    ----------
+    grid
+        Its field in :class:`~galaxy_xai.bars.calibrate.CalibrationGrid`, which is also
+        its key in the ``grid`` of a calibration file (a file format: never rename).
+    values
+        The values searched by default (the grid field's default).
+    column
+        Position of the grid field in ``CalibrationGrid`` and in a calibration file's
+        ``grid`` (0 first; part of the file format).
+    nesting
+        Position of the field in the search's nested loops, outermost first: the fields
+        the threshold scan depends on (keywords of :func:`bar_trace`) are searched
+        outside the others, each group in this order. It fixes which of two tied
+        settings ranks first, so it is part of the result.
+    paper
+        The values of Bhambra et al. (2022)
+        (:data:`~galaxy_xai.bars.calibrate.PAPER_GRID`); None: they kept the
+        ``BarParams`` default.
+    """
+
+    grid: str
+    values: tuple[Any, ...]
+    column: int
+    nesting: int
+    paper: tuple[Any, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """What one :class:`BarParams` field is and which values it takes.
+
+    The one declaration of a field, held in its ``metadata["setting"]``: the settings
+    check (:func:`validate_params`), the calibration grid
+    (:class:`~galaxy_xai.bars.calibrate.CalibrationGrid`, its checks, size and search)
+    and the options of ``galaxy-xai bars calibrate`` and ``bars measure`` are made
+    from it. The field's type is that of its default (``str``, ``float``, ``int``,
+    ``bool``).
+
+    Attributes
+    ----------
+    help
+        What the setting is (the command-line help).
+    rule
+        What a valid value is, completing "must ...": ``"lie in [0, 1)"``; with
+        ``choices`` it is made from them; empty: not checked.
+    choices
+        The valid values of a ``str`` setting.
+    low, high, low_open, high_open
+        The bounds of a number (``low_open``: ``> low`` instead of ``>= low``); numbers
+        must be finite.
+    cli_high
+        A tighter upper bound on the command line (a value a user would type only by
+        mistake), or None.
+    search
+        How calibration searches it, or None if it is not searched.
+    flag
+        Its option name in both commands, without ``--``; None: ``--<field>`` in
+        ``bars measure`` and ``--<grid field>`` in ``bars calibrate`` (``_`` -> ``-``).
+    """
+
+    help: str
+    rule: str = ""
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    cli_high: float | None = None
+    search: Search | None = None
+    flag: str | None = None
+
+    def reason(self) -> str:
+        """What a valid value is, as a :class:`ParameterError` says it (``"must ..."``)."""
+        return f"must be one of {self.choices}" if self.choices else f"must {self.rule}"
+
+    def accepts(self, value: object, kind: type) -> bool:
+        """Whether ``value`` is a valid setting of type ``kind`` (always, when unchecked)."""
+        if self.choices:
+            return value in self.choices
+        if not self.rule:
+            return True
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if kind is int and not isinstance(value, int | np.integer):
+            return False
+        number = float(value)
+        if not np.isfinite(number):
+            return False
+        if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
+            return False
+        return self.high is None or not (
+            number > self.high or (self.high_open and number == self.high)
+        )
+
+
+def _setting(**declaration: Any) -> dict[str, Setting]:
+    """The ``metadata`` of a :class:`BarParams` field: its :class:`Setting`."""
+    return {"setting": Setting(**declaration)}
+
+
+@dataclasses.dataclass(frozen=True)
 class BarParams:
     """Settings of the bar measurement (frozen by calibration).
+
+    Each field declares, in its ``metadata["setting"]`` (a :class:`Setting`), its help,
+    its valid values and whether calibration searches it (:func:`bar_settings`); the
+    checks, the calibration grid and the command-line options are made from that.
 
     Attributes
     ----------
@@ -110,62 +230,129 @@ class BarParams:
         :func:`galaxy_xai.bars.calibrate.calibrate`; 1 = raw algorithm).
     """
 
-    criterion: Criterion = "eigen"
-    corr_threshold: float = 0.8  # paper's grid 0.70-0.90
-    min_pixels: int = 20  # paper's grid 10-50
-    multiply: bool = False
-    variant: Variant = "published"
-    smooth_sigma_px: float = 0.0
-    absolute: bool = True
-    t_start: float = 0.5  # published starting threshold
-    t_step: float = 0.005  # "fine steps": 100 thresholds between 0.5 and 1
-    length_scale: float = 1.0
+    criterion: Criterion = dataclasses.field(
+        default="eigen",
+        metadata=_setting(
+            help="elongation measure of the stop rule",
+            choices=CRITERIA,
+            search=Search("criteria", CRITERIA, column=3, nesting=0, paper=("pearson",)),
+        ),
+    )
+    corr_threshold: float = dataclasses.field(
+        default=0.8,
+        metadata=_setting(
+            help="stop when the elongation measure exceeds this",
+            rule="lie strictly between 0 and 1 (paper: 0.70-0.90)",
+            low=0.0, high=1.0, low_open=True, high_open=True,
+            search=Search("corr_thresholds", (0.70, 0.75, 0.80, 0.85, 0.90), column=0,
+                          nesting=1, paper=(0.70, 0.75, 0.80, 0.85, 0.90)),
+        ),
+    )  # fmt: skip
+    min_pixels: int = dataclasses.field(
+        default=20,  # paper's grid 10-50
+        metadata=_setting(
+            help="stop when fewer pixels than this remain above the threshold",
+            rule="be an integer >= 3 (paper: 10-50)",
+            low=3,
+            search=Search("min_pixels", (10, 20, 30, 40, 50), column=1, nesting=2,
+                          paper=(10, 20, 30, 40, 50)),
+        ),
+    )  # fmt: skip
+    multiply: bool = dataclasses.field(
+        default=False,
+        metadata=_setting(
+            help="multiply map by image",
+            search=Search("multiply", (False, True), column=2, nesting=0, paper=(False, True)),
+        ),
+    )
+    variant: Variant = dataclasses.field(
+        default="published",
+        metadata=_setting(
+            help="measurement variant (see galaxy_xai.bars.measure)",
+            choices=VARIANTS,
+            search=Search("variants", VARIANTS, column=4, nesting=2),
+        ),
+    )
+    smooth_sigma_px: float = dataclasses.field(
+        default=0.0,
+        metadata=_setting(
+            help="Gaussian smoothing sigma of the map, px",
+            rule="be >= 0 pixels",
+            low=0.0,
+            # wider kernels erase every bar on maps of a few hundred pixels and cost
+            # time (and memory) for nothing
+            cli_high=100.0,
+            search=Search("smooth_sigma_px", (0.0, 1.0, 2.0), column=5, nesting=1),
+            flag="smooth",
+        ),
+    )
+    absolute: bool = dataclasses.field(
+        default=True, metadata=_setting(help="use |map| (signed maps hold the bar in both signs)")
+    )
+    t_start: float = dataclasses.field(
+        default=0.5,  # published starting threshold
+        metadata=_setting(
+            help="first threshold of the scan", rule="lie in [0, 1)", low=0.0, high=1.0,
+            high_open=True,
+        ),
+    )  # fmt: skip
+    t_step: float = dataclasses.field(
+        default=0.005,  # "fine steps": 100 thresholds between 0.5 and 1
+        metadata=_setting(
+            help="step of the threshold scan", rule="lie in (0, 0.1]", low=0.0, high=0.1,
+            low_open=True,
+        ),
+    )  # fmt: skip
+    length_scale: float = dataclasses.field(
+        default=1.0,
+        metadata=_setting(
+            help="factor applied to every measured length (fitted by calibration)",
+            rule="be a positive number", low=0.0, low_open=True,
+        ),
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
-        validate_params(
-            criterion=self.criterion,
-            corr_threshold=self.corr_threshold,
-            min_pixels=self.min_pixels,
-            variant=self.variant,
-            smooth_sigma_px=self.smooth_sigma_px,
-            t_start=self.t_start,
-            t_step=self.t_step,
-            length_scale=self.length_scale,
-        )
+        validate_params(**{name: getattr(self, name) for name in bar_settings()})
 
 
-def validate_params(
-    *,
-    criterion: str = "eigen",
-    corr_threshold: float = 0.8,
-    min_pixels: int = 20,
-    variant: str = "published",
-    smooth_sigma_px: float = 0.0,
-    t_start: float = 0.5,
-    t_step: float = 0.005,
-    length_scale: float = 1.0,
-) -> None:
-    """Check measurement settings; raise :class:`ParameterError` naming the bad one."""
-    if criterion not in CRITERIA:
-        raise ParameterError("criterion", criterion, f"must be one of {CRITERIA}")
-    if variant not in VARIANTS:
-        raise ParameterError("variant", variant, f"must be one of {VARIANTS}")
-    if not (isinstance(corr_threshold, int | float) and 0.0 < corr_threshold < 1.0):
-        raise ParameterError(
-            "corr_threshold", corr_threshold, "must lie strictly between 0 and 1 (paper: 0.70-0.90)"
-        )
-    if isinstance(min_pixels, bool) or not isinstance(min_pixels, int | np.integer):
-        raise ParameterError("min_pixels", min_pixels, "must be an integer >= 3")
-    if min_pixels < 3:
-        raise ParameterError("min_pixels", min_pixels, "must be >= 3 (paper: 10-50)")
-    if not (np.isfinite(smooth_sigma_px) and smooth_sigma_px >= 0):
-        raise ParameterError("smooth_sigma_px", smooth_sigma_px, "must be >= 0 pixels")
-    if not 0.0 <= t_start < 1.0:
-        raise ParameterError("t_start", t_start, "must lie in [0, 1)")
-    if not 0.0 < t_step <= 0.1:
-        raise ParameterError("t_step", t_step, "must lie in (0, 0.1]")
-    if not (np.isfinite(length_scale) and length_scale > 0):
-        raise ParameterError("length_scale", length_scale, "must be a positive number")
+@functools.cache
+def bar_settings() -> Mapping[str, tuple[type, Setting]]:
+    """Every :class:`BarParams` field, in order: name -> (its type, its :class:`Setting`)."""
+    return types.MappingProxyType(
+        {f.name: (type(f.default), f.metadata["setting"]) for f in dataclasses.fields(BarParams)}
+    )
+
+
+def searched_settings(order: Literal["field", "column", "nesting"] = "field") -> list[str]:
+    """The :class:`BarParams` fields calibration searches, in the order asked.
+
+    ``"field"``: as declared (the columns of a calibration table); ``"column"``: as the
+    fields of ``CalibrationGrid``; ``"nesting"``: as the search's loops, outermost
+    first, the threshold scan's fields (:data:`SCAN_SETTINGS`) before the others.
+    """
+    found = {name: s.search for name, (_, s) in bar_settings().items() if s.search is not None}
+    if order == "column":
+        return sorted(found, key=lambda name: found[name].column)
+    if order == "nesting":
+        return sorted(found, key=lambda name: (name not in SCAN_SETTINGS, found[name].nesting))
+    return list(found)
+
+
+def validate_params(**settings: object) -> None:
+    """Check measurement settings (:class:`BarParams` fields, by name).
+
+    Raises
+    ------
+    ParameterError
+        Naming the first bad setting, or a name that is no ``BarParams`` field.
+    """
+    table = bar_settings()
+    for name, value in settings.items():
+        if name not in table:
+            raise ParameterError(name, value, f"is not a setting (one of {', '.join(table)})")
+        kind, setting = table[name]
+        if not setting.accepts(value, kind):
+            raise ParameterError(name, value, setting.reason())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -438,6 +625,21 @@ def bar_trace(
     )
 
 
+#: The :class:`BarParams` fields the threshold scan depends on: the keywords of
+#: :func:`bar_trace`. Calibration computes one scan per setting of these and applies
+#: every setting of the other fields to it.
+SCAN_SETTINGS = tuple(
+    name
+    for name, parameter in inspect.signature(bar_trace).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+)
+
+
+def scan_settings(params: BarParams) -> dict[str, Any]:
+    """The keywords of :func:`bar_trace` under ``params``."""
+    return {name: getattr(params, name) for name in SCAN_SETTINGS}
+
+
 def measure_from_trace(trace: BarTrace | None, params: BarParams) -> BarMeasurement:
     """Apply the stop rule of ``params`` to a precomputed trace."""
     if trace is None:
@@ -494,17 +696,7 @@ def measure_bar(
         params.multiply and image is not None and not np.all(np.isfinite(image))
     ):
         return BarMeasurement(float("nan"), "nan_map")
-    trace = bar_trace(
-        m,
-        image,
-        multiply=params.multiply,
-        variant=params.variant,
-        smooth_sigma_px=params.smooth_sigma_px,
-        absolute=params.absolute,
-        t_start=params.t_start,
-        t_step=params.t_step,
-    )
-    return measure_from_trace(trace, params)
+    return measure_from_trace(bar_trace(m, image, **scan_settings(params)), params)
 
 
 def measure_bars(
