@@ -152,7 +152,13 @@ def number_list(item: Number) -> Callable[[str], tuple[Any, ...]]:
 
 
 def devices(text: str) -> int | str:
-    """``--devices``: ``auto`` or a count of devices >= 1."""
+    """``--devices``: ``auto`` or a count of devices >= 1.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If ``text`` is neither ``auto`` nor an integer >= 1.
+    """
     if text.strip().lower() == "auto":
         return "auto"
     try:
@@ -167,6 +173,11 @@ def output_path(text: str) -> str:
     A name whose bytes are not UTF-8 reaches Python with lone surrogates; such a path
     cannot be written into the JSON and HDF5 files that record where outputs are, so a
     run written there could not be loaded again.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If ``text`` holds characters that are not valid UTF-8 (lone surrogates).
     """
     try:
         text.encode("utf-8")

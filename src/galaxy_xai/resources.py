@@ -14,11 +14,11 @@ __all__ = ["available_memory_bytes", "format_bytes"]
 
 def format_bytes(n: float) -> str:
     """A byte count for messages, in decimal units (``"8.2 KB"``)."""
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
+    return f"{n:.1f} PB"
 
 
 def available_memory_bytes() -> int | None:

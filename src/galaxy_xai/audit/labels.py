@@ -80,6 +80,8 @@ def flag_label_issues(
     ParameterError
         Shapes that do not match, labels outside ``0..K-1``, or probabilities that are
         not finite.
+    DataFormatError
+        If fewer than two classes occur among ``labels`` (confident learning needs two).
     """
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores

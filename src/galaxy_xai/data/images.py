@@ -205,6 +205,11 @@ def raster_from_array(
     """Crop and resize an in-memory 8-bit ``(H, W)`` or ``(H, W, 3)`` image.
 
     Returns uint8 ``(C, size, size)``, like :func:`decode_raster`.
+
+    Raises
+    ------
+    DataFormatError
+        If ``array`` is not uint8, or not ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``.
     """
     array = np.asarray(array)
     if (
@@ -225,6 +230,11 @@ def check_finite(image: np.ndarray, *, where: str) -> None:
     """Raise :class:`DataFormatError` if ``image`` holds NaN or infinite values.
 
     The message names ``where`` (file, row or id) and the first bad pixel.
+
+    Raises
+    ------
+    DataFormatError
+        If any pixel of ``image`` is NaN or infinite.
     """
     bad = ~np.isfinite(image)
     if bad.any():

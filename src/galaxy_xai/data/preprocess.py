@@ -76,6 +76,13 @@ class Preprocess:
         the sky alone (sigma-clipped median and standard deviation per band, seeded by
         the item); ``zero`` sets them to 0 (earlier versions). Real images must not
         show holes that no simulation has.
+
+    Raises
+    ------
+    ParameterError
+        If ``size`` is not an integer in 8..4096, ``crop`` is not in (0, 1],
+        ``channels``, ``stretch`` or ``mask_fill`` is not one of the names listed above,
+        ``asinh_a`` <= 0, or ``percentile`` is not in (0, 100].
     """
 
     size: int = 128

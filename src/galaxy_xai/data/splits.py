@@ -61,6 +61,12 @@ def split_indices(
     -------
     dict
         Part name -> sorted integer row indices; the parts are disjoint and cover all rows.
+
+    Raises
+    ------
+    ParameterError
+        If ``fractions`` is empty, has a negative fraction or does not sum to 1, or
+        ``stratify`` does not have one label per id.
     """
     if not fractions:
         raise ParameterError("fractions", fractions, "needs at least one part")

@@ -450,7 +450,13 @@ class PartialWriter:
             self._lock.release()
 
     def close(self) -> Path:
-        """Finish the file and return its final path."""
+        """Finish the file and return its final path.
+
+        Raises
+        ------
+        NotImplementedError
+            Always, on the base class: each writer finishes its own file.
+        """
         raise NotImplementedError
 
     def __enter__(self) -> Self:
@@ -601,6 +607,14 @@ class DatasetWriter(PartialWriter):
             (or be uint8 already).
         rows
             ``B`` catalogue rows (DataFrame or list of dicts), one per image.
+
+        Raises
+        ------
+        DataFormatError
+            If ``images`` is not ``(B, C, H, W)`` with this file's ``(C, H, W)``, the number
+            of ``rows`` differs from ``B``, or a pixel is NaN or infinite.
+        ParameterError
+            If the block ``start:start + B`` does not lie within ``0:n_images``.
         """
         images = np.asarray(images)
         records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else list(rows)
@@ -645,6 +659,8 @@ class DatasetWriter(PartialWriter):
         ------
         ParameterError
             If ``n_images`` is negative or larger than the current row count.
+        DataFormatError
+            If the partial file was written with a fixed number of rows, so it cannot shrink.
         """
         if not 0 <= n_images <= self.n_images:
             raise ParameterError("n_images", n_images, f"must lie in 0..{self.n_images}")
@@ -752,7 +768,18 @@ def write_dataset(
     storage_dtype: str = "float32",
     metadata: dict[str, Any] | None = None,
 ) -> Path:
-    """Write an in-memory ``(N, C, H, W)`` array and its catalogue in one call."""
+    """Write an in-memory ``(N, C, H, W)`` array and its catalogue in one call.
+
+    Raises
+    ------
+    ParameterError
+        If ``images`` is not 4-D ``(N, C, H, W)``, or ``storage_dtype`` is not
+        ``"uint8"`` or ``"float32"``.
+    DataFormatError
+        If ``catalog`` does not have one row per image, or a pixel is NaN or infinite.
+    OutputBusyError
+        If another process is writing ``path`` now.
+    """
     images = np.asarray(images)
     if images.ndim != 4:
         raise ParameterError("images", images.shape, "must be (N, C, H, W)")
@@ -891,6 +918,14 @@ class GalaxyDataset(OpenedFile):
         One row per image, same order; always has an ``id`` column (str).
     metadata : dict
         Preprocessing, provenance, label names and anything the writer recorded.
+
+    Raises
+    ------
+    DataMissingError
+        If ``path`` does not exist.
+    DataFormatError
+        If the file is not a readable galaxy-xai dataset: not HDF5, damaged, or with
+        images, catalogue or metadata that break the layout above.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -1052,6 +1087,17 @@ class TorchGalaxyDataset:
         ``"auto"``, ``"long"`` or ``"float"``.
 
     Items are ``(image (C, H, W) float32 tensor, target tensor)``.
+
+    Raises
+    ------
+    DataMissingError
+        If ``path`` does not exist.
+    DataFormatError
+        If ``path`` is not a readable dataset (see :class:`GalaxyDataset`), or a
+        ``target`` column is missing from its catalogue or has an empty value.
+    ParameterError
+        If an index of ``indices`` lies outside ``0..N-1``, or ``target_dtype`` is not
+        ``"auto"``, ``"long"`` or ``"float"``.
     """
 
     def __init__(

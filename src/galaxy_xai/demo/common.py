@@ -156,7 +156,14 @@ def classification_panel(
     description: str,
     seed: int,
 ) -> dict[str, Any]:
-    """MC-dropout predictions of a run's test split, saved as a report panel."""
+    """MC-dropout predictions of a run's test split, saved as a report panel.
+
+    Raises
+    ------
+    DataMissingError
+        If ``run`` has no ``split.json`` (its test split is unknown), or ``run`` or
+        ``data`` does not exist.
+    """
     from galaxy_xai.data import open_dataset
     from galaxy_xai.report import write_classification
     from galaxy_xai.train import evaluate, load_trained, predict

@@ -42,7 +42,13 @@ def _direct_bt(ctx: Context, train_ids: list[str], images: np.ndarray) -> np.nda
 
 
 def stage_features(ctx: Context) -> dict[str, Any]:
-    """Calibrate the bulge measurement on half the held-out simulations, test on the rest."""
+    """Calibrate the bulge measurement on half the held-out simulations, test on the rest.
+
+    Raises
+    ------
+    RuntimeError
+        If the size control was not computed (a bug: the image-only pass computes it).
+    """
     from galaxy_xai.bars import evaluate_lengths
     from galaxy_xai.data import open_dataset
     from galaxy_xai.features import bulge_maps, calibrate_bulge, measure_features

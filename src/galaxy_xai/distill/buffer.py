@@ -86,6 +86,14 @@ class BufferConfig:
     norm: str = "instancenorm"
 
     def check(self) -> None:
+        """Refuse settings that cannot train.
+
+        Raises
+        ------
+        ParameterError
+            If ``experts``, ``epochs``, ``batch_size``, ``width`` or ``depth`` is not an
+            integer >= 1, or ``lr_teacher`` <= 0.
+        """
         for name in ("experts", "epochs", "batch_size", "width", "depth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -112,7 +120,13 @@ def flat_parameters(model: torch.nn.Module) -> torch.Tensor:
 def unflatten(
     flat: torch.Tensor, names: list[str], shapes: list[list[int]]
 ) -> dict[str, torch.Tensor]:
-    """Split a flat ``(P,)`` vector into ``{name: tensor}`` (views, differentiable)."""
+    """Split a flat ``(P,)`` vector into ``{name: tensor}`` (views, differentiable).
+
+    Raises
+    ------
+    ModelMismatchError
+        If ``flat`` holds more or fewer values than ``shapes`` need together.
+    """
     out, start = {}, 0
     for name, shape in zip(names, shapes, strict=True):
         n = int(np.prod(shape)) if shape else 1
@@ -250,6 +264,9 @@ def train_experts(
     ------
     ModelMismatchError
         If ``out`` holds a buffer made with another architecture, data or settings.
+    ParameterError
+        If a setting of ``config`` is out of range (see :meth:`BufferConfig.check`), or
+        the images of ``data_path`` are not square.
     """
     config = config or BufferConfig()
     config.check()
@@ -402,6 +419,17 @@ class ExpertBuffer:
     manifest : dict
     expert_files : list of Path
         The finished experts.
+
+    Raises
+    ------
+    DataMissingError
+        If ``path`` has no ``manifest.json`` (not a buffer) or holds no finished expert.
+    DataFormatError
+        If the manifest's model cannot be built, it names a ZCA file outside the
+        buffer folder, or an expert file cannot be read.
+    ModelMismatchError
+        If the manifest's model has another parameter count than it records, or an
+        expert holds another number of parameters per epoch.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -537,7 +565,13 @@ class ExpertBuffer:
         return len(self.expert_files)
 
     def params(self, expert: int, epoch: int) -> torch.Tensor:
-        """Flat ``(P,)`` parameters of ``expert`` after ``epoch`` epochs (0 = init)."""
+        """Flat ``(P,)`` parameters of ``expert`` after ``epoch`` epochs (0 = init).
+
+        Raises
+        ------
+        ParameterError
+            If ``epoch`` is not in ``0..epochs``.
+        """
         if not 0 <= epoch <= self.epochs:
             raise ParameterError("epoch", epoch, f"must lie in 0..{self.epochs}")
         with h5py.File(self.expert_files[expert], "r") as h5:

@@ -55,6 +55,14 @@ class EvalConfig:
     saliency_samples: int = 25  # SmoothGrad noise samples
 
     def check(self) -> None:
+        """Refuse settings that cannot evaluate.
+
+        Raises
+        ------
+        ParameterError
+            If ``runs``, ``epochs``, ``full_epochs`` or ``batch_size`` is not an integer
+            >= 1, a name of ``baselines`` is not one of :data:`BASELINES`, or ``lr`` <= 0.
+        """
         for name in ("runs", "epochs", "full_epochs", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -54,7 +54,13 @@ class DistilledSet:
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
 
     def zca(self) -> Any:
-        """The ZCA transform the images live in, or None."""
+        """The ZCA transform the images live in, or None.
+
+        Raises
+        ------
+        DataMissingError
+            If the set was distilled in ZCA space but its ZCA file is missing.
+        """
         from galaxy_xai.distill.zca import ZCA
 
         path = self.meta.get("zca")

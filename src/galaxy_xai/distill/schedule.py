@@ -65,6 +65,14 @@ class STMConstants:
     lr_floor: float = 1.0  # fine-tuning ends when lr_img falls below this (absolute)
 
     def check(self) -> None:
+        """Refuse constants the schedule cannot use.
+
+        Raises
+        ------
+        ParameterError
+            If ``initial_max_start``, ``stage_limit`` or ``decay_every`` < 1,
+            ``test_every`` < 3, ``decay_factor`` is not in (0, 1), or ``lr_floor`` < 0.
+        """
         for name in ("initial_max_start", "test_every", "stage_limit", "decay_every"):
             if getattr(self, name) < 1:
                 raise ParameterError(name, getattr(self, name), "must be >= 1")
@@ -78,7 +86,13 @@ class STMConstants:
 
 @dataclass
 class FixedSchedule:
-    """MTT: start epochs drawn uniformly from ``0 .. max_start_epoch - 1``, forever."""
+    """MTT: start epochs drawn uniformly from ``0 .. max_start_epoch - 1``, forever.
+
+    Raises
+    ------
+    ParameterError
+        If ``max_start_epoch`` < 1.
+    """
 
     max_start_epoch: int
     method: str = "mtt"
@@ -127,6 +141,12 @@ class AdaptiveSchedule:
         schedule never goes past ``limit`` and starts fine-tuning there.
     constants
         :class:`STMConstants`.
+
+    Raises
+    ------
+    ParameterError
+        If ``limit`` < 1 (the buffer holds too few epochs for the matching length), or
+        ``constants`` fails :meth:`STMConstants.check`.
     """
 
     limit: int

@@ -96,6 +96,13 @@ class BulgeParams:
         positive, ``sum(L max(m, 0)) / sum(L |m|)`` over the galaxy (the light that
         pushes the network towards its bulge output). Needs signed maps (as
         :func:`galaxy_xai.features.bulge_maps` computes); on absolute maps it is 1.
+
+    Raises
+    ------
+    ParameterError
+        If ``map_threshold`` is not in (0, 1), ``map_power`` not in [0, 8],
+        ``smooth_sigma_px`` or ``galaxy_sigma`` not in [0, 100], ``min_pixels`` not an
+        integer >= 1, or ``radius_from`` / ``bt_from`` not one of the names above.
     """
 
     map_threshold: float = 0.2

@@ -17,7 +17,13 @@ ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "swish": nn.SiLU, "gelu": nn.GE
 
 
 def activation(name: str) -> nn.Module:
-    """A fresh activation module by name (``relu``, ``silu``/``swish``, ``gelu``, ``tanh``)."""
+    """A fresh activation module by name (``relu``, ``silu``/``swish``, ``gelu``, ``tanh``).
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not one of :data:`ACTIVATIONS`.
+    """
     try:
         return ACTIVATIONS[name]()
     except KeyError:
@@ -69,6 +75,12 @@ class GalaxyNet(nn.Module):
         ``(C, H, W)`` the network was built for.
     num_outputs : int
     conv_layers, dense_layers : tuple of str
+
+    Raises
+    ------
+    ParameterError
+        If ``in_channels`` or ``num_outputs`` is not an integer >= 1, or ``image_size``
+        not an integer >= 4.
     """
 
     conv_layers: tuple[str, ...] = ()
@@ -96,7 +108,13 @@ class GalaxyNet(nn.Module):
         return [*self.conv_layers, *self.dense_layers]
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise :class:`ModelMismatchError` if ``x`` is not ``(N, C, H, W)`` as built."""
+        """Raise :class:`ModelMismatchError` if ``x`` is not ``(N, C, H, W)`` as built.
+
+        Raises
+        ------
+        ModelMismatchError
+            If ``x`` is not 4-D with the ``(C, H, W)`` of :attr:`input_shape`.
+        """
         if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
             raise ModelMismatchError(
                 f"{type(self).__name__} was built for images (N, {', '.join(map(str, self.input_shape))})"

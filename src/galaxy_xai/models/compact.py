@@ -34,6 +34,13 @@ class CompactCNN(GalaxyNet):
         Dropout before the output layer (``nn.Dropout``, for MC dropout).
     activation
         ``"relu"`` by default; ``"silu"`` for swish.
+
+    Raises
+    ------
+    ParameterError
+        If ``in_channels``, ``num_outputs`` or ``image_size`` is out of range (see
+        :class:`GalaxyNet`), ``depth`` < 1 or ``image_size`` < ``2**depth``, ``width`` or
+        ``dense_units`` < 1, ``dropout`` is not in [0, 1), or ``activation`` is unknown.
     """
 
     dense_layers = ("fc1", "fc2")

@@ -177,8 +177,10 @@ def safe_torch_load(path: str | os.PathLike[str], *, what: str) -> Any:
     DataMissingError
         If ``path`` does not exist.
     ModelMismatchError
-        If the file is empty, truncated, not a torch file, or holds pickled objects that
-        are not allowed (such a file could run code: it is never unpickled).
+        If the file is empty, truncated, damaged or not a torch file.
+    UnsafeFileError
+        If it holds pickled objects that a weights-only load refuses (such a file could
+        run code: it is never unpickled); a subclass of :class:`ModelMismatchError`.
     """
     path = Path(path)
     if not path.is_file():

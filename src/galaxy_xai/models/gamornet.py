@@ -76,6 +76,13 @@ class GaMorNet(GalaxyNet):
         Sky-dominated 8-bit cutouts read back in [0, 1] have pixel standard deviations
         of ~0.1; a scale of ~8 brings them to unit variance, which makes training from
         scratch far less likely to stall on the majority class.
+
+    Raises
+    ------
+    ParameterError
+        If ``in_channels``, ``num_outputs`` or ``image_size`` is out of range (see
+        :class:`GalaxyNet`), ``width`` or ``input_scale`` <= 0, ``dropout`` is not in
+        [0, 1), or ``image_size`` is too small for the five convolutions and three pools.
     """
 
     conv_layers = ("conv1", "conv2", "conv3", "conv4", "conv5")

@@ -45,6 +45,11 @@ class Head(nn.Module):
     ----------
     num_outputs
         Width of the raw outputs the network produces.
+
+    Raises
+    ------
+    ParameterError
+        If ``num_outputs`` < 1.
     """
 
     task = ""
@@ -56,11 +61,23 @@ class Head(nn.Module):
         self.num_outputs = int(num_outputs)
 
     def predict(self, raw: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        """Predictions ``(N, num_outputs)`` from raw outputs ``(N, num_outputs)``."""
+        """Predictions ``(N, num_outputs)`` from raw outputs ``(N, num_outputs)``.
+
+        Raises
+        ------
+        NotImplementedError
+            Always, on the base class: each head defines its predictions.
+        """
         raise NotImplementedError
 
     def loss(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # pragma: no cover
-        """Mean training loss of a batch."""
+        """Mean training loss of a batch.
+
+        Raises
+        ------
+        NotImplementedError
+            Always, on the base class: each head defines its loss.
+        """
         raise NotImplementedError
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
@@ -76,6 +93,12 @@ class ClassificationHead(Head):
         Number of classes.
     class_weights
         Optional weight per class (e.g. inverse frequency for rare mergers).
+
+    Raises
+    ------
+    ParameterError
+        If ``num_outputs`` < 1, or ``class_weights`` does not hold ``num_outputs``
+        values >= 0.
     """
 
     task = "classification"
@@ -163,6 +186,12 @@ class DirichletHead(Head):
         Answer indices per question; default: all answers form one question.
     max_concentration
         Concentrations are ``1 + (max - 1) * sigmoid(raw)``, in ``[1, max]`` as in zoobot.
+
+    Raises
+    ------
+    ParameterError
+        If ``num_outputs`` < 1, ``groups`` does not use each answer index
+        ``0..num_outputs-1`` exactly once, or ``max_concentration`` <= 1.
     """
 
     task = "dirichlet"
@@ -211,6 +240,12 @@ class RegressionHead(Head):
     mean, std
         Per-output target mean and standard deviation of the training split; the loss
         compares ``raw`` with ``(target - mean) / std``.
+
+    Raises
+    ------
+    ParameterError
+        If ``num_outputs`` < 1, ``mean`` or ``std`` does not hold ``num_outputs``
+        values, or a ``std`` is <= 0.
     """
 
     task = "regression"

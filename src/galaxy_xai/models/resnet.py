@@ -59,6 +59,14 @@ class ResNet(GalaxyNet):
         Stride of the 5x5 stem convolution (2 halves the image at once).
     dropout
         Dropout before the output layer (``nn.Dropout``, for MC dropout).
+
+    Raises
+    ------
+    ParameterError
+        If ``in_channels``, ``num_outputs`` or ``image_size`` is out of range (see
+        :class:`GalaxyNet`), ``depth`` has no stage or a stage of < 1 unit, ``width``
+        or ``stem_stride`` < 1, ``dropout`` is not in [0, 1), ``activation`` is
+        unknown, or ``image_size`` is too small for the stages.
     """
 
     dense_layers = ("fc",)

@@ -41,6 +41,14 @@ class VGG(GalaxyNet):
     dropout
         Dropout probability after each hidden dense layer (``nn.Dropout``, so MC
         dropout works).
+
+    Raises
+    ------
+    ParameterError
+        If ``in_channels``, ``num_outputs`` or ``image_size`` is out of range (see
+        :class:`GalaxyNet`), ``depth`` has no stage or a stage of < 1 convolution,
+        ``image_size`` < ``2**stages``, ``width`` or ``dense_units`` < 1, ``dropout`` is
+        not in [0, 1), or ``activation`` is unknown.
     """
 
     dense_layers = ("fc1", "fc2", "fc3")

@@ -246,7 +246,13 @@ def _as_nchw(images: np.ndarray, name: str) -> np.ndarray:
 
 
 def list_panels(run_dir: str | os.PathLike[str], section: str) -> list[str]:
-    """Names of the panels saved under ``RUN/<section>/``, sorted (empty if none)."""
+    """Names of the panels saved under ``RUN/<section>/``, sorted (empty if none).
+
+    Raises
+    ------
+    ParameterError
+        If ``section`` is not one of :data:`SECTIONS`.
+    """
     folder = Path(run_dir) / section
     if section not in SECTIONS:
         raise ParameterError("section", section, f"must be one of {', '.join(SECTIONS)}")
@@ -396,7 +402,19 @@ def write_gallery(
 
 
 def read_gallery(run_dir: str | os.PathLike[str], name: str) -> GalleryPanel:
-    """Read a gallery panel written by :func:`write_gallery`."""
+    """Read a gallery panel written by :func:`write_gallery`.
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not a valid panel name (letters, digits, ``_``, ``.``, ``-``).
+    DataMissingError
+        If the panel has no ``gallery.npz`` or ``gallery.csv``.
+    DataFormatError
+        If a file is unreadable or a link outside the run folder, ``gallery.npz`` lacks
+        ``images`` or ``saliency`` (or they do not match in shape), or ``gallery.csv``
+        lacks ``id`` or has another row count than there are images.
+    """
     folder = _panel_dir(run_dir, "gallery", name)
     arrays = _read_npz(folder / "gallery.npz", ("images", "saliency"))
     table = _read_csv(folder / "gallery.csv", ("id",), numeric=_GALLERY_NUMBERS)
@@ -458,6 +476,12 @@ def write_bars(
         with bootstrap intervals); shown beside the ones the report computes.
     unit
         Unit of the lengths, for the axis labels (``"px"`` or ``"arcsec"``).
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not a valid panel name, or ``table`` lacks ``id``,
+        ``true_bar_length_px`` or ``measured_bar_length_px``.
     """
     folder = _panel_dir(run_dir, "bars", name)
     missing = [
@@ -528,6 +552,12 @@ def write_classification(
         Class names, in class-index order.
     metrics
         Extra figures to show (e.g. the train capability's ``evaluate`` output).
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not a valid panel name, ``table`` lacks ``id``, ``label``,
+        ``pred`` or a ``p_<class>`` column, or ``label_names`` has fewer than two names.
     """
     folder = _panel_dir(run_dir, "classification", name)
     required = ["id", "label", "pred", *[f"p_{c}" for c in label_names]]
@@ -651,6 +681,11 @@ def write_sanity(
         ``{method: bool}``: whether each method passed the checks.
     details
         Anything else to keep (thresholds, the raw output of the explain capability).
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not a valid panel name, or ``scores`` is empty.
     """
     folder = _panel_dir(run_dir, "sanity", name)
     if not scores:
@@ -662,7 +697,18 @@ def write_sanity(
 
 
 def read_sanity(run_dir: str | os.PathLike[str], name: str) -> SanityPanel:
-    """Read a sanity panel written by :func:`write_sanity`."""
+    """Read a sanity panel written by :func:`write_sanity`.
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not a valid panel name.
+    DataMissingError
+        If the panel has no ``sanity.json``.
+    DataFormatError
+        If ``sanity.json`` is not JSON, is a link outside the run folder, or its
+        ``scores`` are not ``{method: {check: number}}``.
+    """
     folder = _panel_dir(run_dir, "sanity", name)
     path = _inside_run(folder / "sanity.json")
     data = read_json(
@@ -728,6 +774,13 @@ def write_prototypes(
     metrics
         E.g. test accuracy of a network trained on the prototypes vs on random real
         subsets of the same size.
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not a valid panel name, ``images`` is not ``(K, C, H, W)`` or
+        ``(K, H, W)``, ``labels`` does not hold one label per image, or a label does not
+        index ``label_names``.
     """
     folder = _panel_dir(run_dir, "distillation", name)
     images = _as_nchw(images, "images")
@@ -744,7 +797,19 @@ def write_prototypes(
 
 
 def read_prototypes(run_dir: str | os.PathLike[str], name: str) -> PrototypePanel:
-    """Read a prototype panel written by :func:`write_prototypes`."""
+    """Read a prototype panel written by :func:`write_prototypes`.
+
+    Raises
+    ------
+    ParameterError
+        If ``name`` is not a valid panel name.
+    DataMissingError
+        If the panel has no ``prototypes.npz``.
+    DataFormatError
+        If ``prototypes.npz`` is unreadable, a link outside the run folder, lacks
+        ``images`` or ``labels`` (or they do not match), or the summary has no
+        ``label_names``.
+    """
     folder = _panel_dir(run_dir, "distillation", name)
     arrays = _read_npz(folder / "prototypes.npz", ("images", "labels"))
     summary = _read_summary(folder)

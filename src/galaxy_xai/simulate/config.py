@@ -76,6 +76,15 @@ class Distribution:
         Location and width of the normal and lognormal kinds.
     value
         The value of the fixed kind.
+
+    Raises
+    ------
+    ParameterError
+        If a number is NaN or infinite.
+    ConfigError
+        If ``low`` > ``high``; ``low`` <= 0 for the log kinds; ``sigma`` <= 0 for the
+        normal kinds; or ``mean`` (the median) <= 0 for ``lognormal``. A ``fixed``
+        distribution checks only that ``value`` is finite.
     """
 
     kind: Literal["fixed", "uniform", "loguniform", "normal", "lognormal"] = "uniform"
@@ -285,6 +294,18 @@ class SurveyConfig:
         Distribution of the galaxy's total magnitude in ``band``.
     disk_half_light_radius_arcsec
         Distribution of the disk half-light radius (arcsec), which sets the galaxy size.
+
+    Raises
+    ------
+    ParameterError
+        If a number is NaN or infinite, ``pixel_scale_arcsec`` or ``gain_e_per_adu``
+        <= 0, ``psf_moffat_beta`` <= 1.1, ``read_noise_e`` < 0,
+        ``colour_sky_mag_per_arcsec2`` does not hold three values, or the PSF FWHM or
+        disk radius distribution reaches 0 or below.
+    ConfigError
+        If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
+        :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
+        are impossible.
     """
 
     name: str = "sdss"
@@ -355,6 +376,17 @@ class BulgeConfig:
         Apparent axis ratio b/a of the bulge, in (0, 1].
     colour
         (g-r, r-i) colour in mag, used by ``rendering="jpeg-rgb"`` (red, old stars).
+
+    Raises
+    ------
+    ParameterError
+        If a number is NaN or infinite, ``bulge_to_total`` leaves [0, 1], ``sersic_n``
+        leaves GalSim's [0.3, 6.2], ``sersic_n_step`` < 0, ``half_light_radius_ratio``
+        reaches 0, ``axis_ratio`` leaves (0, 1], or ``colour`` is not two finite numbers.
+    ConfigError
+        If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
+        :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
+        are impossible.
     """
 
     enabled: bool = True
@@ -399,6 +431,17 @@ class DiskConfig:
         e.g. Unterborn & Ryden 2008, ApJ 687, 976).
     colour
         (g-r, r-i) colour in mag (bluer than bulges).
+
+    Raises
+    ------
+    ParameterError
+        If a number is NaN or infinite, ``cos_inclination`` leaves [0, 1],
+        ``intrinsic_axis_ratio`` is not in (0, 1], or ``colour`` is not two finite
+        numbers.
+    ConfigError
+        If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
+        :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
+        are impossible.
     """
 
     enabled: bool = True
@@ -452,6 +495,18 @@ class BarConfig:
         Angle in the disk plane between the bar and the disk's major axis (deg).
     colour
         (g-r, r-i) colour in mag.
+
+    Raises
+    ------
+    ParameterError
+        If a number is NaN or infinite, ``length_to_disk_scale`` reaches 0,
+        ``axis_ratio`` leaves (0, 1], ``sersic_n`` leaves [0.3, 6.2], ``sersic_n_step``
+        < 0, ``half_light_fraction`` is not in [0.05, 0.7], ``disk_light_fraction``
+        leaves [0, 0.9], or ``colour`` is not two finite numbers.
+    ConfigError
+        If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
+        :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
+        are impossible.
     """
 
     length_to_disk_scale: DistLike = field(default=_uniform(0.5, 1.5), metadata=_DIST)
@@ -504,6 +559,18 @@ class ArmsConfig:
         1982, MNRAS 201, 1021; Buta et al. 2015, ApJS 217, 32). The phase follows the
         drawn bar angle and length whether or not the galaxy got a bar, so that a barred
         galaxy and its unbarred twin differ only in the bar. False: a random phase.
+
+    Raises
+    ------
+    ParameterError
+        If a number is NaN or infinite, ``probability`` is not in [0, 1], ``n_arms`` is
+        empty or has a number < 1, ``n_arms_weights`` is not one weight >= 0 per
+        ``n_arms`` (not all 0), ``pitch_angle_deg`` leaves (0, 90], ``strength`` leaves
+        [0, 1], ``sharpness`` < 1, or ``colour`` is not two finite numbers.
+    ConfigError
+        If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
+        :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
+        are impossible.
     """
 
     probability: float = 0.8
@@ -552,6 +619,17 @@ class KnotsConfig:
         Inclusive range of the number of knots.
     colour
         (g-r, r-i) of the knots (HII regions, blue).
+
+    Raises
+    ------
+    ParameterError
+        If a number is NaN or infinite, ``probability`` is not in [0, 1],
+        ``knot_fraction`` leaves [0, 1], ``number`` is not ``(low, high)`` with
+        1 <= low <= high, or ``colour`` is not two finite numbers.
+    ConfigError
+        If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
+        :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
+        are impossible.
     """
 
     probability: float = 0.5
@@ -583,6 +661,16 @@ class ContaminantsConfig:
         Smallest distance from the centre, as a fraction of the stamp half-width.
     neighbour_size_ratio
         Neighbour half-light radius over the galaxy's disk half-light radius.
+
+    Raises
+    ------
+    ParameterError
+        If a number is NaN or infinite, a probability is not in [0, 1],
+        ``min_distance`` is not in [0, 1), or ``neighbour_size_ratio`` reaches 0.
+    ConfigError
+        If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
+        :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
+        are impossible.
     """
 
     star_probability: float = 0.0
@@ -632,6 +720,13 @@ class JpegConfig:
         images show their sky as dark grey noise, not black with the lower half of the
         noise clipped. Calibrated on the calibration half of the GZ1 images
         (``sim-realism``: median border level and noise of the real cutouts).
+
+    Raises
+    ------
+    ParameterError
+        If a number is NaN or infinite, ``q`` or ``stretch_sigma`` <= 0,
+        ``sky_offset_sigma`` is not in [0, 10], or ``quality`` is neither None nor in
+        1..100.
     """
 
     q: float = 8.0
@@ -690,6 +785,15 @@ class SimulationConfig:
         Survey block; None means the preset's values.
     bulge, disk, bar, arms, knots, contaminants, jpeg
         Component and rendering blocks.
+
+    Raises
+    ------
+    ParameterError
+        If ``preset`` is not a known survey preset, a number is NaN or infinite,
+        ``size`` is not an integer >= 16, ``bar_fraction`` is not in [0, 1] (or not 0
+        with the disk disabled), ``rendering`` is not one of :data:`RENDERINGS`,
+        ``framing`` is not ``"fixed"`` or ``"relative"``, ``frame_r90`` <= 0, or both
+        the bulge and the disk are disabled.
     """
 
     preset: str = "sdss"
@@ -737,7 +841,14 @@ class SimulationConfig:
 
     @property
     def survey_config(self) -> SurveyConfig:
-        """The resolved survey block (never None after construction)."""
+        """The resolved survey block (never None after construction).
+
+        Raises
+        ------
+        ConfigError
+            Never after construction (``__post_init__`` fills the survey block); only if
+            ``survey`` was set to None on a built config by force.
+        """
         if self.survey is None:  # pragma: no cover - filled by __post_init__
             raise ConfigError("survey block was not resolved")
         return self.survey

@@ -144,7 +144,13 @@ STREAMS = ("parameters", "knots", "noise")
 
 
 def check_seed(seed: object) -> int:
-    """Return ``seed`` as an int, or raise :class:`ParameterError` if it is not >= 0."""
+    """Return ``seed`` as an int, or raise :class:`ParameterError` if it is not >= 0.
+
+    Raises
+    ------
+    ParameterError
+        If ``seed`` is not an integer (a bool is refused) or is negative.
+    """
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ParameterError("seed", seed, "must be an integer >= 0")
     return int(seed)

@@ -132,6 +132,11 @@ def map_truth_correlation(maps: np.ndarray, truth: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray
         ``(N,)`` correlations in [-1, 1]; NaN where either image is constant.
+
+    Raises
+    ------
+    ParameterError
+        If ``maps`` is not 3-D ``(N, H, W)`` or its shape differs from ``truth``'s.
     """
     maps = np.asarray(maps, np.float64)
     truth = np.asarray(truth, np.float64)

@@ -40,7 +40,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which dataset, which target, and how it is split."""
+    """Which dataset, which target, and how it is split.
+
+    Raises
+    ------
+    ParameterError
+        If ``train_fraction``, ``val_fraction`` or ``test_fraction`` is negative, they do
+        not sum to 1, ``train_fraction`` is 0, or ``class_map`` is given but is not a
+        non-empty mapping.
+    """
 
     path: str = ""  # dataset file written by `data import` or `simulate`
     target: str | tuple[str, ...] = "label"  # catalogue column(s) to learn
@@ -93,7 +101,13 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """Optimiser, learning-rate schedule and loss weighting."""
+    """Optimiser, learning-rate schedule and loss weighting.
+
+    Raises
+    ------
+    ParameterError
+        If ``lr`` <= 0 or ``weight_decay`` < 0.
+    """
 
     name: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = 1e-3  # GaMorNet used 1e-4 (SGD/momentum); 1e-3 suits Adam from scratch
@@ -113,7 +127,14 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """On-the-fly kornia augmentation of training batches (Bhambra et al. 2022's set)."""
+    """On-the-fly kornia augmentation of training batches (Bhambra et al. 2022's set).
+
+    Raises
+    ------
+    ParameterError
+        If ``centre_mask_probability`` is not in [0, 1], or ``centre_mask_radius`` is
+        not ``(low, high)`` with 0 < low <= high < 0.5.
+    """
 
     enabled: bool = True
     rotation_degrees: float = 180.0  # rotations by any angle in [-d, d]
@@ -144,7 +165,14 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class TrainerConfig:
-    """Options passed to the Lightning ``Trainer``."""
+    """Options passed to the Lightning ``Trainer``.
+
+    Raises
+    ------
+    ParameterError
+        If ``max_epochs``, ``batch_size`` or ``num_nodes`` < 1, ``max_time_s`` is given
+        and <= 0, or ``patience`` < 0.
+    """
 
     max_epochs: int = 10
     batch_size: int = 32
@@ -177,6 +205,11 @@ class TransferConfig:
 
     Layers are named by attribute (``conv1``, ``fc2``), by glob (``conv*``), by index in
     the model's ``layer_names()`` (``0``, ``-1``), or by group (``conv``, ``dense``).
+
+    Raises
+    ------
+    ParameterError
+        If ``lr_scale`` <= 0.
     """
 
     checkpoint: str | None = None  # RUN, model.json or a Lightning .ckpt

@@ -59,7 +59,14 @@ def _as_dataset(data: GalaxyDataset | str | os.PathLike[str]) -> tuple[GalaxyDat
 
 
 def check_fits(trained: TrainedModel, ds: GalaxyDataset) -> None:
-    """Raise :class:`ModelMismatchError` unless the dataset's images fit the model."""
+    """Raise :class:`ModelMismatchError` unless the dataset's images fit the model.
+
+    Raises
+    ------
+    ModelMismatchError
+        If the dataset's ``(C, H, W)`` differs from the model's input shape (the
+        message says which: channels or size).
+    """
     if tuple(ds.image_shape) != tuple(trained.input_shape):
         c, h, w = ds.image_shape
         mc, mh, mw = trained.input_shape
@@ -260,7 +267,13 @@ def predict(
 def predict_arrays(
     trained: TrainedModel, images: np.ndarray | torch.Tensor, *, batch_size: int = 256
 ) -> np.ndarray:
-    """Predictions ``(N, K)`` of in-memory images ``(N, C, H, W)`` (deterministic pass)."""
+    """Predictions ``(N, K)`` of in-memory images ``(N, C, H, W)`` (deterministic pass).
+
+    Raises
+    ------
+    ModelMismatchError
+        If ``images`` are not ``(N, C, H, W)`` with the model's ``(C, H, W)``.
+    """
     x = torch.as_tensor(np.asarray(images, dtype=np.float32))
     if tuple(x.shape[1:]) != tuple(trained.input_shape):
         raise ModelMismatchError(
@@ -315,6 +328,8 @@ def evaluate(
         If the split holds no usable galaxy of this dataset, or labels are unknown.
     ModelMismatchError
         If images or classes do not fit the model.
+    ParameterError
+        If ``split`` is not ``"all"`` and the run records no such split.
     """
     trained = _as_trained(trained)
     ds, opened = _as_dataset(data)

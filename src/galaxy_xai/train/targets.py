@@ -198,7 +198,13 @@ def prepare_targets(ds: GalaxyDataset, cfg: DataConfig, task: str) -> Targets:
 
 
 def question_groups(cfg: DataConfig, output_names: list[str]) -> list[list[int]] | None:
-    """Output indices per question for the Dirichlet head (None: one question)."""
+    """Output indices per question for the Dirichlet head (None: one question).
+
+    Raises
+    ------
+    ParameterError
+        If a column of ``cfg.question_groups`` is not one of ``output_names``.
+    """
     if not cfg.question_groups:
         return None
     groups = []

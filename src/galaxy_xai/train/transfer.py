@@ -102,7 +102,13 @@ def resolve_layers(model: nn.Module, selectors: Iterable[str | int]) -> list[str
 
 
 def preset_layers(model: nn.Module, preset: str) -> dict[str, list[str]]:
-    """``load``/``reinit``/``freeze`` layer lists of a preset for ``model``."""
+    """``load``/``reinit``/``freeze`` layer lists of a preset for ``model``.
+
+    Raises
+    ------
+    ParameterError
+        If ``preset`` is not one of :data:`PRESETS`.
+    """
     conv, dense = layer_groups(model)
     if preset == "sdss":
         return {"load": conv, "reinit": dense, "freeze": []}

@@ -144,6 +144,15 @@ def predict_direct(
     """Bar lengths (pixels) predicted by a direct regressor for (some of) a dataset.
 
     Returns a table ``id, bar_length_px`` (the column name ``bars evaluate`` reads).
+
+    Raises
+    ------
+    ParameterError
+        If ``run`` holds a classification or Dirichlet model, not a regressor.
+    DataFormatError
+        If an id of ``ids`` is not in the dataset.
+    DataMissingError
+        If ``run`` or ``data`` does not exist.
     """
     from galaxy_xai.data import open_dataset
     from galaxy_xai.io import atomic_output

@@ -241,7 +241,16 @@ def install_model(
 
 
 def read_card_name(folder: Path, source: str) -> str:
-    """The model name a staged folder's card gives (checked to be a valid name)."""
+    """The model name a staged folder's card gives (checked to be a valid name).
+
+    Raises
+    ------
+    DataMissingError
+        If ``folder`` has no model card.
+    DataFormatError
+        If the card is not a JSON object, or its ``name`` is not lower-case letters,
+        digits and dashes.
+    """
     from galaxy_xai.io import read_json
 
     card = read_json(folder / CARD_NAME, what="model card")

@@ -79,6 +79,12 @@ def require_path(path: str | os.PathLike[str], *, what: str, kind: str = "any") 
     """Return ``path`` as a Path; raise :class:`DataMissingError` if it is absent.
 
     ``kind`` is ``"file"``, ``"dir"`` or ``"any"``.
+
+    Raises
+    ------
+    DataMissingError
+        If ``path`` does not exist, or is not a file (``kind="file"``) or a folder
+        (``kind="dir"``).
     """
     path = Path(path).expanduser()
     ok = {"file": path.is_file(), "dir": path.is_dir(), "any": path.exists()}[kind]
@@ -152,7 +158,13 @@ def _utf8_error_location(path: Path) -> str:
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], *, where: str) -> None:
-    """Raise :class:`DataFormatError` naming the missing columns and listing those found."""
+    """Raise :class:`DataFormatError` naming the missing columns and listing those found.
+
+    Raises
+    ------
+    DataFormatError
+        If any of ``columns`` is not a column of ``df``.
+    """
     missing = [c for c in columns if c not in df.columns]
     if missing:
         found = ", ".join(map(str, df.columns[:40])) + (" ..." if len(df.columns) > 40 else "")
@@ -162,7 +174,13 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], *, where: str) -> 
 
 
 def find_column(df: pd.DataFrame, candidates: Sequence[str], *, where: str, what: str) -> str:
-    """The first of ``candidates`` present in ``df`` (case-insensitive match allowed)."""
+    """The first of ``candidates`` present in ``df`` (case-insensitive match allowed).
+
+    Raises
+    ------
+    DataFormatError
+        If none of ``candidates`` is a column of ``df``, even ignoring case.
+    """
     lower = {str(c).lower(): c for c in df.columns}
     for cand in candidates:
         if cand in df.columns:
@@ -214,6 +232,11 @@ def check_unique_ids(
     ``line_offset`` converts a 0-based row to a file line (2 for a CSV with a header).
     With ``column`` (the catalogue column the ids come from), empty ids are refused
     first (see :func:`require_ids`).
+
+    Raises
+    ------
+    DataFormatError
+        If an id occurs more than once, or (with ``column``) an id is empty.
     """
     if column is not None:
         require_ids(ids, where=where, column=column, line_offset=line_offset)
@@ -457,6 +480,11 @@ class ImageSource:
         ``label_names``, ``class_names`` (column -> names) and reader notes.
     skipped : list of dict
         Items dropped while reading the catalogue (``id``, ``file``, ``reason``).
+
+    Raises
+    ------
+    DataFormatError
+        If ``catalog`` has no ``id`` column, or an id is empty or duplicated.
     """
 
     fmt = "base"
@@ -522,6 +550,11 @@ class ImageSource:
 
         Rasters are uint8, float sources float32 in native units. Notes may hold
         ``mask`` (bool ``(H, W)``, True = masked).
+
+        Raises
+        ------
+        NotImplementedError
+            Always, on the base class: each reader's subclass reads its own pixels.
         """
         raise NotImplementedError
 
@@ -602,6 +635,12 @@ class FileSource(ImageSource):
     ``source_file`` is relative to ``root`` (or absolute). Whether the data are 8-bit
     or float is decided from the first file's suffix; mixing FITS and rasters in one
     import is an error.
+
+    Raises
+    ------
+    DataFormatError
+        If the catalogue mixes FITS and 8-bit image files, or (as in
+        :class:`ImageSource`) its ids are missing, empty or duplicated.
     """
 
     fmt = "files"
@@ -625,6 +664,16 @@ class FileSource(ImageSource):
         return self.root / str(self.catalog.at[i, "source_file"])
 
     def native(self, i: int) -> tuple[np.ndarray, dict[str, Any]]:
+        """Item ``i`` read from its file: see :meth:`ImageSource.native`.
+
+        Raises
+        ------
+        DataMissingError
+            If the item's file does not exist.
+        DataFormatError
+            If the file is corrupt or unreadable, declares too many pixels (a
+            decompression bomb), or (FITS) holds no image or NaN/infinite pixels.
+        """
         path = self.path_of(i)
         if self.float_data:
             data, info = read_fits(path)

@@ -51,7 +51,14 @@ _CATALOG_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
 def find_catalog(root: Path, *, what: str) -> Path:
-    """The single catalogue file in ``root`` (or ``root`` itself if it is a file)."""
+    """The single catalogue file in ``root`` (or ``root`` itself if it is a file).
+
+    Raises
+    ------
+    DataFormatError
+        If ``root`` is a folder that holds no ``.csv``/``.parquet`` catalogue, or more
+        than one.
+    """
     if root.is_file():
         return root
     found = sorted(

@@ -82,6 +82,14 @@ class Galaxy10Source(ImageSource):
             self._handle = None
 
     def native(self, i: int) -> tuple[np.ndarray, dict[str, Any]]:
+        """Item ``i`` read from the HDF5 ``images`` array: see :meth:`ImageSource.native`.
+
+        Raises
+        ------
+        DataFormatError
+            If the file's ``images`` array cannot be read (truncated or corrupt file), or
+            row ``i`` is not a uint8 ``(H, W, 3)`` image.
+        """
         import h5py
 
         row = int(self.rows[i])

@@ -131,6 +131,13 @@ class GalaxyBuilderSource(ImageSource):
         return psf / total if total > 0 else psf
 
     def native(self, i: int) -> tuple[np.ndarray, dict[str, Any]]:
+        """Item ``i`` and its mask read from the ``.npz``: see :meth:`ImageSource.native`.
+
+        Raises
+        ------
+        DataFormatError
+            If the image of item ``i`` is not 2-D, or its mask has another shape.
+        """
         image = self._get("img", i).astype(np.float32)
         if image.ndim != 2:
             raise DataFormatError(

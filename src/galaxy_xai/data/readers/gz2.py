@@ -286,6 +286,8 @@ def read_gz2_hart16(
         mapping), duplicate ids, an ``asset_id`` that is not a whole number >= 0,
         text in a vote column, or an image outside the folder (named with line and
         column).
+    ParameterError
+        If ``keep_columns`` is not ``"votes"`` or ``"all"``.
     """
     root = require_path(path, what="GZ2 Hart16", kind="dir")
     table = _find_file(root, ("gz2_hart16.csv", "gz2_hart16.csv.gz"), what="GZ2 Hart16 table")
