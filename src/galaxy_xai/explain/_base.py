@@ -170,7 +170,14 @@ def _model_device(module: nn.Module) -> torch.device:
 
 
 def check_fits(prepared: Prepared, shape: tuple[int, ...]) -> None:
-    """Raise :class:`ModelMismatchError` if images of ``shape`` (C, H, W) do not fit."""
+    """Raise :class:`ModelMismatchError` if images of ``shape`` (C, H, W) do not fit.
+
+    Raises
+    ------
+    ModelMismatchError
+        If ``shape`` differs from the model's recorded input shape, its channel count
+        differs from the first convolution's, or a forward pass on such an image fails.
+    """
     if prepared.input_shape is not None:
         if tuple(shape) != tuple(prepared.input_shape):
             raise ModelMismatchError(
@@ -321,7 +328,13 @@ def reduce_channels(attr: torch.Tensor, *, keep_channels: bool) -> np.ndarray:
 
 
 def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` as int, or raise :class:`ParameterError` if it is not >= 1."""
+    """Return ``value`` as int, or raise :class:`ParameterError` if it is not >= 1.
+
+    Raises
+    ------
+    ParameterError
+        If ``value`` is not an integer (a bool is refused) or is < 1.
+    """
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ParameterError(name, value, "must be a positive integer")
     return int(value)

@@ -38,7 +38,14 @@ log = logging.getLogger(__name__)
 def resolve_targets(
     target: Any, prepared: Prepared, x: torch.Tensor
 ) -> tuple[torch.Tensor, int | None]:
-    """Per-image output indices ``(N,)`` and the common index (None if per-image)."""
+    """Per-image output indices ``(N,)`` and the common index (None if per-image).
+
+    Raises
+    ------
+    ParameterError
+        If ``target`` is a sequence without one value per image, or a value names no
+        output of the model.
+    """
     with analysis_mode(prepared.module), torch.no_grad():
         n_outputs = int(prepared.forward(x[:1]).shape[1])
     if isinstance(target, list | tuple | np.ndarray | torch.Tensor):

@@ -42,6 +42,11 @@ class ExplainConfig:
 
     ``--config FILE`` reads them; the options given on the command line override the
     file's keys. A test checks that every default is the function's.
+
+    Raises
+    ------
+    ParameterError
+        If ``method_options`` is not a mapping of option name -> value.
     """
 
     method: str = "smoothgrad"  # a registered method (galaxy_xai.explain.methods)
@@ -70,6 +75,16 @@ def load_models(models: Any) -> tuple[list[Any], list[str]]:
     """Models (nn.Module, TrainedModel or run path) and a label for each.
 
     Paths are loaded with :func:`galaxy_xai.models.load_model`.
+
+    Raises
+    ------
+    ParameterError
+        If ``models`` is an empty list.
+    DataMissingError
+        If a path of ``models`` holds no model.
+    ModelMismatchError
+        If a model file is not a galaxy-xai model, is damaged, or its weights do not fit
+        its architecture.
     """
     if not isinstance(models, list | tuple):
         models = [models]

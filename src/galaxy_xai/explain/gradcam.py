@@ -68,7 +68,14 @@ def gradcam(
     layer: str | nn.Module | None = None,
     batch_size: int = 64,
 ) -> torch.Tensor:
-    """``(N, 1, H, W)`` Grad-CAM maps, non-negative, upsampled to the images' size."""
+    """``(N, 1, H, W)`` Grad-CAM maps, non-negative, upsampled to the images' size.
+
+    Raises
+    ------
+    ParameterError
+        If the output of ``layer`` (default: the model's ``gradcam_layer``) is not a
+        spatial ``(N, K, h, w)`` map.
+    """
     cam = LayerGradCam(prepared.forward, gradcam_layer(prepared.module, layer))
     parts = []
     for start in range(0, len(x), batch_size):

@@ -87,6 +87,13 @@ class MapWriter(PartialWriter):
         Settings that must match for a partial file to be resumed.
     resume
         Reopen a compatible partial file instead of starting afresh.
+
+    Raises
+    ------
+    ParameterError
+        If ``rows`` does not hold one dataset row per id.
+    OutputBusyError
+        If another process is writing ``path`` now (its partial file is locked).
     """
 
     def __init__(
@@ -162,7 +169,13 @@ class MapWriter(PartialWriter):
         self._h5.flush()
 
     def close(self) -> Path:
-        """Write the metadata and rename the finished file; keep it partial if incomplete."""
+        """Write the metadata and rename the finished file; keep it partial if incomplete.
+
+        Raises
+        ------
+        DataFormatError
+            If some maps were never written: the partial file is kept for a resume.
+        """
         missing = self.missing_indices()
         if len(missing):
             self.abort()  # keep the partial for a resume, release its lock
@@ -225,6 +238,14 @@ class MapsFile(OpenedFile):
         ``(N,)`` dataset row of each map.
     metadata : dict
         Method, target, models, dataset, noise level, samples, seed, ...
+
+    Raises
+    ------
+    DataMissingError
+        If ``path`` does not exist.
+    DataFormatError
+        If the file is not a readable galaxy-xai maps file: not HDF5, damaged, or with
+        maps, ids, rows or metadata of the wrong shape or type.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -315,6 +336,12 @@ def merge_maps(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
     ------
     DataFormatError
         If the shards come from different settings or overlap.
+    ParameterError
+        If ``paths`` is empty.
+    DataMissingError
+        If a maps file does not exist.
+    OutputBusyError
+        If another process is writing ``out`` now.
     """
     if not paths:
         raise ParameterError("paths", [], "needs at least one maps file")
