@@ -17,10 +17,6 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "galaxy_xai"
 
-# Sub-packages whose docstrings are being rewritten in parallel work (issue #17): they
-# are checked once that work is merged. Remove an entry as soon as its folder is done.
-PENDING_FOLDERS: tuple[str, ...] = ("bars",)
-
 _CONSTRUCTORS = ("__init__", "__post_init__")
 _FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 _SCOPE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -122,15 +118,9 @@ def check_source(source: str, filename: str) -> list[str]:
     return problems
 
 
-def _pending(path: Path) -> bool:
-    return path.relative_to(PACKAGE).parts[0] in PENDING_FOLDERS
-
-
 def test_every_public_function_that_raises_has_a_raises_section() -> None:
     problems = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if _pending(path):
-            continue
         relative = path.relative_to(PACKAGE.parents[1]).as_posix()
         problems.extend(check_source(path.read_text(encoding="utf-8"), relative))
     assert not problems, "missing or incomplete Raises sections:\n" + "\n".join(problems)

@@ -103,6 +103,14 @@ class CalibrationGrid:
     fit_scale
         Fit one multiplicative length scale per setting (least squares through the
         origin) on the calibration split; otherwise the raw length is used.
+
+    Raises
+    ------
+    ParameterError
+        If a searched field holds no value, or a value that its ``BarParams`` setting
+        refuses or that changes when read as the setting's type (e.g. a
+        ``corr_thresholds`` value not strictly between 0 and 1, a ``min_pixels`` value
+        of 2.5 or < 3, an unknown criterion or variant).
     """
 
     if TYPE_CHECKING:  # the searched fields, made by _grid_fields

@@ -119,6 +119,8 @@ def read_maps(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) 
     DataFormatError
         If a file holds no maps, or the files hold different ids (naming the first
         mismatching row and ids) or maps of different sizes.
+    ParameterError
+        If ``paths`` is an empty list.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]

@@ -230,6 +230,16 @@ def evaluate_files(
     dict
         :func:`evaluate_lengths` output plus ``n_pred``, ``n_truth``, ``n_matched``
         and the settings used.
+
+    Raises
+    ------
+    ParameterError
+        If ``scale`` is a number that is not finite and > 0.
+    DataMissingError
+        If ``pred_path`` or ``truth_path`` does not exist.
+    DataFormatError
+        If a named column is missing or holds text that is not a number, or no id of
+        the prediction file is in the truth catalogue.
     """
     pred = read_table(pred_path, what="prediction file")
     truth = read_table(truth_path, what="truth catalogue")

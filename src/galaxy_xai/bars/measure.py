@@ -407,6 +407,12 @@ def prepare_map(
         ``(H, W)`` map.
     image
         ``(H, W)`` or ``(C, H, W)`` image (channels averaged); needed when ``multiply``.
+
+    Raises
+    ------
+    ParameterError
+        If ``saliency`` is not 2-D, or ``multiply`` is set and ``image`` is None or
+        (channels averaged) not of the map's shape.
     """
     m = np.asarray(saliency, dtype=np.float64)
     if m.ndim != 2:
@@ -573,6 +579,12 @@ def bar_trace(
     """Scan the thresholds of one map; None if the map is flat (nothing to measure).
 
     The map must be finite (see :func:`measure_bar` for the flagging wrapper).
+
+    Raises
+    ------
+    ParameterError
+        If ``variant`` is not one of :data:`VARIANTS`, or the map or image is refused
+        by :func:`prepare_map`.
     """
     if variant not in VARIANTS:
         raise ParameterError("variant", variant, f"must be one of {VARIANTS}")
@@ -724,6 +736,12 @@ def measure_bars(
     pandas.DataFrame
         Columns ``id, bar_length_px, quality_flag, threshold, n_pixels, elongation,
         bar_angle_deg``, one row per map in input order; no row is dropped.
+
+    Raises
+    ------
+    ParameterError
+        If ``maps`` is not 3-D ``(N, H, W)``, ``params.multiply`` is set but ``images``
+        is None, or ``images`` or ``ids`` does not hold one entry per map.
     """
     params = params or BarParams()
     maps = np.asarray(maps)
@@ -767,6 +785,12 @@ def measure_bars(
 
 
 def check_finite_map(saliency: np.ndarray, *, ident: object) -> None:
-    """Raise :class:`DataFormatError` naming ``ident`` if the map holds NaN/inf values."""
+    """Raise :class:`DataFormatError` naming ``ident`` if the map holds NaN/inf values.
+
+    Raises
+    ------
+    DataFormatError
+        If ``saliency`` holds a NaN or infinite value.
+    """
     if not np.all(np.isfinite(saliency)):
         raise DataFormatError(f"saliency map of id {ident!r} holds NaN or infinite values")

@@ -51,6 +51,11 @@ def synthetic_bar_map(
         Amplitude of uniform noise in [0, noise).
     seed
         Seed of the noise.
+
+    Raises
+    ------
+    ParameterError
+        If ``length_px`` is not finite and > 0, or ``size`` < 8.
     """
     if not (np.isfinite(length_px) and length_px > 0):
         raise ParameterError("length_px", length_px, "must be > 0")

@@ -40,6 +40,11 @@ def summarize_draws(lengths: np.ndarray, flags: Sequence[Sequence[str]]) -> pd.D
         Columns ``bar_length_px`` (median over measured draws), ``bar_length_px_p16``,
         ``bar_length_px_p84``, ``n_draws_measured``, ``quality_flag`` (the most
         common flag over draws; ties go to the worse flag).
+
+    Raises
+    ------
+    ParameterError
+        If ``lengths`` is not 2-D ``(N, S)``.
     """
     lengths = np.asarray(lengths, dtype=np.float64)
     if lengths.ndim != 2:
@@ -93,6 +98,12 @@ def measure_draws(
     -------
     pandas.DataFrame
         ``id`` then the columns of :func:`summarize_draws`.
+
+    Raises
+    ------
+    ParameterError
+        If ``map_draws`` is not 4-D ``(N, S, H, W)``, ``params.multiply`` is set but
+        ``images`` is None, or ``ids`` does not hold one id per galaxy.
     """
     params = params or BarParams()
     map_draws = np.asarray(map_draws)
@@ -157,6 +168,12 @@ def mc_dropout_bar_lengths(
     -------
     pandas.DataFrame
         As :func:`measure_draws`; optionally with the maps.
+
+    Raises
+    ------
+    ParameterError
+        If ``n_draws`` is not an integer >= 2, or another argument is refused by
+        :func:`galaxy_xai.explain.core.attribute_mc_dropout` or :func:`measure_draws`.
     """
     from galaxy_xai.explain.core import attribute_mc_dropout
 
