@@ -62,6 +62,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         (["train", "--out", "r"], "--target", "--target-col", "a,b", "target_col"),
         (["distill", "buffer", "--data", "d.h5", "--out", "b"], "--target", "--label-col",
          "morph", "label_col"),
+        (["workflows", "bar-network", "--out", "bn"], "--architecture", "--arch", "vgg",
+         "architecture"),
+        (["workflows", "bar-direct", "--data", "d.h5", "--out", "bd"], "--architecture",
+         "--arch", "vgg", "architecture"),
     ],
 )  # fmt: skip
 def test_deprecated_option_warns_and_does_the_same(
@@ -531,3 +535,44 @@ def test_gz1_morphology_map_is_defined_once_and_covers_every_leaf_class() -> Non
         3: "edge-on",
         5: "merger",
     }
+
+
+def test_workflow_configs_are_the_functions_defaults() -> None:
+    from galaxy_xai.workflows import bar_direct, bar_network
+
+    for cls, func in ((bar_network.BarNetworkConfig, bar_network.train_bar_network),
+                      (bar_direct.BarDirectConfig, bar_direct.train_direct_regressor)):  # fmt: skip
+        params = inspect.signature(func).parameters
+        for f in dataclasses.fields(cls):
+            assert f.default == params[f.name].default, (cls.__name__, f.name)
+
+
+@pytest.mark.parametrize("spelling", [["workflows", "bar-network"], ["bars", "train-network"]])
+def test_bar_network_config_resume_and_override(
+    spelling: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    import galaxy_xai.workflows.bar_network as bar_network
+
+    monkeypatch.setattr(bar_network, "train_bar_network", _capture)
+    config = _yaml(tmp_path, {"n_sim": 300, "epochs": 4, "finetune_col": "p_strong_bar"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # the old spelling warns (tested above)
+        with pytest.raises(_Called) as got:
+            main([*spelling, "--out", "bn", "--config", config, "--epochs", "6", "--resume"])
+    kwargs = got.value.kwargs
+    assert (kwargs["n_sim"], kwargs["epochs"], kwargs["finetune_col"]) == (300, 6, "p_strong_bar")
+    assert kwargs["resume"] is True
+    assert kwargs["size"] == bar_network.BarNetworkConfig().size
+
+
+def test_bar_direct_refuses_predict_without_pred_out_before_training(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import galaxy_xai.workflows.bar_direct as bar_direct
+
+    monkeypatch.setattr(bar_direct, "train_direct_regressor", _capture)
+    argv = ["workflows", "bar-direct", "--data", "d.h5", "--out", "bd", "--predict", "x.h5"]
+    assert main(argv) == 2
+    assert "--pred-out" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,24 @@ import pandas as pd
 
 from galaxy_xai.errors import DataFormatError, ParameterError
 
-__all__ = ["predict_direct", "train_direct_regressor"]
+__all__ = ["BarDirectConfig", "predict_direct", "train_direct_regressor"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BarDirectConfig:
+    """The settings of ``galaxy-xai workflows bar-direct`` (``--config FILE`` keys).
+
+    The same names and defaults as the keywords of :func:`train_direct_regressor`
+    (``tests/test_cli_vocabulary.py`` keeps them equal).
+    """
+
+    target_col: str = "bar_length_px"  # true bar length column
+    split_file: str | None = None  # a run's split.json: train on the same galaxies
+    epochs: int = 30
+    architecture: str | None = None  # None: the compact CNN
+    seed: int = 0
 
 
 def train_direct_regressor(

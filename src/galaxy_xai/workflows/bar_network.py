@@ -21,7 +21,14 @@ from typing import Any
 from galaxy_xai.errors import DataFormatError, ParameterError
 from galaxy_xai.models.files import MODEL_INFO_NAME
 
-__all__ = ["BAR_OUTPUT", "CENTRE_MASK", "BarNetwork", "bar_train_config", "train_bar_network"]
+__all__ = [
+    "BAR_OUTPUT",
+    "CENTRE_MASK",
+    "BarNetwork",
+    "BarNetworkConfig",
+    "bar_train_config",
+    "train_bar_network",
+]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,25 @@ BAR_OUTPUT = "bar"
 #: Default probability of hiding the centre of a simulated training image (see
 #: :func:`train_bar_network`).
 CENTRE_MASK = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class BarNetworkConfig:
+    """The settings of ``galaxy-xai workflows bar-network`` (``--config FILE`` keys).
+
+    The same names and defaults as the keywords of :func:`train_bar_network`
+    (``tests/test_cli_vocabulary.py`` keeps them equal).
+    """
+
+    n_sim: int = 4000  # simulated galaxies (train/val/test split by id hash)
+    size: int = 64  # image size, pixels
+    epochs: int = 15  # epochs on the simulations
+    architecture: str | None = None  # None: the compact CNN
+    finetune_data: str | None = None  # real dataset .h5 with a vote-fraction column
+    finetune_col: str = "p_bar"  # its vote-fraction column
+    finetune_epochs: int = 10
+    centre_mask: float = CENTRE_MASK  # probability of hiding a central disc (0 = off)
+    seed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

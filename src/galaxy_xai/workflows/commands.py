@@ -9,6 +9,7 @@ spelling of the CLI) naming the new one.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -17,11 +18,14 @@ from galaxy_xai.cli_types import (
     FRACTION,
     SEED,
     Number,
+    add_config_option,
     add_subcommands,
+    config_from_args,
+    defaults_from,
+    deprecated_alias,
     output_path,
     warn_deprecated,
 )
-from galaxy_xai.workflows.bar_network import CENTRE_MASK
 
 __all__ = ["DEPRECATED_BARS_COMMANDS", "add_parser"]
 
@@ -77,78 +81,95 @@ def _deprecated(
     return run
 
 
+_NETWORK = "galaxy_xai.workflows.bar_network:BarNetworkConfig"
+_DIRECT = "galaxy_xai.workflows.bar_direct:BarDirectConfig"
+#: option dest -> config field (the same names)
+_NETWORK_FIELDS = {name: name for name in (
+    "n_sim", "size", "epochs", "architecture", "finetune_data", "finetune_col",
+    "finetune_epochs", "centre_mask", "seed",
+)}  # fmt: skip
+_DIRECT_FIELDS = {name: name for name in (
+    "target_col", "split_file", "epochs", "architecture", "seed",
+)}  # fmt: skip
+
+
+def _arch_option(p: argparse.ArgumentParser) -> None:
+    """``--arch`` (the CLI's one spelling of an architecture) and the old ``--architecture``."""
+    p.add_argument("--arch", dest="architecture", help="architecture name (none: compact CNN)")
+    deprecated_alias(p, "--architecture", "--arch")
+
+
+def _run_options(p: argparse.ArgumentParser, config: str) -> None:
+    add_config_option(p, f"{config} (galaxy_xai.workflows)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run in the same folder"
+    )
+
+
 def _bar_network_options(p: argparse.ArgumentParser, func: Callable[..., int]) -> None:
     p.add_argument("--out", required=True, type=output_path, help="output folder (runs inside)")
-    p.add_argument("--n-sim", type=Number(int, 20), default=4000, help="simulated galaxies, >= 20")
-    p.add_argument("--size", type=Number(int, 16), default=64, help="image size, pixels, >= 16")
-    p.add_argument("--epochs", type=COUNT, default=15)
-    p.add_argument("--architecture", default=None, help="model name (default compact CNN)")
+    _run_options(p, "BarNetworkConfig")
+    p.add_argument("--n-sim", type=Number(int, 20), help="simulated galaxies, >= 20")
+    p.add_argument("--size", type=Number(int, 16), help="image size, pixels, >= 16")
+    p.add_argument("--epochs", type=COUNT, help="epochs on the simulations")
+    _arch_option(p)
     p.add_argument("--finetune-data", help="real dataset .h5 with a vote-fraction column")
-    p.add_argument("--finetune-col", default="p_bar", help="vote fraction column")
-    p.add_argument("--finetune-epochs", type=COUNT, default=10)
+    p.add_argument("--finetune-col", help="vote fraction column")
+    p.add_argument("--finetune-epochs", type=COUNT, help="epochs of fine-tuning")
     p.add_argument(
         "--centre-mask",
         type=FRACTION,
-        default=CENTRE_MASK,
         help="probability of hiding a random central disc of a simulated training image, "
-        "so the maps follow the whole bar (default: %(default)s; 0 = off)",
+        "so the maps follow the whole bar (0 = off)",
     )
-    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--seed", type=SEED, help="seed of the simulations, splits and training")
+    defaults_from(p, _NETWORK, _NETWORK_FIELDS)
     p.set_defaults(func=func)
 
 
 def _bar_direct_options(p: argparse.ArgumentParser, func: Callable[..., int]) -> None:
     p.add_argument("--data", required=True, help="dataset .h5 with the length column")
-    p.add_argument("--target-col", default="bar_length_px")
+    _run_options(p, "BarDirectConfig")
+    p.add_argument("--target-col", help="true bar length column")
     p.add_argument("--split-file", help="split.json to reuse (same splits as the bar network)")
-    p.add_argument("--epochs", type=COUNT, default=30)
-    p.add_argument("--architecture", default=None)
-    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--epochs", type=COUNT, help="training epochs")
+    _arch_option(p)
+    p.add_argument("--seed", type=SEED, help="seed of the split and training")
     p.add_argument("--out", required=True, type=output_path, help="run folder")
     p.add_argument("--predict", help="also write predictions for this dataset to --pred-out")
     p.add_argument(
         "--pred-out", type=output_path, help="CSV of direct predictions (id, bar_length_px)"
     )
+    defaults_from(p, _DIRECT, _DIRECT_FIELDS)
     p.set_defaults(func=func)
 
 
 def _cmd_bar_network(args: argparse.Namespace) -> int:
-    from galaxy_xai.workflows.bar_network import train_bar_network
+    from galaxy_xai.workflows.bar_network import BarNetworkConfig, train_bar_network
 
-    result = train_bar_network(
-        args.out,
-        n_sim=args.n_sim,
-        size=args.size,
-        epochs=args.epochs,
-        architecture=args.architecture,
-        finetune_data=args.finetune_data,
-        finetune_col=args.finetune_col,
-        finetune_epochs=args.finetune_epochs,
-        seed=args.seed,
-        centre_mask=args.centre_mask,
-    )
+    config = config_from_args(BarNetworkConfig, args, _NETWORK_FIELDS)
+    result = train_bar_network(args.out, resume=args.resume, **dataclasses.asdict(config))
     print(f"bar network: {result.run_dir} (target output {result.target!r})")
     return 0
 
 
 def _cmd_bar_direct(args: argparse.Namespace) -> int:
-    from galaxy_xai.workflows.bar_direct import predict_direct, train_direct_regressor
+    from galaxy_xai.workflows.bar_direct import (
+        BarDirectConfig,
+        predict_direct,
+        train_direct_regressor,
+    )
 
+    if args.predict and not args.pred_out:
+        from galaxy_xai.errors import ParameterError
+
+        raise ParameterError("--pred-out", None, "needed with --predict")
+    config = config_from_args(BarDirectConfig, args, _DIRECT_FIELDS)
     run = train_direct_regressor(
-        args.data,
-        args.out,
-        target_col=args.target_col,
-        split_file=args.split_file,
-        epochs=args.epochs,
-        architecture=args.architecture,
-        seed=args.seed,
+        args.data, args.out, resume=args.resume, **dataclasses.asdict(config)
     )
     print(f"direct regressor: {run}")
     if args.predict:
-        if not args.pred_out:
-            from galaxy_xai.errors import ParameterError
-
-            raise ParameterError("--pred-out", None, "needed with --predict")
         table = predict_direct(run, args.predict, out=args.pred_out)
         print(f"{len(table)} predictions -> {args.pred_out}")
     return 0
