@@ -7,6 +7,7 @@ import pytest
 
 from galaxy_xai.errors import ConfigError, GalaxyXAIError, ParameterError
 from galaxy_xai.simulate import (
+    PRESET_NAMES,
     Distribution,
     SimulationConfig,
     get_preset,
@@ -126,3 +127,21 @@ def test_distribution_sampling_stays_in_bounds_and_follows_quantiles() -> None:
     # truncation from above (used to keep bars inside the stamp)
     assert Distribution(kind="uniform", low=1, high=9).sample(0.999, upper=2.0) <= 2.0
     assert Distribution(kind="fixed", value=4.0).sample(0.3) == 4.0
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_every_preset_simulates_and_is_offered_by_the_cli(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new survey preset is one entry in ``simulate/presets.py``: this covers it."""
+    from galaxy_xai.cli import main
+
+    survey = get_preset(name)
+    assert survey.name == name and survey.pixel_scale_arcsec > 0
+    images, catalog = simulate_galaxies(2, preset=name, size=32, seed=1)
+    assert images.shape[0] == 2 and np.isfinite(images).all() and images.max() > 0
+    assert (catalog["pixel_scale_arcsec"] == survey.pixel_scale_arcsec).all()
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    preset_help = capsys.readouterr().out.split("--preset", 1)[1].split("--size", 1)[0]
+    assert name in preset_help
