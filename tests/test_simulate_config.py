@@ -143,5 +143,5 @@ def test_every_preset_simulates_and_is_offered_by_the_cli(
     assert (catalog["pixel_scale_arcsec"] == survey.pixel_scale_arcsec).all()
     with pytest.raises(SystemExit):
         main(["simulate", "--help"])
-    preset_help = capsys.readouterr().out.split("--preset", 1)[1].split("--size", 1)[0]
+    preset_help = capsys.readouterr().out.split("\n  --preset", 1)[1].split("\n  --size", 1)[0]
     assert name in preset_help
