@@ -41,7 +41,7 @@ import datetime as _dt
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -358,9 +358,36 @@ _DATASET_FILE = FileFormat(
 
 
 class OpenedFile:
-    """Base of the read-only file objects: ``close`` and the context manager."""
+    """Base of the read-only file objects: checked open, ``close`` and the context manager."""
 
+    path: Path
     _h5: h5py.File
+
+    def _open_checked(
+        self, path: str | os.PathLike[str], fmt: FileFormat, read_layout: Callable[[], None]
+    ) -> None:
+        """Open ``path`` as a ``fmt`` file and run ``read_layout``, closing it on failure.
+
+        A read error of the layout (damaged file) becomes one
+        :class:`~galaxy_xai.errors.DataFormatError` naming the file.
+
+        Raises
+        ------
+        DataMissingError
+            If the file does not exist (see :func:`open_format_file`).
+        DataFormatError
+            If it is not a readable ``fmt`` file, or ``read_layout`` finds it damaged.
+        """
+        self.path = Path(path)
+        self._h5 = open_format_file(self.path, fmt)
+        try:
+            read_layout()
+        except GalaxyXAIError:
+            self._h5.close()
+            raise
+        except DAMAGED as exc:
+            self._h5.close()
+            raise damaged(fmt.what, self.path, exc) from None
 
     def close(self) -> None:
         if self._h5.id.valid:
@@ -929,25 +956,18 @@ class GalaxyDataset(OpenedFile):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._h5 = open_format_file(self.path, _DATASET_FILE)
+        self._open_checked(path, _DATASET_FILE, self._read_layout)
+
+    def _read_layout(self) -> None:
+        """Check and read ``metadata`` and the catalogue; open ``images`` lazily."""
         where = f"dataset '{self.path}'"
-        try:
-            images = _checked_images(self._h5, where=where)
-            self.metadata: dict[str, Any] = json_attribute(
-                self._h5, "metadata", where=where, default={}, kind=dict
-            )
-            check_json_fields(
-                self.metadata, _DATASET_METADATA_FIELDS, where=f"{self.path}:metadata"
-            )
-            self.catalog = _read_catalog(self._h5, len(images), where=where)
-            self.images = ImageArray(images)
-        except GalaxyXAIError:
-            self._h5.close()
-            raise
-        except DAMAGED as exc:
-            self._h5.close()
-            raise damaged("dataset", self.path, exc) from None
+        images = _checked_images(self._h5, where=where)
+        self.metadata: dict[str, Any] = json_attribute(
+            self._h5, "metadata", where=where, default={}, kind=dict
+        )
+        check_json_fields(self.metadata, _DATASET_METADATA_FIELDS, where=f"{self.path}:metadata")
+        self.catalog = _read_catalog(self._h5, len(images), where=where)
+        self.images = ImageArray(images)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

@@ -31,7 +31,6 @@ import h5py
 import numpy as np
 
 from galaxy_xai.data.store import (
-    DAMAGED,
     FileFormat,
     LazyArray,
     OpenedFile,
@@ -39,12 +38,10 @@ from galaxy_xai.data.store import (
     bytes_per_row,
     check_memory,
     checked_array,
-    damaged,
     json_attribute,
-    open_format_file,
     read_rows,
 )
-from galaxy_xai.errors import DataFormatError, GalaxyXAIError, ParameterError
+from galaxy_xai.errors import DataFormatError, ParameterError
 from galaxy_xai.io import check_json_fields
 
 __all__ = ["FORMAT_NAME", "MapArray", "MapWriter", "MapsFile", "merge_maps", "open_maps"]
@@ -249,16 +246,7 @@ class MapsFile(OpenedFile):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._h5 = open_format_file(self.path, _MAPS_FILE)
-        try:
-            self._read_layout()
-        except GalaxyXAIError:
-            self._h5.close()
-            raise
-        except DAMAGED as exc:
-            self._h5.close()
-            raise damaged("maps file", self.path, exc) from None
+        self._open_checked(path, _MAPS_FILE, self._read_layout)
 
     def _read_layout(self) -> None:
         """Check and read ``ids``, ``rows`` and ``metadata``; open ``maps`` lazily."""
