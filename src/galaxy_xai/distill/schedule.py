@@ -84,8 +84,23 @@ class STMConstants:
             raise ParameterError("lr_floor", self.lr_floor, "must be >= 0")
 
 
+class _StartEpochs:
+    """What both schedules share: the start epoch is drawn below ``max_start_epoch``."""
+
+    max_start_epoch: int
+
+    @property
+    def probe_epoch(self) -> int:
+        """The next, not yet used start epoch."""
+        return self.max_start_epoch
+
+    def sample_start(self, rng: np.random.Generator) -> int:
+        """A start epoch drawn uniformly from ``0 .. max_start_epoch - 1``."""
+        return int(rng.integers(0, self.max_start_epoch))
+
+
 @dataclass
-class FixedSchedule:
+class FixedSchedule(_StartEpochs):
     """MTT: start epochs drawn uniformly from ``0 .. max_start_epoch - 1``, forever.
 
     Raises
@@ -107,13 +122,6 @@ class FixedSchedule:
         """Whether the run must also measure the loss from ``probe_epoch``."""
         return False
 
-    @property
-    def probe_epoch(self) -> int:
-        return self.max_start_epoch
-
-    def sample_start(self, rng: np.random.Generator) -> int:
-        return int(rng.integers(0, self.max_start_epoch))
-
     def lr_scale(self) -> float:
         """Multiplier of the initial image learning rate."""
         return 1.0
@@ -130,7 +138,7 @@ class FixedSchedule:
 
 
 @dataclass
-class AdaptiveSchedule:
+class AdaptiveSchedule(_StartEpochs):
     """STM: stages of rising maximum start epoch, then fine-tuning with lr decay.
 
     Parameters
@@ -176,14 +184,6 @@ class AdaptiveSchedule:
     @property
     def needs_probe(self) -> bool:
         return self.phase == "stage"
-
-    @property
-    def probe_epoch(self) -> int:
-        """The next, not yet used start epoch."""
-        return self.max_start_epoch
-
-    def sample_start(self, rng: np.random.Generator) -> int:
-        return int(rng.integers(0, self.max_start_epoch))
 
     def lr_scale(self) -> float:
         return self.constants.decay_factor**self.decays
