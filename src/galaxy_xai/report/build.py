@@ -97,6 +97,12 @@ class _Builder:
         href = f"{self.assets.name}/{json_path.name}"
         return figure_html(result.png, alt=result.alt, caption=caption, json_href=href)
 
+    def headline_numbers(self, title: str, metrics: dict[str, Any], prefix: str) -> None:
+        """Add to the headline every number of ``metrics`` whose key starts with ``prefix``."""
+        for key, value in metrics.items():
+            if key.startswith(prefix) and isinstance(value, int | float):
+                self.headline.append({"result": title, "figure": key, "value": value})
+
     def missing_notice(self, section: str, message: str) -> str:
         """A "missing" notice, recorded for ``index.json`` and the overview, and logged."""
         self.missing.append({"section": section, "message": message})
@@ -368,9 +374,7 @@ def _render_distillation(b: _Builder, p: art.PrototypePanel) -> str:
 def _render_realism(b: _Builder, p: art.RealismPanel) -> str:
     """Simulated against real distributions per quantity, with the domain AUCs."""
     res = fg.realism_figure(p)
-    for key, value in p.metrics.items():
-        if key.startswith("domain_auc") and isinstance(value, int | float):
-            b.headline.append({"result": p.title, "figure": key, "value": value})
+    b.headline_numbers(p.title, p.metrics, "domain_auc")
     return (
         _heading(p)
         + b.figure(
@@ -404,9 +408,7 @@ def _render_model(b: _Builder, p: art.ModelCardPanel) -> str:
 
 def _render_features(b: _Builder, p: art.FeaturesPanel) -> str:
     """Bulge measurements from saliency against their controls."""
-    for key, value in p.metrics.items():
-        if key.startswith("pearson_r") and isinstance(value, int | float):
-            b.headline.append({"result": p.title, "figure": key, "value": value})
+    b.headline_numbers(p.title, p.metrics, "pearson_r")
     return (
         _heading(p)
         + b.figure(
