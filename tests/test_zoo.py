@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import shutil
@@ -442,3 +443,21 @@ def test_models_list_skips_a_bad_installed_model_and_shows_the_rest(user_zoo, ca
     card["test_metrics"]["accuracy_ci95"] = ["a", "b"]
     (user_zoo / "tiny-blobs" / "card.json").write_text(json.dumps(card))
     assert main(["models", "list"]) == 0 and main(["models", "show", "tiny-blobs"]) == 0
+
+
+def test_gz1_records_checksum_the_labels_and_the_sorted_images(tmp_path):
+    from galaxy_xai.zoo.recipe_gz1 import GZ1_FOLDER, gz1_records
+
+    source = tmp_path / GZ1_FOLDER
+    (source / "images").mkdir(parents=True)
+    (source / "labels.csv").write_text("OBJID,label\n1,0\n2,1\n")
+    (source / "images" / "2.jpeg").write_bytes(b"second")
+    (source / "images" / "1.jpeg").write_bytes(b"first")
+    (source / "images" / "notes.txt").write_text("not an image")
+    labels, images = gz1_records(tmp_path)
+    assert labels == {"path": f"{GZ1_FOLDER}/labels.csv",
+                      "sha256": sha256_file(source / "labels.csv"), "n_images": None,
+                      "role": "labels"}  # fmt: skip
+    expected = hashlib.sha256(b"1.jpeg" + b"first" + b"2.jpeg" + b"second").hexdigest()
+    assert images == {"path": f"{GZ1_FOLDER}/images/*.jpeg", "sha256": expected,
+                      "n_images": 2, "role": "images"}  # fmt: skip

@@ -31,11 +31,9 @@ from galaxy_xai.stats import bootstrap_ci95
 from galaxy_xai.zoo.recipe_base import (
     Recipe,
     RecipeOutcome,
-    file_record,
-    folder_record,
     train_stage,
 )
-from galaxy_xai.zoo.recipe_gz1 import GZ1_CITATION, SDSS_LICENCE
+from galaxy_xai.zoo.recipe_gz1 import GZ1_CITATION, GZ1_FOLDER, SDSS_LICENCE, gz1_records
 
 __all__ = [
     "CONFIDENCE_THRESHOLD",
@@ -146,7 +144,7 @@ def _gamornet_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
     simulate_dataset(sims, n=N_SIM, preset="sdss", size=SIZE, rendering="jpeg-gray", seed=0,
                      workers=workers, config={"framing": "relative", "frame_r90": FRAME_R90},
                      resume=True)  # fmt: skip
-    source = data_root / "gz1-sdss"
+    source = data_root / GZ1_FOLDER
     real = data / f"gz1_{SIZE}px_gray_crop{int(CROP * 100)}.h5"
     if not real.is_file():
         import_dataset("gz1", source, real, size=SIZE, crop=CROP, channels="gray",
@@ -196,8 +194,7 @@ def _gamornet_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
         run_dir=run,
         test_metrics=metrics,
         data=[
-            file_record(source / "labels.csv", data_root, "labels"),
-            folder_record(source / "images", data_root, "images", "*.jpeg"),
+            *gz1_records(data_root),
             {
                 "path": f"simulated: {N_SIM} galaxies, preset sdss, jpeg-gray, relative framing "
                 f"{FRAME_R90:.2f} R90, {SIZE} px, seed 0",

@@ -31,6 +31,19 @@ SDSS_LICENCE = (
 )
 
 
+#: The Galaxy Zoo 1 folder under the data root (``labels.csv`` + ``images/*.jpeg``).
+GZ1_FOLDER = "gz1-sdss"
+
+
+def gz1_records(data_root: Path) -> list[dict[str, Any]]:
+    """The card's checksum records of the GZ1 folder: its labels and its images."""
+    source = data_root / GZ1_FOLDER
+    return [
+        file_record(source / "labels.csv", data_root, "labels"),
+        folder_record(source / "images", data_root, "images", "*.jpeg"),
+    ]
+
+
 #: Input of gz1-morphology: 80 px RGB of the central 40% of the 423 px GZ1 JPEG (the
 #: galaxy fills more of the frame; spiral arms stay resolved: 2.1 px per JPEG pixel).
 GZ1_IMPORT: dict[str, Any] = {"size": 80, "crop": 0.4, "channels": "rgb"}
@@ -41,7 +54,7 @@ GZ1_EPOCHS = 45
 def _gz1_morphology(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
     from galaxy_xai.data import import_dataset
 
-    source = data_root / "gz1-sdss"
+    source = data_root / GZ1_FOLDER
     data = out / "data" / "gz1_80px_rgb_crop40.h5"
     if not data.is_file():
         data.parent.mkdir(parents=True, exist_ok=True)
@@ -67,10 +80,7 @@ def _gz1_morphology(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
     return RecipeOutcome(
         run_dir=run,
         test_metrics=metrics,
-        data=[
-            file_record(source / "labels.csv", data_root, "labels"),
-            folder_record(source / "images", data_root, "images", "*.jpeg"),
-        ],
+        data=gz1_records(data_root),
         preprocessing={
             **GZ1_IMPORT,
             "stretch": "none (JPEG values / 255)",
