@@ -131,3 +131,15 @@ def test_torch_dataset_lazy_and_pickleable(tiny_dataset):
     assert x.shape == (3, 1, 32, 32) and y.tolist() == [1, 1, 1]
     with pytest.raises(DataFormatError, match="no column"):
         open_dataset(tiny_dataset).torch_dataset("nope")
+
+
+def test_id_positions_keeps_the_order_asked_and_lists_the_missing_ids():
+    from galaxy_xai.data.subset import id_positions
+
+    known = pd.Series(["a", "b", "c", "b"]).astype(str)
+    positions, missing = id_positions(["c", 1, "b", "zz", "a"], known)
+    assert positions.dtype == np.int64
+    assert positions.tolist() == [2, 3, 0]  # a repeated id: its last position
+    assert missing == [1, "zz"]
+    positions, missing = id_positions([], known)
+    assert positions.tolist() == [] and missing == []

@@ -25,6 +25,7 @@ from galaxy_xai.bars.measure import BarParams, measure_bars
 from galaxy_xai.bars.uncertainty import measure_draws
 from galaxy_xai.bars.units import DEFAULT_COSMOLOGY, arcsec_to_kpc, px_to_arcsec
 from galaxy_xai.data.splits import read_split_ids  # re-exported: its old home
+from galaxy_xai.data.subset import id_positions
 from galaxy_xai.errors import DataFormatError, DataMissingError, ParameterError
 from galaxy_xai.io import atomic_output, write_json
 
@@ -431,17 +432,15 @@ def _calibration_rows(
     truth_col: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Positions in ``bundle`` of the barred calibration galaxies, and their true lengths."""
-    pos = {m: i for i, m in enumerate(bundle.ids)}
     if ids is None:
         chosen = np.arange(len(bundle.ids))
     else:
-        unknown = [i for i in ids if str(i) not in pos]
+        chosen, unknown = id_positions(ids, bundle.ids)
         if unknown:
             raise DataFormatError(
                 f"calibration id {unknown[0]!r} has no map in {bundle.sources[0]!r} "
                 f"({len(unknown)} of {len(ids)} calibration ids missing)"
             )
-        chosen = np.array([pos[str(i)] for i in ids], dtype=np.int64)
     truth = pd.to_numeric(catalog[truth_col], errors="coerce").to_numpy()[rows[chosen]]
     barred = np.isfinite(truth) & (truth > 0)
     chosen, truth = chosen[barred], truth[barred]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,33 @@ import numpy as np
 from galaxy_xai.data.store import open_dataset, write_dataset
 from galaxy_xai.errors import DataFormatError
 
-__all__ = ["subset_dataset"]
+__all__ = ["id_positions", "subset_dataset"]
+
+
+def id_positions(
+    ids: Sequence[object], known_ids: Iterable[str]
+) -> tuple[np.ndarray, list[object]]:
+    """Position in ``known_ids`` of each of ``ids`` (compared as text), and the ids not there.
+
+    Parameters
+    ----------
+    ids
+        The ids asked for, in the order wanted.
+    known_ids
+        The ids there are (text), e.g. ``catalog["id"].astype(str)``; of a repeated id the
+        last position counts.
+
+    Returns
+    -------
+    positions : numpy.ndarray
+        ``int64`` position of every id of ``ids`` that ``known_ids`` holds, in order.
+    missing : list
+        The ids of ``ids`` that ``known_ids`` does not hold, in order (empty if none).
+    """
+    pos = {v: i for i, v in enumerate(known_ids)}
+    missing = [i for i in ids if str(i) not in pos]
+    found = np.array([pos[str(i)] for i in ids if str(i) in pos], dtype=np.int64)
+    return found, missing
 
 
 def subset_dataset(

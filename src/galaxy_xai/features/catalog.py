@@ -249,6 +249,7 @@ def _dataset_arrays(
     """
     from galaxy_xai.bars.catalog import align_ids
     from galaxy_xai.data import open_dataset
+    from galaxy_xai.data.subset import id_positions
 
     with open_dataset(data) as ds:
         catalog = ds.catalog.reset_index(drop=True)
@@ -257,14 +258,12 @@ def _dataset_arrays(
         elif of_maps:
             rows = align_ids(ids, catalog, where=f"dataset '{data}'")
         else:
-            pos = {v: i for i, v in enumerate(catalog["id"].astype(str))}
-            missing = [i for i in ids if str(i) not in pos]
+            rows, missing = id_positions(ids, catalog["id"].astype(str))
             if missing:
                 raise DataFormatError(
                     f"id {missing[0]!r} is not in dataset '{data}' ({len(missing)} of "
                     f"{len(ids)} ids missing)"
                 )
-            rows = np.array([pos[str(i)] for i in ids], dtype=np.int64)
         images = ds.images[rows]  # any order, in one read
     return images, catalog, rows
 

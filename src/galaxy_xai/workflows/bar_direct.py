@@ -171,6 +171,7 @@ def predict_direct(
         If ``run`` or ``data`` does not exist.
     """
     from galaxy_xai.data import open_dataset
+    from galaxy_xai.data.subset import id_positions
     from galaxy_xai.io import atomic_output
     from galaxy_xai.train import load_trained, predict
 
@@ -180,11 +181,9 @@ def predict_direct(
     indices = None
     if ids is not None:
         with open_dataset(data) as ds:
-            pos = {v: i for i, v in enumerate(ds.catalog["id"].astype(str))}
-        missing = [i for i in ids if str(i) not in pos]
+            indices, missing = id_positions(ids, ds.catalog["id"].astype(str))
         if missing:
             raise DataFormatError(f"id {missing[0]!r} is not in dataset '{data}'")
-        indices = np.array([pos[str(i)] for i in ids], dtype=np.int64)
     table = predict(trained, data, indices=indices)
     column = trained.output_names[0]
     result = pd.DataFrame(
