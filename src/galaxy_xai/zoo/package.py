@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from galaxy_xai.io import atomic_output, write_json
-from galaxy_xai.models.files import MODEL_INFO_NAME, read_model, sha256_file, write_model
+from galaxy_xai.models.files import read_model, sha256_file, write_model
 from galaxy_xai.models.shipped import CARD_NAME
 
 __all__ = ["MAX_MODEL_BYTES", "pack_model", "render_card"]
@@ -144,7 +144,6 @@ def pack_model(recipe: Any, outcome: Any, out: Path, *, train_seconds: float | N
     if folder.exists():
         shutil.rmtree(folder)
     tmp_folder.rename(folder)
-    assert (folder / MODEL_INFO_NAME).is_file()
     return folder
 
 
