@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -255,3 +256,31 @@ def test_second_simulate_of_the_same_out_exits_2_while_the_first_runs(tmp_path) 
     assert first.wait(120) == 0
     names = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith((".yaml", ".stderr")))
     assert names == ["same.h5"]  # no stray lock or partial from either process
+
+
+def test_an_interrupt_swallowed_by_a_finalizer_is_raised_again(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SIGTERM handled inside ``__del__`` is 'ignored' by Python; the command must still stop."""
+    from galaxy_xai.cli import _sigterm_as_interrupt
+
+    class DiesWithASignal:
+        def __del__(self) -> None:
+            signal.raise_signal(signal.SIGTERM)
+            for _ in range(100):  # the handler raises here, inside the finalizer
+                pass
+
+    reached_the_end = []
+
+    def command(args: object) -> int:
+        DiesWithASignal()  # collected at once: its __del__ swallows the first interrupt
+        threading.Event().wait(10)  # a lock wait, as in concurrent.futures.wait
+        reached_the_end.append(True)
+        return 0
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _sigterm_as_interrupt(command)(None)
+    assert not reached_the_end and time.monotonic() - t0 < 5
+    assert "Exception ignored" not in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

@@ -91,22 +91,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Delay before a swallowed interrupt is sent again (s): enough to leave the finalizer.
+_RESEND_INTERRUPT_S = 0.01
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _reraise_swallowed_interrupt(
+    previous: Callable[[Any], object],
+) -> Callable[[Any], object]:
+    """An ``sys.unraisablehook`` that raises a swallowed interrupt again.
+
+    Python runs a signal handler at whatever bytecode the main thread is at; when that
+    is a finalizer (a weakref callback, ``__del__``), the KeyboardInterrupt it raises is
+    "ignored" there and the command would run on as if never stopped (seen with SIGTERM
+    during ``simulate --workers 2``). This hook sends SIGTERM again, so the interrupt is
+    raised at the next bytecode outside the finalizer; other unraisable errors go to
+    ``previous``.
+    """
+
+    main_thread = threading.main_thread().ident
+
+    def hook(unraisable: Any) -> object:
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            # Not from here: a signal raised now would be handled inside this hook and
+            # ignored again. A moment later, to the main thread (so that a lock wait
+            # there is interrupted too); if it lands in a finalizer again, so does this.
+            resend = threading.Timer(
+                _RESEND_INTERRUPT_S, signal.pthread_kill, (main_thread, signal.SIGTERM)
+            )
+            resend.daemon = True
+            resend.start()
+            return None
+        return previous(unraisable)
+
+    return hook
+
+
 def _sigterm_as_interrupt(func: Callable[[argparse.Namespace], Any]) -> Callable[..., Any]:
     """Run ``func`` with SIGTERM raising KeyboardInterrupt, so that ``kill`` (or a batch
-    scheduler's stop) ends a command like Ctrl-C: partial outputs kept, exit 130."""
+    scheduler's stop) ends a command like Ctrl-C: partial outputs kept, exit 130.
+
+    An interrupt that lands in a finalizer, where Python would ignore it, is raised again
+    (:func:`_reraise_swallowed_interrupt`)."""
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> Any:
         if threading.current_thread() is not threading.main_thread():
             return func(args)  # signal handlers can only be set from the main thread
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        previous_hook = sys.unraisablehook
+        sys.unraisablehook = _reraise_swallowed_interrupt(previous_hook)
         try:
             return func(args)
         finally:
+            sys.unraisablehook = previous_hook
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
     return run
