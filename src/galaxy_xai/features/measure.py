@@ -315,6 +315,7 @@ def measure_bulge(
     params: BulgeParams | None = None,
     ident: object = 0,
     light_and_region: tuple[np.ndarray, np.ndarray] | None = None,
+    galaxy_radius_px: float | None = None,
 ) -> BulgeMeasurement:
     """Raw bulge-to-total and bulge radius of one galaxy from its map and image.
 
@@ -332,6 +333,9 @@ def measure_bulge(
     light_and_region
         The image's ``(light, region)`` from :func:`galaxy_light` with
         ``params.galaxy_sigma``, when already computed (it depends on the image only).
+    galaxy_radius_px
+        The galaxy's half-light radius from that ``(light, region)``, when already
+        computed (e.g. by an earlier draw of the same image).
 
     Returns
     -------
@@ -351,15 +355,17 @@ def measure_bulge(
     nan = float("nan")
     if not galaxy.any() or not light[galaxy].sum() > 0:
         return BulgeMeasurement(nan, nan, nan, 0, "no_galaxy")
-    galaxy_radius = half_light_radius(light, galaxy)
-    signed = None
+    galaxy_radius = (
+        half_light_radius(light, galaxy) if galaxy_radius_px is None else galaxy_radius_px
+    )
+    signed = None  # the summed signed map: read by bt_from="signed_share" only
     if saliency is None or p.map_power == 0:
         weight = np.ones_like(light)
     else:
-        signed = np.asarray(saliency, dtype=np.float64)
-        s = np.abs(signed)
+        raw = np.asarray(saliency, dtype=np.float64)
+        s = np.abs(raw)
         if s.ndim == 3:
-            s, signed = s.sum(axis=0), signed.sum(axis=0)
+            s = s.sum(axis=0)
         if s.ndim != 2:
             raise DataFormatError(
                 f"map of galaxy {ident!r} has shape {np.shape(saliency)}: expected (H, W) "
@@ -372,7 +378,10 @@ def measure_bulge(
             )
         if p.smooth_sigma_px > 0:
             s = ndimage.gaussian_filter(s, p.smooth_sigma_px)
-            signed = ndimage.gaussian_filter(signed, p.smooth_sigma_px)
+        if p.bt_from == "signed_share":
+            signed = raw.sum(axis=0) if raw.ndim == 3 else raw
+            if p.smooth_sigma_px > 0:
+                signed = ndimage.gaussian_filter(signed, p.smooth_sigma_px)
         peak = s.max() if np.isfinite(s).all() else nan
         if not peak > 0:
             return BulgeMeasurement(nan, nan, galaxy_radius, 0, "no_signal")
@@ -466,12 +475,14 @@ def raw_measurements(
     flags: list[list[str]] = []
     for i in range(n):
         row = []
+        known_radius = None  # the galaxy's own radius: from the first draw, for the rest
         for j in range(s):
             m = measure_bulge(
-                draws[i][j], images[i], params=p, ident=ids[i], light_and_region=galaxies[i]
-            )
+                draws[i][j], images[i], params=p, ident=ids[i], light_and_region=galaxies[i],
+                galaxy_radius_px=known_radius,
+            )  # fmt: skip
             bt[i, j], radius[i, j], pixels[i, j] = m.bt_raw, m.radius_raw_px, m.n_pixels
-            galaxy_radius[i] = m.galaxy_radius_px
+            galaxy_radius[i] = known_radius = m.galaxy_radius_px
             row.append(m.flag)
         flags.append(row)
     return {
