@@ -17,7 +17,10 @@ from galaxy_xai.errors import ParameterError
 from galaxy_xai.explain._base import as_images, check_fits, check_positive_int, prepare_model
 from galaxy_xai.explain.core import attribute, resolve_targets
 from galaxy_xai.explain.maps_io import MapWriter
-from galaxy_xai.explain.methods import check_method, default_check_methods, get_method
+from galaxy_xai.explain.methods import (
+    get_method,
+    resolve_methods,
+)
 from galaxy_xai.explain.overlays import overlay_filename, write_overlay
 from galaxy_xai.progress import progress
 from galaxy_xai.sharding import parse_shard, shard_range
@@ -340,7 +343,7 @@ def run_checks(
     from galaxy_xai.explain.sanity import sanity_check
 
     n = check_positive_int("n", n)
-    methods = [check_method(m) for m in (default_check_methods() if methods is None else methods)]
+    methods = resolve_methods(methods)
     loaded, labels = load_models([model])
     with open_dataset(data) as ds:
         ds.require_images("check")

@@ -37,7 +37,7 @@ from galaxy_xai.explain._base import (
     prepare_model,
 )
 from galaxy_xai.explain.core import attribute, resolve_targets
-from galaxy_xai.explain.methods import check_method, default_check_methods
+from galaxy_xai.explain.methods import resolve_methods
 
 __all__ = ["deletion_insertion", "faithfulness"]
 
@@ -250,7 +250,7 @@ def faithfulness(
         ``sensitivity_max``; plus ``"random"``: ``deletion_auc`` and ``insertion_auc``
         of a random pixel order (the reference a faithful map must beat).
     """
-    methods = [check_method(m) for m in (default_check_methods() if methods is None else methods)]
+    methods = resolve_methods(methods)
     infidelity_samples = check_positive_int("infidelity_samples", infidelity_samples)
     sensitivity_samples = check_positive_int("sensitivity_samples", sensitivity_samples)
     prepared = prepare_model(model, output_names=output_names)

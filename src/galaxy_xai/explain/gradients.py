@@ -42,19 +42,16 @@ from galaxy_xai.errors import ParameterError
 from galaxy_xai.explain._base import Prepared, derive_seed
 
 __all__ = [
-    "NOISE_METHODS",
     "NT_TYPES",
     "RowsFunction",
     "input_gradients",
     "noise_sigmas",
     "noisy_attributions",
-    "noisy_gradients",
     "sample_noise",
 ]
 
 #: The noise tunnel's statistics of the noisy attributions, captum's ``nt_type`` names.
 NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
-NOISE_METHODS = NT_TYPES  # the former name, kept for existing imports
 
 #: ``rows_fn(rows, rows_targets, rows_keys) -> attributions`` of a chunk of rows.
 RowsFunction = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -213,44 +210,3 @@ def noisy_attributions(
     else:
         result = acc_sq / n_samples
     return result.to(torch.float32)
-
-
-def noisy_gradients(
-    prepared: Prepared,
-    x: torch.Tensor,
-    targets: torch.Tensor,
-    *,
-    method: str,
-    noise_level: float,
-    n_samples: int,
-    batch_size: int,
-    seed: int,
-    abs_value: bool,
-    keys: torch.Tensor,
-    masks: object | None = None,
-) -> torch.Tensor:
-    """``(N, C, H, W)`` attributions of ``gradient``/``smoothgrad``/``smoothgrad_sq``/``vargrad``.
-
-    :func:`noisy_attributions` of :func:`input_gradients`; ``method="gradient"`` is one
-    noiseless sample. Other parameters as there.
-
-    Raises
-    ------
-    ParameterError
-        If ``method`` is none of the four.
-    """
-    if method == "gradient":
-        method, n_samples, noise_level = "smoothgrad", 1, 0.0
-    return noisy_attributions(
-        x,
-        targets,
-        rows_fn=lambda rows, rows_targets, _keys: input_gradients(prepared, rows, rows_targets),
-        nt_type=method,
-        noise_level=noise_level,
-        n_samples=n_samples,
-        batch_size=batch_size,
-        seed=seed,
-        abs_value=abs_value,
-        keys=keys,
-        masks=masks,
-    )

@@ -79,6 +79,7 @@ __all__ = [
     "method_options",
     "noise_tunnel",
     "register_method",
+    "resolve_methods",
     "row_method",
     "unregister_method",
 ]
@@ -447,6 +448,17 @@ def check_method(method: str) -> str:
 def default_check_methods() -> tuple[str, ...]:
     """The methods the sanity and faithfulness checks run by default (``checked``)."""
     return tuple(name for name, spec in _REGISTRY.items() if spec.checked)
+
+
+def resolve_methods(methods: Sequence[str] | None) -> list[str]:
+    """The methods a check runs: ``methods`` checked, or :func:`default_check_methods`.
+
+    Raises
+    ------
+    ParameterError
+        If a method is unknown.
+    """
+    return [check_method(m) for m in (default_check_methods() if methods is None else methods)]
 
 
 class _MethodNames(Sequence[str]):

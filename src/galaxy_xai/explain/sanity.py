@@ -29,7 +29,7 @@ from torch import nn
 from galaxy_xai.errors import ParameterError
 from galaxy_xai.explain._base import analysis_mode, as_images, derive_seed, prepare_model
 from galaxy_xai.explain.core import attribute
-from galaxy_xai.explain.methods import check_method, default_check_methods
+from galaxy_xai.explain.methods import resolve_methods
 
 __all__ = [
     "parameter_layers",
@@ -195,7 +195,7 @@ def sanity_check(
     """
     if mode not in _MODES:
         raise ParameterError("mode", mode, f"must be one of {', '.join(_MODES)}")
-    methods = [check_method(m) for m in (default_check_methods() if methods is None else methods)]
+    methods = resolve_methods(methods)
     if not methods:
         raise ParameterError("methods", [], "needs at least one method")
     prepared = prepare_model(model, output_names=output_names)
