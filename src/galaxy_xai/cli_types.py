@@ -308,12 +308,15 @@ def add_config_option(parser: argparse.ArgumentParser | Any, what: str) -> None:
     )
 
 
-def config_from_args(cls: type[Any], args: argparse.Namespace, fields: Mapping[str, str]) -> Any:
+def config_from_args(
+    cls: type[Any], args: argparse.Namespace, fields: Mapping[str, str] | None = None
+) -> Any:
     """The dataclass ``cls`` from ``--config`` (if any) plus the options given.
 
     Precedence: an option given on the command line, then the file's key, then the
     dataclass default. ``fields`` maps option dest -> field (dotted for a nested
-    section, e.g. ``stm.decay_every``).
+    section, e.g. ``stm.decay_every``); None: every field of ``cls``, each set by the
+    option of the same dest (as :func:`defaults_from` with ``fields=None``).
 
     Raises
     ------
@@ -326,10 +329,10 @@ def config_from_args(cls: type[Any], args: argparse.Namespace, fields: Mapping[s
 
     top: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {}
-    for dest, field in fields.items():
-        value = getattr(args, dest, None)
-        if value is None:
-            continue
+    if fields is None:
+        fields = {f.name: f.name for f in dataclasses.fields(cls)}
+    for dest, value in given(args, *fields).items():
+        field = fields[dest]
         section, _, name = field.rpartition(".")
         if section:
             nested.setdefault(section, {})[name] = value
@@ -421,13 +424,21 @@ def deprecated_command(
     """
     parser = subparsers.add_parser(old, help=f"deprecated: use '{new}'")
     build(parser)
-    func = parser.get_default("func")
+    parser.set_defaults(
+        func=deprecated_func(f"galaxy-xai {old}", f"galaxy-xai {new}", parser.get_default("func"))
+    )
+
+
+def deprecated_func(
+    old: str, new: str, func: Callable[[argparse.Namespace], Any]
+) -> Callable[[argparse.Namespace], Any]:
+    """``func`` as the handler of the old spelling ``old``: warns naming ``new``, then runs."""
 
     def run(args: argparse.Namespace) -> Any:
-        warn_deprecated(f"galaxy-xai {old}", f"galaxy-xai {new}")
+        warn_deprecated(old, new)
         return func(args)
 
-    parser.set_defaults(func=run)
+    return run
 
 
 # --- subcommand groups ---------------------------------------------------------------

@@ -23,8 +23,8 @@ from galaxy_xai.cli_types import (
     config_from_args,
     defaults_from,
     deprecated_alias,
+    deprecated_func,
     output_path,
-    warn_deprecated,
 )
 
 __all__ = ["DEPRECATED_BARS_COMMANDS", "add_parser"]
@@ -60,7 +60,12 @@ def add_parser(subparsers: Any) -> None:
         return
     for old, new in DEPRECATED_BARS_COMMANDS.items():
         parser = bars_sub.add_parser(old, help=f"deprecated: use 'galaxy-xai workflows {new}'")
-        builders[new](parser, _deprecated(f"bars {old}", f"workflows {new}", _HANDLERS[new]))
+        builders[new](
+            parser,
+            deprecated_func(
+                f"galaxy-xai bars {old}", f"galaxy-xai workflows {new}", _HANDLERS[new]
+            ),
+        )
 
 
 def _subcommands(parser: argparse.ArgumentParser | None) -> Any:
@@ -71,26 +76,8 @@ def _subcommands(parser: argparse.ArgumentParser | None) -> Any:
     return None
 
 
-def _deprecated(
-    old: str, new: str, handler: Callable[[argparse.Namespace], int]
-) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        warn_deprecated(f"galaxy-xai {old}", f"galaxy-xai {new}")
-        return handler(args)
-
-    return run
-
-
 _NETWORK = "galaxy_xai.workflows.bar_network:BarNetworkConfig"
 _DIRECT = "galaxy_xai.workflows.bar_direct:BarDirectConfig"
-#: option dest -> config field (the same names)
-_NETWORK_FIELDS = {name: name for name in (
-    "n_sim", "size", "epochs", "architecture", "finetune_data", "finetune_col",
-    "finetune_epochs", "centre_mask", "seed",
-)}  # fmt: skip
-_DIRECT_FIELDS = {name: name for name in (
-    "target_col", "split_file", "epochs", "architecture", "seed",
-)}  # fmt: skip
 
 
 def _arch_option(p: argparse.ArgumentParser) -> None:
@@ -123,7 +110,7 @@ def _bar_network_options(p: argparse.ArgumentParser, func: Callable[..., int]) -
         "so the maps follow the whole bar (0 = off)",
     )
     p.add_argument("--seed", type=SEED, help="seed of the simulations, splits and training")
-    defaults_from(p, _NETWORK, _NETWORK_FIELDS)
+    defaults_from(p, _NETWORK)
     p.set_defaults(func=func)
 
 
@@ -140,14 +127,14 @@ def _bar_direct_options(p: argparse.ArgumentParser, func: Callable[..., int]) ->
     p.add_argument(
         "--pred-out", type=output_path, help="CSV of direct predictions (id, bar_length_px)"
     )
-    defaults_from(p, _DIRECT, _DIRECT_FIELDS)
+    defaults_from(p, _DIRECT)
     p.set_defaults(func=func)
 
 
 def _cmd_bar_network(args: argparse.Namespace) -> int:
     from galaxy_xai.workflows.bar_network import BarNetworkConfig, train_bar_network
 
-    config = config_from_args(BarNetworkConfig, args, _NETWORK_FIELDS)
+    config = config_from_args(BarNetworkConfig, args)
     result = train_bar_network(args.out, resume=args.resume, **dataclasses.asdict(config))
     print(f"bar network: {result.run_dir} (target output {result.target!r})")
     return 0
@@ -164,7 +151,7 @@ def _cmd_bar_direct(args: argparse.Namespace) -> int:
         from galaxy_xai.errors import ParameterError
 
         raise ParameterError("--pred-out", None, "needed with --predict")
-    config = config_from_args(BarDirectConfig, args, _DIRECT_FIELDS)
+    config = config_from_args(BarDirectConfig, args)
     run = train_direct_regressor(
         args.data, args.out, resume=args.resume, **dataclasses.asdict(config)
     )
