@@ -24,7 +24,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,12 +32,12 @@ import pandas as pd
 from galaxy_xai.bars.measure import (
     SCAN_SETTINGS,
     BarParams,
-    Search,
     Setting,
     bar_settings,
     bar_trace,
     measure_from_trace,
     scan_settings,
+    search_of,
     searched_settings,
 )
 from galaxy_xai.errors import ConfigError, DataFormatError, DataMissingError, ParameterError
@@ -59,11 +59,6 @@ CALIBRATION_FORMAT = "galaxy-xai-bar-calibration"
 T = TypeVar("T")
 
 
-def _search_of(name: str) -> Search:
-    """How calibration searches the ``BarParams`` field ``name`` (one that it searches)."""
-    return cast(Search, bar_settings()[name][1].search)
-
-
 def _grid_fields(cls: type[T]) -> type[T]:
     """Make ``cls`` a frozen dataclass with one tuple field per searched ``BarParams`` field.
 
@@ -77,7 +72,7 @@ def _grid_fields(cls: type[T]) -> type[T]:
     docs = []
     for name in searched_settings("column"):
         kind, setting = table[name]
-        search = _search_of(name)
+        search = search_of(name)
         axes[search.grid] = tuple[kind, ...]  # type: ignore[valid-type]
         setattr(cls, search.grid, search.values)
         docs.append((search.grid, f"Values of ``{name}`` searched: {setting.help}."))
@@ -142,7 +137,7 @@ class CalibrationGrid:
 
 def _grid_to_field() -> dict[str, str]:
     """Grid field -> the ``BarParams`` field whose values it holds."""
-    return {_search_of(name).grid: name for name in searched_settings()}
+    return {search_of(name).grid: name for name in searched_settings()}
 
 
 def _axes(grid: CalibrationGrid) -> dict[str, tuple[Any, ...]]:
@@ -167,7 +162,7 @@ def _paper_grid() -> CalibrationGrid:
     defaults = BarParams()
     axes: dict[str, tuple[Any, ...]] = {}
     for name in searched_settings():
-        search = _search_of(name)
+        search = search_of(name)
         axes[search.grid] = search.paper if search.paper is not None else (getattr(defaults, name),)
     return CalibrationGrid(**axes)
 
@@ -330,7 +325,7 @@ def _search(
     setting of the others (criterion, threshold, minimum pixels) reuses it. The loops
     nest in the order of ``Search.nesting``, which fixes the order of tied settings.
     """
-    values = {name: getattr(grid, _search_of(name).grid) for name in searched_settings()}
+    values = {name: getattr(grid, search_of(name).grid) for name in searched_settings()}
     values["multiply"] = multiply_options
     order = searched_settings("nesting")
     scan_names = [name for name in order if name in SCAN_SETTINGS]

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
-from galaxy_xai.bars.measure import Search, Setting, bar_settings, searched_settings
+from galaxy_xai.bars.measure import Setting, bar_settings, search_of, searched_settings
 from galaxy_xai.cli_types import (
     POSITIVE,
     SEED,
@@ -62,27 +62,23 @@ def _number(kind: type, setting: Setting) -> Number:
     return Number(cast(type[float], kind), setting.low, high, setting.low_open, setting.high_open)
 
 
-def _search(name: str) -> Search:
-    return cast(Search, bar_settings()[name][1].search)
-
-
 def _flag(name: str, *, grid: bool) -> dict[str, str]:
     """The option of setting ``name``: ``--<flag>``, else ``--<grid field>``/``--<field>``.
 
     Returns the option string (``"flag"``) and its ``metavar`` and ``dest``.
     """
     setting = bar_settings()[name][1]
-    stem = setting.flag or (_search(name).grid if grid else name)
+    stem = setting.flag or (search_of(name).grid if grid else name)
     return {
         "flag": "--" + stem.replace("_", "-"),
         "metavar": stem.upper(),
-        "dest": _search(name).grid if grid else name,
+        "dest": search_of(name).grid if grid else name,
     }
 
 
 def _grid_fields() -> dict[str, str]:
     """Option dest -> BarCalibrateConfig field of the grid options (and --no-fit-scale)."""
-    fields = {_search(name).grid: f"grid.{_search(name).grid}" for name in searched_settings()}
+    fields = {search_of(name).grid: f"grid.{search_of(name).grid}" for name in searched_settings()}
     return {**fields, "fit_scale": "grid.fit_scale"}
 
 

@@ -46,7 +46,7 @@ import logging
 import numbers
 import types
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -321,6 +321,11 @@ def bar_settings() -> Mapping[str, tuple[type, Setting]]:
     return types.MappingProxyType(
         {f.name: (type(f.default), f.metadata["setting"]) for f in dataclasses.fields(BarParams)}
     )
+
+
+def search_of(name: str) -> Search:
+    """How calibration searches the ``BarParams`` field ``name`` (one that it searches)."""
+    return cast(Search, bar_settings()[name][1].search)
 
 
 def searched_settings(order: Literal["field", "column", "nesting"] = "field") -> list[str]:

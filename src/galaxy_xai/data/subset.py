@@ -63,8 +63,7 @@ def subset_dataset(
         keep = np.ones(len(cat), bool)
         if ids is not None:
             id_set = set(map(str, ids))
-            present = set(cat["id"].astype(str))
-            missing = [i for i in ids if str(i) not in present]
+            _, missing = id_positions(ids, cat["id"].astype(str))
             if missing:
                 raise DataFormatError(
                     f"id {missing[0]!r} is not in dataset '{data}' ({len(missing)} missing)"

@@ -150,7 +150,7 @@ def agreement_intervals(
         "pearson_r": float(row_pearson(p, t)),
         "pearson_r_ci_low": r_low,
         "pearson_r_ci_high": r_high,
-        "rmse": float(np.sqrt(((p - t) ** 2).mean())),
+        "rmse": rmse(p, t),
         "rmse_ci_low": rmse_low,
         "rmse_ci_high": rmse_high,
         "bias": float((p - t).mean()),
