@@ -151,6 +151,11 @@ def number_list(item: Number) -> Callable[[str], tuple[Any, ...]]:
     return parse
 
 
+def str_list(text: str) -> tuple[str, ...]:
+    """Comma-separated names (``"random,mean"``), blanks dropped; ``""`` gives ``()``."""
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
 def devices(text: str) -> int | str:
     """``--devices``: ``auto`` or a count of devices >= 1.
 

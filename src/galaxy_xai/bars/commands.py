@@ -27,6 +27,7 @@ from galaxy_xai.cli_types import (
     given,
     number_list,
     output_path,
+    str_list,
 )
 
 __all__ = ["add_parser"]
@@ -42,10 +43,6 @@ _CALIBRATE_FIELDS = {
 _MEASURE_KEYWORDS = ("cosmology", "require_arcsec")  # measure_catalog's, from the options
 _EVALUATE = "galaxy_xai.bars.evaluate:evaluate_files"
 _EVALUATE_KEYWORDS = ("id_col", "pred_col", "n_boot", "seed")  # its keywords, from the options
-
-
-def _strs(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
 def _bools(text: str) -> tuple[bool, ...]:
@@ -89,7 +86,7 @@ def _add_grid_option(p: argparse.ArgumentParser, name: str) -> None:
     if kind is bool:
         kwargs = {"type": _bools, "help": f"{setting.help}: off, on or off,on"}
     elif kind is str:
-        kwargs = {"type": _strs, "help": f"{setting.help}: any of {','.join(setting.choices)}"}
+        kwargs = {"type": str_list, "help": f"{setting.help}: any of {','.join(setting.choices)}"}
     else:
         item = _number(kind, setting)
         kwargs = {"type": number_list(item), "help": f"{setting.help}: each {item.describe()}"}
@@ -213,7 +210,7 @@ def _add_evaluate(sub: Any) -> None:
         default=None,
         help="factor (or truth column) putting true lengths in the prediction's unit",
     )
-    p.add_argument("--flags", type=_strs, default=None, help="keep only these quality flags")
+    p.add_argument("--flags", type=str_list, default=None, help="keep only these quality flags")
     p.add_argument("--n-boot", type=Number(int, 100), help="bootstrap resamples, >= 100")
     p.add_argument("--seed", type=SEED, help="seed of the bootstrap")
     p.add_argument("--unit", default=None, help="unit shown on the plot (default from --pred-col)")

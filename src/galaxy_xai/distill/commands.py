@@ -17,6 +17,7 @@ from galaxy_xai.cli_types import (
     defaults_from,
     deprecated_alias,
     output_path,
+    str_list,
 )
 
 __all__ = ["add_parser"]
@@ -43,10 +44,6 @@ _EVAL_FIELDS = {
     "runs": "runs", "epochs": "epochs", "full_epochs": "full_epochs",
     "baselines": "baselines", "seed": "seed", "saliency": "saliency",
 }  # fmt: skip
-
-
-def _strs(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
 def add_parser(subparsers: Any) -> None:
@@ -128,7 +125,7 @@ def add_parser(subparsers: Any) -> None:
     e.add_argument("--runs", type=COUNT, help="networks per set")
     e.add_argument("--epochs", type=COUNT, help="epochs on small sets")
     e.add_argument("--full-epochs", type=COUNT, help="epochs on the full set")
-    e.add_argument("--baselines", type=_strs, help="comma list of random,mean,full or ''")
+    e.add_argument("--baselines", type=str_list, help="comma list of random,mean,full or ''")
     e.add_argument("--saliency", help="method for prototype maps; 'none' off")
     e.add_argument("--seed", type=SEED, help="seed of the networks")
     e.add_argument("--out", required=True, type=output_path, help="results JSON")
