@@ -152,6 +152,16 @@ def check_sample_montage(
     return _save(fig, path)
 
 
+def _share_per_bin(
+    labels: np.ndarray, in_bin: list[np.ndarray], classes: Sequence[str]
+) -> dict[str, list[float]]:
+    """Share of each class among ``labels`` in each bin (NaN for an empty bin)."""
+    return {
+        c: [float(np.mean(labels[m] == c)) if m.any() else float("nan") for m in in_bin]
+        for c in classes
+    }
+
+
 def bias_table(
     table: pd.DataFrame,
     predicted: Sequence[str],
@@ -188,6 +198,7 @@ def bias_table(
         }
     }
     pred = np.asarray(predicted, dtype=object)
+    given = table["given_label"].to_numpy(dtype=object)
     for name, values in covariates.items():
         v = np.asarray(values, dtype=np.float64)
         ok = np.isfinite(v)
@@ -195,17 +206,9 @@ def bias_table(
             continue
         edges = np.unique(np.quantile(v[ok], np.linspace(0, 1, bins + 1)))
         which = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
-        shares = {
-            c: [float(np.mean(pred[ok & (which == b)] == c)) if (ok & (which == b)).any()
-                else float("nan") for b in range(len(edges) - 1)]
-            for c in classes
-        }  # fmt: skip
-        given = table["given_label"].to_numpy(dtype=object)
-        given_shares = {
-            c: [float(np.mean(given[ok & (which == b)] == c)) if (ok & (which == b)).any()
-                else float("nan") for b in range(len(edges) - 1)]
-            for c in classes
-        }  # fmt: skip
+        in_bin = [ok & (which == b) for b in range(len(edges) - 1)]
+        shares = _share_per_bin(pred, in_bin, classes)
+        given_shares = _share_per_bin(given, in_bin, classes)
         out[name] = {"bin_edges": [float(e) for e in edges], "predicted_share": shares,
                      "given_share": given_shares}  # fmt: skip
     return out

@@ -11,7 +11,6 @@ network's training galaxies).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 
 from galaxy_xai.demo.common import rows_of, run_dir, source_set
 from galaxy_xai.demo.runner import Context
+from galaxy_xai.errors import DataMissingError
 
 __all__ = ["stage_features"]
 
@@ -46,6 +46,8 @@ def stage_features(ctx: Context) -> dict[str, Any]:
 
     Raises
     ------
+    DataMissingError
+        If the morphology run has no ``split.json`` (its test galaxies are unknown).
     RuntimeError
         If the size control was not computed (a bug: the image-only pass computes it).
     """
@@ -59,7 +61,9 @@ def stage_features(ctx: Context) -> dict[str, Any]:
     cfg = ctx.config
     run = run_dir(ctx, "train_morphology")
     trained = load_trained(run)
-    test_ids = json.loads((run / "split.json").read_text())["test"]
+    if trained.split is None:
+        raise DataMissingError(f"run '{run}' has no split.json: its test split is unknown")
+    test_ids = trained.split["test"]
     with open_dataset(source_set(ctx)) as ds:
         catalog = ds.catalog
         rows = rows_of(test_ids, catalog)
@@ -93,8 +97,7 @@ def stage_features(ctx: Context) -> dict[str, Any]:
                      table["galaxy_half_light_radius_arcsec"].to_numpy())  # fmt: skip
     if sizes is None:  # the image_only pass above always sets them
         raise RuntimeError("size control not computed")
-    direct = _direct_bt(ctx, json.loads((run / "split.json").read_text())["train"],
-                        images[n_cal:])  # fmt: skip
+    direct = _direct_bt(ctx, trained.split["train"], images[n_cal:])
     tables.append(pd.DataFrame({
         "id": truth["id"].astype(str)[n_cal:].to_numpy(), "method": "direct",
         "true_bt": bt[n_cal:], "measured_bt": direct,

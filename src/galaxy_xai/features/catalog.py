@@ -155,10 +155,13 @@ def bulge_maps(
     return np.ascontiguousarray(maps, dtype=np.float32)
 
 
+#: Rank of each quality flag (higher is worse); an unknown flag ranks worst.
+_FLAG_RANK = {f: i for i, f in enumerate(QUALITY_FLAGS)}
+
+
 def _flag(row: Sequence[str]) -> str:
-    rank = {f: i for i, f in enumerate(QUALITY_FLAGS)}
     counts = Counter(row)
-    return max(counts.items(), key=lambda kv: (kv[1], rank.get(kv[0], 99)))[0]
+    return max(counts.items(), key=lambda kv: (kv[1], _FLAG_RANK.get(kv[0], 99)))[0]
 
 
 def measure_features(
@@ -198,7 +201,6 @@ def measure_features(
     n = len(images)
     ids = [str(i) for i in (range(n) if ids is None else ids)]
     cols: dict[str, Any] = {"id": ids}
-    rank = {f: i for i, f in enumerate(QUALITY_FLAGS)}
     flags_all: list[list[str]] | None = None
     galaxy_radius = np.full(n, np.nan)
     regions: dict[float, Any] = {}  # the galaxy regions depend on the image only
@@ -222,7 +224,10 @@ def measure_features(
             flags_all = raw["flags"]
         else:
             flags_all = [
-                [max(a, b, key=lambda f: rank.get(f, 99)) for a, b in zip(ra, rb, strict=True)]
+                [
+                    max(a, b, key=lambda f: _FLAG_RANK.get(f, 99))
+                    for a, b in zip(ra, rb, strict=True)
+                ]
                 for ra, rb in zip(flags_all, raw["flags"], strict=True)
             ]
     assert flags_all is not None  # two quantities were measured
