@@ -13,7 +13,7 @@ measurement, reports) loads it from here and does not depend on the training cod
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -26,7 +26,7 @@ from galaxy_xai.models.files import read_model, write_model
 from galaxy_xai.models.heads import Head, RegressionHead, build_head
 from galaxy_xai.models.registry import build_from_spec
 
-__all__ = ["LoadedModel", "head_spec", "load_model", "save_model"]
+__all__ = ["LoadedModel", "head_spec", "load_model", "model_info", "save_model"]
 
 
 @dataclass
@@ -133,9 +133,33 @@ def save_model(
         If the model has no ``build_spec`` or ``input_shape`` (it was not made by
         :func:`galaxy_xai.models.build_model`).
     """
+    info = {**model_info(model, head, output_names, config), **(extra or {})}
+    return write_model(path, model.state_dict(), info)
+
+
+def model_info(
+    model: nn.Module,
+    head: Head,
+    output_names: Sequence[str],
+    config: Mapping[str, Any],
+) -> dict[str, Any]:
+    """What a model file (and a training checkpoint) records about its network.
+
+    Returns
+    -------
+    dict
+        ``galaxy_xai_version``, ``build_spec``, ``head``, ``task``, ``output_names``,
+        ``input_shape`` and ``config``, in that order.
+
+    Raises
+    ------
+    AttributeError
+        If the model has no ``build_spec`` or ``input_shape`` (it was not made by
+        :func:`galaxy_xai.models.build_model`).
+    """
     from galaxy_xai import __version__
 
-    info = {
+    return {
         "galaxy_xai_version": __version__,
         "build_spec": model.build_spec,
         "head": head_spec(head),
@@ -144,9 +168,7 @@ def save_model(
         # set by build_model; torch types dynamic Module attributes as Tensor | Module
         "input_shape": list(cast("tuple[int, ...]", model.input_shape)),
         "config": dict(config),
-        **(extra or {}),
     }
-    return write_model(path, model.state_dict(), info)
 
 
 def _head_from_spec(spec: dict[str, Any]) -> Head:

@@ -24,7 +24,7 @@ from galaxy_xai.io import OutputLock, write_json
 from galaxy_xai.models.files import LEGACY_MODEL_NAME, MODEL_INFO_NAME, safe_torch_load
 from galaxy_xai.models.heads import Head, build_head
 from galaxy_xai.models.registry import build_model
-from galaxy_xai.models.trained import head_spec as _head_spec
+from galaxy_xai.models.trained import model_info
 from galaxy_xai.train.augment import build_augment
 from galaxy_xai.train.config import TrainConfig, TransferConfig, load_train_config
 from galaxy_xai.train.datamodule import (
@@ -164,7 +164,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
 
     with open_dataset(config.data.path) as ds:
         targets, parts = _training_targets(ds, config)
-        c, h, w = ds.image_shape
+        c, h, _ = ds.image_shape  # square: checked by _training_targets
         model = build_model(
             config.model.name,
             in_channels=c,
@@ -174,7 +174,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, *, resume: bool) -> Path:
         )
         lr_scale = _apply_transfer(model, config.transfer, resuming=resuming)
         head = _build_head(config, targets, parts)
-        lit = _lit_module(config, model, head, targets, (c, h, w), lr_scale=lr_scale)
+        lit = _lit_module(config, model, head, targets, lr_scale=lr_scale)
         lit.has_val = len(parts["val"]) > 0
         train_loader, val_loader = _loaders(ds, targets, parts, config, last if resuming else None)
         monitor = "val_loss" if lit.has_val else "train_loss"
@@ -290,22 +290,11 @@ def _lit_module(
     model: torch.nn.Module,
     head: Head,
     targets: Targets,
-    input_shape: tuple[int, int, int],
     *,
     lr_scale: float,
 ) -> GalaxyLitModule:
     """The Lightning module, carrying what its checkpoints record about the run."""
-    from galaxy_xai import __version__
-
-    extra = {
-        "galaxy_xai_version": __version__,
-        "config": config_to_dict(config),
-        "build_spec": model.build_spec,
-        "head": _head_spec(head),
-        "task": config.task,
-        "output_names": list(targets.output_names),
-        "input_shape": list(input_shape),
-    }
+    extra = model_info(model, head, targets.output_names, config_to_dict(config))
     return GalaxyLitModule(
         model, head, optim=config.optim, augment=build_augment(config.augment),
         lr_scale=lr_scale, max_epochs=config.trainer.max_epochs, extra=extra,

@@ -178,13 +178,13 @@ def predict_direct(
     trained = load_trained(run)
     if trained.task != "regression":
         raise ParameterError("run", str(run), f"is a {trained.task} model, not a regressor")
-    indices = None
-    if ids is not None:
-        with open_dataset(data) as ds:
+    with open_dataset(data) as ds:  # opened once: predict reads the same open file
+        indices = None
+        if ids is not None:
             indices, missing = id_positions(ids, ds.catalog["id"].astype(str))
-        if missing:
-            raise DataFormatError(f"id {missing[0]!r} is not in dataset '{data}'")
-    table = predict(trained, data, indices=indices)
+            if missing:
+                raise DataFormatError(f"id {missing[0]!r} is not in dataset '{data}'")
+        table = predict(trained, ds, indices=indices)
     column = trained.output_names[0]
     result = pd.DataFrame(
         {"id": table["id"].astype(str), "bar_length_px": table[column].to_numpy(dtype=float)}
