@@ -13,7 +13,6 @@ opt-out, is accepted with a warning).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 from typing import Any
 
@@ -73,23 +72,18 @@ def _method_name(value: str) -> str:
 
 
 def _option_sources() -> dict[str, str]:
-    """Method option name -> ``"module:OptionsClass"`` that declares it (importable ones).
-
-    The first registered method declaring a name owns it, as in
-    :func:`~galaxy_xai.explain.methods.cli_option_fields`.
-    """
-    from galaxy_xai.explain.methods import METHOD_SPECS
+    """Method option name -> ``"module:OptionsClass"`` that declares it, where that class
+    can be imported by name (for the help to look its default up)."""
+    from galaxy_xai.explain.methods import cli_option_owners
 
     sources: dict[str, str] = {}
-    for spec in METHOD_SPECS.values():
-        cls = spec.options
+    for name, (cls, _) in cli_option_owners().items():
         try:  # a class defined in a function cannot be named for the help to look up
             importable = getattr(importlib.import_module(cls.__module__), cls.__qualname__, None)
         except ImportError:
             importable = None
-        for f in dataclasses.fields(cls):
-            if "cli" in f.metadata and f.name not in sources and importable is cls:
-                sources[f.name] = f"{cls.__module__}:{cls.__qualname__}"
+        if importable is cls:
+            sources[name] = f"{cls.__module__}:{cls.__qualname__}"
     return sources
 
 

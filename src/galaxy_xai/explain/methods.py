@@ -74,6 +74,7 @@ __all__ = [
     "batch_method",
     "check_method",
     "cli_option_fields",
+    "cli_option_owners",
     "default_check_methods",
     "get_method",
     "method_options",
@@ -564,17 +565,23 @@ def _check_elsewhere(key: str, value: Any) -> None:
     raise TypeError(f"attribute() got an unexpected keyword argument {key!r}")
 
 
-def cli_option_fields() -> list[dataclasses.Field[Any]]:
-    """The option fields with a ``galaxy-xai explain`` flag (``metadata["cli"]``), by name.
+def cli_option_owners() -> dict[str, tuple[type, dataclasses.Field[Any]]]:
+    """Option name -> (options class, field) of each ``galaxy-xai explain`` method flag.
 
-    One field per name, the first method that declares it (registration order).
+    A field has a flag when its ``metadata`` holds ``"cli"``; of a name declared by
+    several methods, the first registered owns it.
     """
-    seen: dict[str, dataclasses.Field[Any]] = {}
+    seen: dict[str, tuple[type, dataclasses.Field[Any]]] = {}
     for spec in _REGISTRY.values():
         for f in dataclasses.fields(spec.options):
             if "cli" in f.metadata and f.name not in seen:
-                seen[f.name] = f
-    return list(seen.values())
+                seen[f.name] = (spec.options, f)
+    return seen
+
+
+def cli_option_fields() -> list[dataclasses.Field[Any]]:
+    """The option fields with a ``galaxy-xai explain`` flag, by name (:func:`cli_option_owners`)."""
+    return [f for _, f in cli_option_owners().values()]
 
 
 # --------------------------------------------------------------------------- built-ins
