@@ -14,9 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
 from galaxy_xai.cli import main
+from galaxy_xai.data import open_dataset
+from galaxy_xai.demo.config import QUICK
 from galaxy_xai.report.build import OPTIONAL_SECTIONS, SECTION_TITLES
 
 #: The sections every report shows (optional ones appear only with their panels).
@@ -82,9 +85,24 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
 
     info = json.loads((out / "run.json").read_text())
     assert info["config"]["seed"] == 1 and info["config"]["quick"] is True
-    assert {"simulated training set", "simulated labelled (transfer) set"} <= set(
-        info["provenance"]
-    )
+    assert {
+        "simulated training set",
+        "simulated bar training set",
+        "simulated labelled (transfer) set",
+    } <= set(info["provenance"])
+    # the bar network learns and is tested on disk galaxies (those Galaxy Zoo asks the
+    # bar question of), half barred; the morphology set keeps the whole population
+    with open_dataset(out / "stages" / "simulate" / "bar_train.h5") as ds:
+        disks = ds.catalog
+    with open_dataset(out / "stages" / "simulate" / "source.h5") as ds:
+        population = ds.catalog
+    assert len(disks) == QUICK["n_bar_train"]
+    assert disks["bulge_to_total"].max() <= 0.5 and population["bulge_to_total"].max() > 0.5
+    assert np.cos(np.radians(disks["inclination_deg"])).min() >= 0.35 - 1e-9
+    assert 0.3 < disks["barred"].mean() < 0.7
+    bar_run = yaml.safe_load((out / "stages" / "train_bars" / "run" / "config.yaml").read_text())
+    assert Path(bar_run["config"]["data"]["path"]).name == "bar_train.h5"
+    assert bar_run["config"]["transfer"]["checkpoint"] == "zoo:bar-sdss"
     assert [s["name"] for s in info["stages"]] == [
         "simulate", "train_morphology", "train_bars", "transfer", "predict", "explain",
         "bars", "distill", "features", "zoo",

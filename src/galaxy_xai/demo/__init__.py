@@ -2,11 +2,13 @@
 
 ``galaxy-xai demo --out DIR`` needs no data and no downloads. The chain::
 
-    1 simulate        SDSS-like galaxies (barred / unbarred, bulge / disk dominated), a
-                      second, differently observed labelled set for transfer learning,
-                      and a held-out barred set for the bar measurement
+    1 simulate        SDSS-like galaxies (barred / unbarred, bulge / disk dominated),
+                      disk galaxies (half barred) for the bar network, a second,
+                      differently observed labelled set for transfer learning, and a
+                      held-out barred set for the bar measurement
     2 train_morphology  GaMorNet-style 3-class network (disk / indeterminate / bulge)
-    3 train_bars      bar / no-bar network (Bhambra et al. 2022)
+    3 train_bars      bar / no-bar network (Bhambra et al. 2022), fine-tuned from
+                      zoo:bar-sdss on the disk galaxies
     4 transfer        the morphology network fine-tuned on the small labelled set
     5 predict         MC-dropout predictions with uncertainties on both test sets
     6 explain         SmoothGrad maps of the bar output of the shipped bar network
@@ -57,7 +59,10 @@ __all__ = ["STAGES", "Context", "DemoConfig", "Stage", "demo_config", "run_demo"
 
 # The chain, in order: each stage's function, the config fields its fingerprint covers
 # and the stages it depends on. run_demo reads it from this module when called.
-_ALL = ("image_size", "n_source", "bar_fraction", "target_preset", "n_target", "n_explain")
+_ALL = (
+    "image_size", "n_source", "bar_fraction", "n_bar_train", "target_preset", "n_target",
+    "n_explain",
+)  # fmt: skip
 _MORPH = ("model", "model_width", "epochs", "batch_size")
 STAGES: tuple[Stage, ...] = (
     Stage("simulate", stage_simulate, _ALL),

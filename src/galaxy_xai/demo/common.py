@@ -17,6 +17,7 @@ __all__ = [
     "bar_labels",
     "bar_saliency",
     "bar_set",
+    "bar_train_set",
     "classification_panel",
     "describe",
     "morph_labels",
@@ -42,6 +43,11 @@ def target_set(ctx: Context) -> Path:
     return ctx.stage_dir("simulate") / "target.h5"
 
 
+def bar_train_set(ctx: Context) -> Path:
+    """The bar network's training set: disk galaxies, half of them barred."""
+    return ctx.stage_dir("simulate") / "bar_train.h5"
+
+
 def bar_set(ctx: Context) -> Path:
     """The independent barred galaxies the bar measurement is calibrated and tested on."""
     return ctx.stage_dir("simulate") / "barred.h5"
@@ -65,6 +71,7 @@ def train_config(
     epochs: int,
     seed: int,
     transfer_from: Path | str | None = None,
+    transfer_lr_scale: float = 0.1,
 ) -> Any:
     """A CPU, deterministic :class:`galaxy_xai.train.TrainConfig` for one demo network."""
     from galaxy_xai.train import (
@@ -94,7 +101,9 @@ def train_config(
             accelerator="cpu",
             deterministic=True,
         ),
-        transfer=TransferConfig(checkpoint=str(transfer_from), preset="sdss")
+        transfer=TransferConfig(
+            checkpoint=str(transfer_from), preset="sdss", lr_scale=transfer_lr_scale
+        )
         if transfer_from is not None
         else TransferConfig(),
         seed=seed,

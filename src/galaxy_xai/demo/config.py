@@ -27,11 +27,12 @@ class DemoConfig:
     n_target: int = 400  # the small labelled "transfer" set
     target_preset: str = "decals"  # survey the transfer set is simulated for
     bar_fraction: float = 0.5  # fraction of simulated galaxies with a bar
+    n_bar_train: int = 1500  # simulated disk galaxies the bar network is fine-tuned on
     model: str = "gamornet"  # morphology architecture
     model_width: float = 0.125  # GaMorNet width multiplier (1.0 = published)
     bar_model: str = "compact"  # bar network architecture
     epochs: int = 10  # epochs of the morphology network
-    bar_epochs: int = 10  # epochs of the bar network
+    bar_epochs: int = 20  # epochs of the bar network
     transfer_epochs: int = 6
     batch_size: int = 32
     mc_samples: int = 20  # Monte Carlo dropout passes per galaxy
@@ -53,6 +54,7 @@ QUICK = {
     "image_size": 40,
     "n_source": 320,
     "n_target": 120,
+    "n_bar_train": 320,
     "model_width": 0.0625,
     "epochs": 5,
     "bar_epochs": 5,

@@ -32,7 +32,8 @@ def write_demo_run_info(ctx: Context, timings: list[dict[str, Any]]) -> None:
     description = (
         f"The galaxy-xai demo: {cfg.n_source} SDSS-like galaxies simulated with GalSim "
         f"({cfg.image_size} px, barred and unbarred, bulge- and disk-dominated) train a "
-        "GaMorNet-style morphology network and a bar network; the morphology network is "
+        f"GaMorNet-style morphology network, and {cfg.n_bar_train} simulated disk galaxies "
+        "(half barred) fine-tune the shipped bar network; the morphology network is "
         f"transferred to a second labelled set of {cfg.n_target} galaxies observed "
         "differently; predictions carry Monte Carlo dropout uncertainties; SmoothGrad maps "
         "of the bar output, checked by parameter randomisation, give bar lengths that are "
