@@ -88,6 +88,7 @@ STAGES: tuple[Stage, ...] = (
             "distill_ipc",
             "distill_iterations",
             "distill_eval_epochs",
+            "distill_eval_runs",
             "quick",
         ),
         ("simulate",),

@@ -44,7 +44,11 @@ class DemoConfig:
     distill_experts: int = 2
     distill_expert_epochs: int = 6
     distill_ipc: int = 3  # prototypes per class
-    distill_iterations: int = 20  # each unrolls 10 student steps: the costliest loop here
+    # each unrolls 10 student steps: the costliest loop here. At 20 the prototypes scored
+    # 0.33 (chance) against 0.34 for random real images (2 runs); at 100, 0.42 and 0.46
+    # for two distillation seeds against 0.37 (4 runs)
+    distill_iterations: int = 100
+    distill_eval_runs: int = 4  # fresh networks per evaluated set (mean and spread)
     distill_eval_epochs: int = 60
     real_limit: int = 1200  # real galaxies imported per set with --data
     n_zoo: int = 300  # fresh simulated galaxies per shipped model the demo scores
@@ -69,6 +73,7 @@ QUICK = {
     "distill_expert_epochs": 4,
     "distill_ipc": 2,
     "distill_iterations": 8,
+    "distill_eval_runs": 1,
     "distill_eval_epochs": 20,
     "real_limit": 200,
 }

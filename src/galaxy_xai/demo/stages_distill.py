@@ -60,7 +60,7 @@ def stage_distill(ctx: Context) -> dict[str, Any]:
     scores = evaluate_distilled(
         folder / "distilled",
         config=EvalConfig(
-            runs=1 if cfg.quick else 2,
+            runs=cfg.distill_eval_runs,
             baselines=("random", "full") if cfg.quick else ("random", "mean", "full"),
             epochs=cfg.distill_eval_epochs,
             full_epochs=max(2, cfg.distill_expert_epochs),
