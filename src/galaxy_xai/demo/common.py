@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -71,9 +72,13 @@ def train_config(
     epochs: int,
     seed: int,
     transfer_from: Path | str | None = None,
-    transfer_lr_scale: float = 0.1,
+    transfer_lr_scale: float | None = None,
 ) -> Any:
-    """A CPU, deterministic :class:`galaxy_xai.train.TrainConfig` for one demo network."""
+    """A CPU, deterministic :class:`galaxy_xai.train.TrainConfig` for one demo network.
+
+    ``transfer_lr_scale``: the learning-rate factor of the loaded layers when
+    ``transfer_from`` is given (None: :class:`~galaxy_xai.train.TransferConfig`'s).
+    """
     from galaxy_xai.train import (
         DataConfig,
         ModelConfig,
@@ -84,6 +89,11 @@ def train_config(
     )
 
     cfg = ctx.config
+    transfer = TransferConfig()
+    if transfer_from is not None:
+        transfer = TransferConfig(checkpoint=str(transfer_from), preset="sdss")
+        if transfer_lr_scale is not None:
+            transfer = dataclasses.replace(transfer, lr_scale=transfer_lr_scale)
     return TrainConfig(
         data=DataConfig(
             path=str(data),
@@ -101,11 +111,7 @@ def train_config(
             accelerator="cpu",
             deterministic=True,
         ),
-        transfer=TransferConfig(
-            checkpoint=str(transfer_from), preset="sdss", lr_scale=transfer_lr_scale
-        )
-        if transfer_from is not None
-        else TransferConfig(),
+        transfer=transfer,
         seed=seed,
     )
 
