@@ -132,3 +132,9 @@ def test_real_data_results_are_removed_when_a_run_has_no_data(
     demo.run_demo(out, demo.demo_config(quick=True))
     assert not (out / "bars" / "galaxy-builder").exists()
     assert not (out / "stages" / "real").exists()
+
+
+def test_bar_model_is_deprecated_and_out_of_the_fingerprints() -> None:
+    with pytest.warns(FutureWarning, match="bar_model is deprecated"):
+        demo.DemoConfig(bar_model="resnet")
+    assert all("bar_model" not in stage.keys for stage in demo.STAGES)

@@ -67,7 +67,7 @@ _MORPH = ("model", "model_width", "epochs", "batch_size")
 STAGES: tuple[Stage, ...] = (
     Stage("simulate", stage_simulate, _ALL),
     Stage("train_morphology", stage_train_morphology, _MORPH, ("simulate",)),
-    Stage("train_bars", stage_train_bars, ("bar_model", "bar_epochs", "batch_size"), ("simulate",)),
+    Stage("train_bars", stage_train_bars, ("bar_epochs", "batch_size"), ("simulate",)),
     Stage("transfer", stage_transfer, (*_MORPH, "transfer_epochs"), ("train_morphology",)),
     Stage(
         "predict", stage_predict, ("mc_samples",), ("transfer", "train_morphology", "train_bars")

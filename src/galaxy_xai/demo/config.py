@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ class DemoConfig:
     n_bar_train: int = 1500  # simulated disk galaxies the bar network is fine-tuned on
     model: str = "gamornet"  # morphology architecture
     model_width: float = 0.125  # GaMorNet width multiplier (1.0 = published)
-    bar_model: str = "compact"  # bar network architecture
+    # deprecated, unused: the bar network is zoo:bar-sdss fine-tuned, in its architecture
+    bar_model: str = "compact"
     epochs: int = 10  # epochs of the morphology network
     bar_epochs: int = 20  # epochs of the bar network
     transfer_epochs: int = 6
@@ -52,6 +54,15 @@ class DemoConfig:
     distill_eval_epochs: int = 60
     real_limit: int = 1200  # real galaxies imported per set with --data
     n_zoo: int = 300  # fresh simulated galaxies per shipped model the demo scores
+
+    def __post_init__(self) -> None:
+        if self.bar_model != "compact":
+            warnings.warn(
+                "DemoConfig.bar_model is deprecated and ignored: the demo's bar network is "
+                "zoo:bar-sdss fine-tuned, so its architecture is the shipped model's",
+                FutureWarning,
+                stacklevel=3,
+            )
 
 
 QUICK = {

@@ -31,7 +31,14 @@ from galaxy_xai.stats import classification_metrics, regression_metrics
 from galaxy_xai.train.io import TrainedModel, load_trained
 from galaxy_xai.train.targets import prepare_targets
 
-__all__ = ["enable_mc_dropout", "evaluate", "load_trained", "predict", "predict_arrays"]
+__all__ = [
+    "enable_mc_dropout",
+    "evaluate",
+    "load_trained",
+    "predict",
+    "predict_arrays",
+    "split_predictions",
+]
 
 log = logging.getLogger(__name__)
 _EPS = 1e-12
@@ -284,6 +291,74 @@ def predict_arrays(
     return torch.cat(out).numpy() if out else np.zeros((0, len(trained.output_names)), np.float32)
 
 
+def split_predictions(
+    trained: TrainedModel | str | os.PathLike[str],
+    data: GalaxyDataset | str | os.PathLike[str],
+    *,
+    split: str = "test",
+    batch_size: int = 256,
+    class_map: dict[str, str | None] | None = None,
+    device: str | torch.device | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions and targets of one split of a labelled dataset (what :func:`evaluate` scores).
+
+    Parameters are those of :func:`evaluate`.
+
+    Returns
+    -------
+    preds : numpy.ndarray
+        ``(N, K)`` deterministic predictions (class probabilities for classification).
+    truth : numpy.ndarray
+        ``(N,)`` class indices, or ``(N, K)`` targets.
+
+    Raises
+    ------
+    DataFormatError, ModelMismatchError, ParameterError
+        As :func:`evaluate`.
+    """
+    trained = _as_trained(trained)
+    ds, opened = _as_dataset(data)
+    try:
+        ds.require_images("evaluate")
+        check_fits(trained, ds)
+        data_cfg = trained.config.data
+        if class_map is not None:
+            data_cfg = dataclasses.replace(data_cfg, class_map=class_map)
+        targets = prepare_targets(ds, data_cfg, trained.task)
+        if targets.output_names != trained.output_names:
+            raise ModelMismatchError(
+                f"dataset '{ds.path}' gives outputs {targets.output_names} but model "
+                f"'{trained.path}' predicts {trained.output_names}"
+            )
+        if split == "all":
+            positions = np.arange(len(targets.rows))
+        else:
+            if trained.split is None or split not in trained.split:
+                raise ParameterError(
+                    "split", split, f"model '{trained.path}' records no such split (use 'all')"
+                )
+            positions = np.flatnonzero(np.isin(targets.ids, trained.split[split]))
+        if len(positions) == 0:
+            raise DataFormatError(
+                f"split '{split}' is empty for dataset '{ds.path}': none of its "
+                f"{len(targets.rows)} usable galaxies are in that part of the run "
+                "(evaluate another dataset with split='all' / --split all)"
+            )
+        rows = targets.rows[positions]
+        preds = np.concatenate(
+            [
+                p[0]
+                for _, p in _batches(
+                    trained, ds, rows, batch_size=batch_size, mc_samples=0, device=_device(device)
+                )
+            ]
+        )
+        return preds, targets.values[positions]
+    finally:
+        if opened:
+            ds.close()
+
+
 def evaluate(
     trained: TrainedModel | str | os.PathLike[str],
     data: GalaxyDataset | str | os.PathLike[str],
@@ -334,41 +409,9 @@ def evaluate(
     trained = _as_trained(trained)
     ds, opened = _as_dataset(data)
     try:
-        ds.require_images("evaluate")
-        check_fits(trained, ds)
-        data_cfg = trained.config.data
-        if class_map is not None:
-            data_cfg = dataclasses.replace(data_cfg, class_map=class_map)
-        targets = prepare_targets(ds, data_cfg, trained.task)
-        if targets.output_names != trained.output_names:
-            raise ModelMismatchError(
-                f"dataset '{ds.path}' gives outputs {targets.output_names} but model "
-                f"'{trained.path}' predicts {trained.output_names}"
-            )
-        if split == "all":
-            positions = np.arange(len(targets.rows))
-        else:
-            if trained.split is None or split not in trained.split:
-                raise ParameterError(
-                    "split", split, f"model '{trained.path}' records no such split (use 'all')"
-                )
-            positions = np.flatnonzero(np.isin(targets.ids, trained.split[split]))
-        if len(positions) == 0:
-            raise DataFormatError(
-                f"split '{split}' is empty for dataset '{ds.path}': none of its "
-                f"{len(targets.rows)} usable galaxies are in that part of the run "
-                "(evaluate another dataset with split='all' / --split all)"
-            )
-        rows = targets.rows[positions]
-        preds = np.concatenate(
-            [
-                p[0]
-                for _, p in _batches(
-                    trained, ds, rows, batch_size=batch_size, mc_samples=0, device=_device(device)
-                )
-            ]
+        preds, truth = split_predictions(
+            trained, ds, split=split, batch_size=batch_size, class_map=class_map, device=device
         )
-        truth = targets.values[positions]
         if trained.task == "classification":
             metrics = classification_metrics(preds, truth, trained.output_names, n_bins=n_bins)
         else:

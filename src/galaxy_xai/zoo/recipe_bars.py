@@ -4,9 +4,9 @@ Both train on the Galaxy Builder stand-in simulations
 (:data:`galaxy_xai.simulate.presets.STAND_INS`: SDSS r band, framed like the Galaxy
 Builder cutouts, counts through the importer's asinh stretch), 64 px, half of them
 barred. ``bar-sdss`` is then fine-tuned on the GZ2 ``p_bar`` of a seeded half of the
-198 real Galaxy Builder galaxies and tested on the other half; ``bar-length-direct``
-regresses the full bar length (pixels) directly, the control of Bhambra et al. (2022)
-against which saliency-measured lengths are judged.
+198 real Galaxy Builder galaxies (with some of its simulations mixed in) and tested on
+the other half; ``bar-length-direct`` regresses the full bar length (pixels) directly,
+the control of Bhambra et al. (2022) against which saliency-measured lengths are judged.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from galaxy_xai.stats import bootstrap_ci95, pearson_r, rmse
 from galaxy_xai.zoo.recipe_base import Recipe, RecipeOutcome, file_record
 
-__all__ = ["BAR_LENGTH_DIRECT", "BAR_SDSS", "gzb_halves"]
+__all__ = ["BAR_LENGTH_DIRECT", "BAR_SDSS", "gzb_halves", "rehearsal_set"]
 
 SIZE = 64
 N_TRAIN = 8000
@@ -27,6 +27,11 @@ N_TEST = 1000
 SIM_SEEDS = {"train": 101, "test": 303}
 EPOCHS_SIM = 20
 EPOCHS_FINETUNE = 12
+#: Simulated training galaxies mixed into the fine-tuning set ("rehearsal"): fine-tuned on
+#: the ~100 real galaxies alone, the network forgot the simulations (test AUC 0.995 ->
+#: 0.927) and gained nothing on held-out real galaxies (0.57 -> 0.52); with 400 of its
+#: simulated training galaxies mixed in, 0.995 and 0.57.
+N_REHEARSAL = 400
 EPOCHS_DIRECT = 40
 WIDTH = 24
 #: GZ2 p_bar (debiased, Hart et al. 2016) of a barred / unbarred galaxy in the tests.
@@ -79,6 +84,42 @@ def gzb_halves(data: Path, data_root: Path) -> tuple[Path, Path, Path]:
             subset_dataset(real, path, ids=[ids[i] for i in np.sort(parts[name])])
         halves.append(path)
     return real, halves[0], halves[1]
+
+
+def rehearsal_set(finetune: Path, sim_train: Path, out: Path, *, n_sim: int = N_REHEARSAL,
+                  seed: int = 0) -> Path:  # fmt: skip
+    """The fine-tuning set: the real galaxies plus ``n_sim`` of the simulated training ones.
+
+    The simulated galaxies' ``p_bar`` is their 0/1 ``barred`` truth; a ``source`` column
+    says which galaxies are real. Drawn with a seeded generator; written once.
+
+    Raises
+    ------
+    ParameterError
+        If ``n_sim`` is not between 0 and the number of simulated galaxies.
+    """
+    import pandas as pd
+
+    from galaxy_xai.data import open_dataset
+    from galaxy_xai.data.store import write_dataset
+    from galaxy_xai.errors import ParameterError
+
+    if out.is_file():
+        return out
+    with open_dataset(finetune) as real, open_dataset(sim_train) as sims:
+        if not 0 <= n_sim <= len(sims.catalog):
+            raise ParameterError("n_sim", n_sim, f"must be in 0..{len(sims.catalog)}")
+        rows = np.sort(np.random.default_rng(seed).choice(len(sims.catalog), n_sim, replace=False))
+        images = np.concatenate([real.images[:], sims.images[rows]]).astype(np.float32)
+        catalog = pd.DataFrame({
+            "id": [*real.catalog["id"].astype(str), *sims.catalog["id"].astype(str).to_numpy()[rows]],
+            "p_bar": [*real.catalog["p_bar"].astype(float),
+                      *sims.catalog["barred"].astype(float).to_numpy()[rows]],
+            "source": ["galaxy-builder"] * len(real.catalog) + ["simulated"] * n_sim,
+        })  # fmt: skip
+    write_dataset(out, images, catalog, metadata={"kind": "bar-sdss fine-tuning set",
+                                                  "sources": ["galaxy-builder", "simulated"]})  # fmt: skip
+    return out
 
 
 def _auc(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
@@ -148,6 +189,7 @@ def _bar_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
     data.mkdir(parents=True, exist_ok=True)
     sets = simulated_sets(data)
     _, finetune, test = gzb_halves(data, data_root)
+    finetune = rehearsal_set(finetune, sets["train"], data / f"gzb64_finetune_sim{N_REHEARSAL}.h5")
     net = train_bar_network(
         out / "bar", sim_data=sets["train"], epochs=EPOCHS_SIM, model_kwargs={"width": WIDTH},
         finetune_data=finetune, finetune_epochs=EPOCHS_FINETUNE, resume=resume,
@@ -173,6 +215,9 @@ def _bar_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
             f"gzb_test_*: the seeded half of the 198 Galaxy Builder galaxies not fine-tuned "
             f"on; barred p_bar >= {P_BAR_BARRED}, unbarred p_bar <= {P_BAR_UNBARRED}, the rest "
             "left out. sim_test_*: 1,000 simulated galaxies of another seed.",
+            f"The fine-tuning set holds the Galaxy Builder half plus {N_REHEARSAL} of the "
+            "simulated training galaxies (p_bar = their 0/1 truth), so that the network "
+            "keeps what it learnt on the simulations.",
             "Half of the simulated training images had a random central disc hidden, so "
             "that saliency maps follow the bar along its length.",
         ],
@@ -221,7 +266,7 @@ def _bar_length_direct(out: Path, data_root: Path, resume: bool) -> RecipeOutcom
 
 BAR_SDSS = Recipe(
     name="bar-sdss",
-    version="1.0",
+    version="1.1",
     summary="Bar vote fraction (GZ2 p_bar) from SDSS r-band cutouts: Galaxy Builder "
     "stand-in simulations, then fine-tuned on half of Galaxy Builder",
     run=_bar_sdss,

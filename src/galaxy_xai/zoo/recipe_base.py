@@ -35,6 +35,7 @@ __all__ = [
     "data_root_from_env",
     "file_record",
     "folder_record",
+    "offset_stage",
     "train_stage",
 ]
 
@@ -160,6 +161,24 @@ def train_stage(config: dict[str, Any], run_dir: Path, resume: bool) -> Path:
         log.info("stage %s already finished", run_dir.name)
         return run_dir
     return train(load_train_config(config), run_dir, resume=resume)
+
+
+def offset_stage(run_dir: Path, data: Path, out_dir: Path) -> tuple[Path, dict[str, float]]:
+    """The run with class offsets chosen on its validation split, and the offsets.
+
+    See :mod:`galaxy_xai.train.offsets`; deterministic, so a resumed recipe redoes it.
+    """
+    from galaxy_xai.train import load_trained
+    from galaxy_xai.train.offsets import apply_class_offsets, fit_class_offsets
+    from galaxy_xai.train.predict import split_predictions
+
+    trained = load_trained(run_dir)
+    probs, truth = split_predictions(trained, data, split="val")
+    offsets = fit_class_offsets(probs, truth)
+    apply_class_offsets(run_dir, offsets, out_dir, chosen_on="val")
+    return out_dir, {
+        n: round(float(v), 4) for n, v in zip(trained.output_names, offsets, strict=True)
+    }
 
 
 def classification_test_metrics(
