@@ -341,6 +341,36 @@ def test_a_recipe_runs_packs_and_resumes(tmp_path, monkeypatch, capsys):
     assert read_card(out / "model")["weights_sha256"] == first
 
 
+def test_bar_sdss_rehearsal_set_mixes_real_and_simulated(tmp_path):
+    """The fine-tuning set: every real galaxy, n_sim seeded simulated ones with p_bar = truth."""
+    import pandas as pd
+
+    from galaxy_xai.data import open_dataset, write_dataset
+    from galaxy_xai.zoo.recipe_bars import rehearsal_set
+
+    n_real = 6
+    real = blob_ring_dataset(tmp_path / "real.h5", n=n_real, p_bar=np.linspace(0.1, 0.9, n_real))
+    sims = tmp_path / "sims.h5"  # ids unlike the real ones, as in the recipe
+    write_dataset(sims, np.random.default_rng(0).random((20, 1, 16, 16), np.float32),
+                  pd.DataFrame({"id": [f"sim{i:03d}" for i in range(20)],
+                                "barred": np.arange(20) % 2}))  # fmt: skip
+    out = rehearsal_set(real, sims, tmp_path / "mixed.h5", n_sim=8, seed=3)
+    with open_dataset(out) as ds, open_dataset(sims) as sim_ds:
+        cat = ds.catalog
+        assert len(cat) == n_real + 8 and ds.images.shape[0] == n_real + 8
+        assert list(cat["source"]).count("galaxy-builder") == n_real
+        np.testing.assert_allclose(cat["p_bar"][:n_real], np.linspace(0.1, 0.9, n_real))
+        truth = dict(zip(sim_ds.catalog["id"].astype(str), sim_ds.catalog["barred"], strict=True))
+        simulated = cat[cat["source"] == "simulated"]
+        assert all(truth[i] == p for i, p in zip(simulated["id"], simulated["p_bar"], strict=True))
+        drawn = list(simulated["id"])
+    again = rehearsal_set(real, sims, tmp_path / "again.h5", n_sim=8, seed=3)
+    with open_dataset(again) as ds:
+        assert list(ds.catalog["id"])[n_real:] == drawn  # seeded: the same draw
+    with pytest.raises(ParameterError, match="n_sim"):
+        rehearsal_set(real, sims, tmp_path / "bad.h5", n_sim=21)
+
+
 def test_docs_models_md_is_rendered_from_the_shipped_cards():
     text = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
     for name in SHIPPED:
