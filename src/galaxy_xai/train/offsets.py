@@ -26,6 +26,7 @@ import numpy as np
 from torch import nn
 
 from galaxy_xai.errors import ModelMismatchError, ParameterError
+from galaxy_xai.stats import confusion_matrix, f1_scores
 
 __all__ = ["OFFSET_GRID", "apply_class_offsets", "decision_score", "fit_class_offsets"]
 
@@ -42,12 +43,8 @@ def decision_score(truth: np.ndarray, pred: np.ndarray, n_classes: int) -> float
     Macro-F1 counts a class absent from both ``truth`` and ``pred`` as F1 = 0, so that a
     rule that never predicts a rare class is not rewarded.
     """
-    cm = np.bincount(truth * n_classes + pred, minlength=n_classes * n_classes)
-    cm = cm.reshape(n_classes, n_classes)
-    tp = np.diag(cm).astype(float)
-    denom = cm.sum(0) + cm.sum(1)
-    f1 = np.divide(2 * tp, denom, out=np.zeros(n_classes), where=denom > 0)
-    return float(tp.sum() / max(len(truth), 1) + f1.mean())
+    cm = confusion_matrix(truth, pred, n_classes)
+    return float(np.trace(cm) / max(len(truth), 1) + f1_scores(cm).mean())
 
 
 def fit_class_offsets(
