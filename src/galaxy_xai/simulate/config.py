@@ -661,12 +661,31 @@ class ContaminantsConfig:
         Smallest distance from the centre, as a fraction of the stamp half-width.
     neighbour_size_ratio
         Neighbour half-light radius over the galaxy's disk half-light radius.
+    field_sources_per_arcmin2
+        Surface density of the field: faint stars and compact galaxies scattered
+        uniformly over the whole stamp, their number per stamp Poisson with mean this
+        times the stamp's area (so a stamp of a large galaxy holds more of them, as on
+        the sky). 0 (the default) draws none. Independent of the single star and
+        neighbour above (their own random stream: files without a field are unchanged).
+    field_star_fraction
+        Share of the field sources that are stars (points); the rest are galaxies.
+    field_magnitude
+        ``(bright, faint)`` magnitude limits of the field sources, in the survey band.
+    field_count_slope
+        Slope of the differential number counts, d log10 N / dm: magnitudes are drawn
+        from N(m) proportional to 10 ** (slope * m) between the limits (0: uniform).
+        About 0.4 for faint galaxies in SDSS r (Yasuda et al. 2001, AJ 122, 1104).
+    field_galaxy_half_light_radius_arcsec
+        Half-light radius of the field galaxies (exponentials), in arcsec.
 
     Raises
     ------
     ParameterError
-        If a number is NaN or infinite, a probability is not in [0, 1],
-        ``min_distance`` is not in [0, 1), or ``neighbour_size_ratio`` reaches 0.
+        If a number is NaN or infinite, a probability or ``field_star_fraction`` is
+        not in [0, 1], ``min_distance`` is not in [0, 1), ``neighbour_size_ratio`` or
+        ``field_galaxy_half_light_radius_arcsec`` reaches 0,
+        ``field_sources_per_arcmin2`` is not in [0, 1000], ``field_magnitude`` is not
+        two magnitudes with bright < faint, or ``field_count_slope`` is not in [0, 1].
     ConfigError
         If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
         :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
@@ -678,9 +697,45 @@ class ContaminantsConfig:
     magnitude_offset: DistLike = field(default=_uniform(0.0, 3.0), metadata=_DIST)
     min_distance: float = 0.6
     neighbour_size_ratio: DistLike = field(default=_uniform(0.2, 0.6), metadata=_DIST)
+    field_sources_per_arcmin2: float = 0.0
+    field_star_fraction: float = 0.3
+    field_magnitude: tuple[float, float] = (17.0, 22.5)
+    field_count_slope: float = 0.4
+    field_galaxy_half_light_radius_arcsec: DistLike = field(
+        default=_uniform(0.3, 1.2), metadata=_DIST
+    )
 
     def __post_init__(self) -> None:
         _normalise_distributions(self, "contaminants")
+        _check_finite(self, "contaminants")
+        if not 0 <= self.field_sources_per_arcmin2 <= 1000:
+            raise ParameterError(
+                "contaminants.field_sources_per_arcmin2",
+                self.field_sources_per_arcmin2,
+                "must lie in [0, 1000] sources per arcmin^2",
+            )
+        if not 0 <= self.field_star_fraction <= 1:
+            raise ParameterError(
+                "contaminants.field_star_fraction", self.field_star_fraction, "must lie in [0, 1]"
+            )
+        mags = self.field_magnitude
+        if len(mags) != 2 or not mags[0] < mags[1]:
+            raise ParameterError(
+                "contaminants.field_magnitude", mags, "must be [bright, faint] with bright < faint"
+            )
+        if not 0 <= self.field_count_slope <= 1:
+            raise ParameterError(
+                "contaminants.field_count_slope",
+                self.field_count_slope,
+                "must lie in [0, 1] (d log10 N / dm)",
+            )
+        _check(
+            "contaminants.field_galaxy_half_light_radius_arcsec",
+            self.field_galaxy_half_light_radius_arcsec,
+            low=0,
+            low_open=True,
+            what="a radius",
+        )
         for name in ("star_probability", "neighbour_probability"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
@@ -720,13 +775,17 @@ class JpegConfig:
         images show their sky as dark grey noise, not black with the lower half of the
         noise clipped. Calibrated on the calibration half of the GZ1 images
         (``sim-realism``: median border level and noise of the real cutouts).
+    band_noise_scales
+        Multipliers of the noise (not the light) of the (blue, green, red) bands of
+        ``jpeg-rgb``: SDSS colour images show a coarse chromatic noise grain, each
+        band's noise well above what one sky level in the reference band gives.
 
     Raises
     ------
     ParameterError
         If a number is NaN or infinite, ``q`` or ``stretch_sigma`` <= 0,
-        ``sky_offset_sigma`` is not in [0, 10], or ``quality`` is neither None nor in
-        1..100.
+        ``sky_offset_sigma`` is not in [0, 10], ``quality`` is neither None nor in
+        1..100, or ``band_noise_scales`` is not three numbers in [0, 20].
     """
 
     q: float = 8.0
@@ -734,9 +793,15 @@ class JpegConfig:
     quality: int | None = 90
     colour_scales: tuple[float, float, float] = (1.5, 1.0, 0.8)
     sky_offset_sigma: float = 0.0
+    band_noise_scales: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def __post_init__(self) -> None:
         _check_finite(self, "jpeg")
+        scales = self.band_noise_scales
+        if len(scales) != 3 or not all(0 <= v <= 20 for v in scales):
+            raise ParameterError(
+                "jpeg.band_noise_scales", scales, "must be three numbers in [0, 20]"
+            )
         if not self.q > 0:
             raise ParameterError("jpeg.q", self.q, "must be > 0")
         if not self.stretch_sigma > 0:
@@ -778,6 +843,11 @@ class SimulationConfig:
         i.e. 10.18 R90.
     noise
         Add sky, Poisson and read noise (False: noiseless images).
+    noise_correlation_px
+        Width (sigma, stamp pixels) of a Gaussian that correlates the noise of
+        neighbouring pixels, at the same per-pixel variance: survey cutouts are
+        resampled (and Galaxy Zoo's JPEGs shrunk again on import), so their noise
+        comes in grains wider than one pixel. 0 (default): white noise.
     rotate, flip
         Random rotation / mirror of the whole galaxy (applied analytically, so the
         catalogued angles describe the final image).
@@ -792,8 +862,9 @@ class SimulationConfig:
         If ``preset`` is not a known survey preset, a number is NaN or infinite,
         ``size`` is not an integer >= 16, ``bar_fraction`` is not in [0, 1] (or not 0
         with the disk disabled), ``rendering`` is not one of :data:`RENDERINGS`,
-        ``framing`` is not ``"fixed"`` or ``"relative"``, ``frame_r90`` <= 0, or both
-        the bulge and the disk are disabled.
+        ``framing`` is not ``"fixed"`` or ``"relative"``, ``frame_r90`` <= 0,
+        ``noise_correlation_px`` is not in [0, 5], or both the bulge and the disk are
+        disabled.
     """
 
     preset: str = "sdss"
@@ -803,6 +874,7 @@ class SimulationConfig:
     framing: Framing = "fixed"
     frame_r90: float = 10.18
     noise: bool = True
+    noise_correlation_px: float = 0.0
     rotate: bool = True
     flip: bool = True
     survey: SurveyConfig | None = None
@@ -832,6 +904,10 @@ class SimulationConfig:
             raise ParameterError("framing", self.framing, "must be 'fixed' or 'relative'")
         if not self.frame_r90 > 0:
             raise ParameterError("frame_r90", self.frame_r90, "must be > 0")
+        if not 0 <= self.noise_correlation_px <= 5:
+            raise ParameterError(
+                "noise_correlation_px", self.noise_correlation_px, "must lie in [0, 5] pixels"
+            )
         if not self.disk.enabled and self.bar_fraction > 0:
             raise ParameterError(
                 "bar_fraction", self.bar_fraction, "must be 0 when disk.enabled is false"

@@ -22,6 +22,7 @@ from galaxy_xai.simulate.truth import GalaxyParameters, galaxy_stream
 __all__ = [
     "COMPONENT_NAMES",
     "band_factors",
+    "correlate_noise",
     "draw_components",
     "render_galaxy",
     "snr_of",
@@ -188,7 +189,26 @@ def _add_noise(
         electrons[low] = rng.poisson(expected[low])
     if survey.read_noise_e > 0:
         electrons += rng.normal(0.0, survey.read_noise_e, image.shape)
-    return electrons / gain - sky_level
+    noisy = electrons / gain - sky_level
+    if config.noise_correlation_px > 0:
+        noisy = image + correlate_noise(noisy - image, config.noise_correlation_px)
+    return noisy
+
+
+def correlate_noise(noise: np.ndarray, sigma_px: float) -> np.ndarray:
+    """``noise`` smoothed by a Gaussian of ``sigma_px`` at the same per-pixel variance.
+
+    White noise of unit variance filtered by a kernel ``k`` has variance ``sum(k**2)``;
+    dividing by its square root keeps the noise level and widens only its grain
+    (neighbour correlation ``exp(-1 / (4 sigma**2))`` for a wide Gaussian).
+    """
+    from scipy.ndimage import gaussian_filter
+
+    half = int(np.ceil(4 * sigma_px))  # gaussian_filter truncates at 4 sigma
+    delta = np.zeros((2 * half + 1, 2 * half + 1))
+    delta[half, half] = 1.0
+    norm = float(np.sqrt(np.sum(gaussian_filter(delta, sigma_px, mode="constant") ** 2)))
+    return gaussian_filter(noise, sigma_px, mode="reflect") / norm
 
 
 def to_jpeg(
@@ -260,7 +280,11 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
                 bands += colours[name][:, None, None] * image[None]
         bands = np.clip(bands, 0, None)
         if config.noise:
-            bands = np.stack([_add_noise(bands[k], sky[k], config, noise_rng) for k in range(3)])
+            noisy = np.stack([_add_noise(bands[k], sky[k], config, noise_rng) for k in range(3)])
+            if config.jpeg.band_noise_scales != (1.0, 1.0, 1.0):
+                noise_scales = np.asarray(config.jpeg.band_noise_scales)[:, None, None]
+                noisy = bands + (noisy - bands) * noise_scales
+            bands = noisy
         scales = np.asarray(config.jpeg.colour_scales)[:, None, None]
         return to_jpeg(
             bands * scales,

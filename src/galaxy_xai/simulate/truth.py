@@ -140,7 +140,7 @@ CATALOG_COLUMNS = (
 
 
 #: Random streams of one galaxy: parameters, knot positions, noise.
-STREAMS = ("parameters", "knots", "noise")
+STREAMS = ("parameters", "knots", "noise", "field")
 
 
 def check_seed(seed: object) -> int:
@@ -252,6 +252,54 @@ def _ellipse(matrix: np.ndarray) -> tuple[float, float, float]:
     u, s, _ = np.linalg.svd(matrix)
     angle = math.degrees(math.atan2(u[1, 0], u[0, 0])) % 180.0
     return float(s[0]), float(s[1]), angle
+
+
+#: Most field sources drawn into one stamp (a guard against absurd densities).
+_MAX_FIELD_SOURCES = 200
+
+
+def _field_magnitudes(u: np.ndarray, bright: float, faint: float, slope: float) -> np.ndarray:
+    """Magnitudes at quantiles ``u`` of N(m) ~ 10 ** (slope m) on [bright, faint]."""
+    if slope == 0:
+        return bright + (faint - bright) * u
+    lo, hi = 10.0 ** (slope * (bright - faint)), 1.0  # relative to the faint end
+    return faint + np.log10(lo + u * (hi - lo)) / slope
+
+
+def _field_sources(
+    config: SimulationConfig, seed: int, index: int, half_arcsec: float, zero_point: float
+) -> list[Contaminant]:
+    """The field of one stamp: Poisson-many stars and compact galaxies, uniform on it.
+
+    Drawn from the galaxy's own ``field`` stream, so that adding a field leaves every
+    other parameter (and the noise) of the galaxy unchanged.
+    """
+    cont = config.contaminants
+    rng = galaxy_stream(seed, index, "field")
+    area_arcmin2 = (2 * half_arcsec / 60.0) ** 2
+    n = min(int(rng.poisson(cont.field_sources_per_arcmin2 * area_arcmin2)), _MAX_FIELD_SOURCES)
+    if n == 0:
+        return []
+    u = rng.random((n, 6))
+    bright, faint = cont.field_magnitude
+    mags = _field_magnitudes(u[:, 0], bright, faint, cont.field_count_slope)
+    out = []
+    for k in range(n):
+        star = bool(u[k, 1] < cont.field_star_fraction)
+        out.append(
+            Contaminant(
+                kind="star" if star else "neighbour",
+                dx_arcsec=half_arcsec * (2 * u[k, 2] - 1),
+                dy_arcsec=half_arcsec * (2 * u[k, 3] - 1),
+                flux=10.0 ** (-0.4 * (mags[k] - zero_point)),
+                half_light_radius_arcsec=0.0
+                if star
+                else cont.field_galaxy_half_light_radius_arcsec.sample(u[k, 4]),
+                axis_ratio=1.0 if star else 0.3 + 0.7 * u[k, 5],
+                position_angle_deg=0.0 if star else 180.0 * u[k, 4],
+            )
+        )
+    return out
 
 
 def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyParameters:
@@ -399,6 +447,8 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
                     position_angle_deg=180.0 * u[36] if kind == "neighbour" else 0.0,
                 )
             )
+    if cont.field_sources_per_arcmin2 > 0:
+        contaminants.extend(_field_sources(config, seed, index, half, survey.zero_point_mag))
 
     sky_level = 10.0 ** (-0.4 * (survey.sky_mag_per_arcsec2 - survey.zero_point_mag)) * scale**2
     gain = survey.gain_e_per_adu
