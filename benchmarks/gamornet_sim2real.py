@@ -2,13 +2,18 @@
 
 Following Ghosh et al. (2020, ApJ 895, 112):
 
-- **Training set** - only GalSim galaxies of the ``sdss`` preset, rendered like SDSS
-  JPEGs (``jpeg-gray``: the GZ1 colour JPEGs are imported as grey luma to match) with
-  ``framing: relative`` so that a galaxy fills the stamp as in a GZ1 cutout: GZ1
-  cutouts span 10.18 R90 (Willett et al. 2013: 0.024 R90 per pixel, 424 px) and the
-  real images are centre-cropped to half of that, so the stamps span 5.09 R90. Classes
-  as in the paper: disk-dominated (B/T < 0.45), indeterminate (0.45-0.55),
-  bulge-dominated (> 0.55).
+- **Training set** - only GalSim galaxies of the ``sdss`` preset under the GZ1
+  stand-in (``galaxy_xai.simulate.presets.stand_in("gz1", size)``: framed, stretched,
+  noise-grained and surrounded by a field of faint sources like the GZ1 cutouts, each
+  number calibrated on the calibration half of GZ1; ``sim-realism`` measures it),
+  rendered like SDSS JPEGs (``jpeg-gray``: the GZ1 colour JPEGs are imported as grey
+  luma to match). Classes as in the paper: disk-dominated (B/T < 0.45), indeterminate
+  (0.45-0.55), bulge-dominated (> 0.55).
+- **Baseline in the same run** (``*_baseline`` keys, zero-shot only): the same network
+  trained on the simulations used before the stand-in: ``framing: relative`` at the
+  nominal 5.09 R90 (GZ1 cutouts span 10.18 R90, Willett et al. 2013: 0.024 R90 per
+  pixel over 424 px; the real images are centre-cropped to half of that), the preset's
+  JPEG rendering, no field, white noise.
 - **Test set** - real Galaxy Zoo 1 galaxies of a fixed seeded 20% split (stratified):
   ellipticals as bulge-dominated; clockwise, anticlockwise spirals and edge-on disks as
   disk-dominated (mergers and "don't know" left out).
@@ -77,19 +82,36 @@ def _evaluate(trained, real, rows: np.ndarray, truth: np.ndarray) -> dict:
     return score_bulge_disk(probs, truth)
 
 
-def datasets(quick: bool):
-    """The simulated training set and the grey GZ1 images (cached)."""
+def sim_config(kind: str, size: int) -> dict:
+    """The simulation config overrides of the training set (``stand-in`` or ``baseline``)."""
+    from galaxy_xai.simulate.presets import stand_in
+
+    if kind == "baseline":
+        return {"framing": "relative", "frame_r90": FRAME_R90}
+    return stand_in("gz1", size)
+
+
+def datasets(quick: bool, kind: str = "stand-in"):
+    """The simulated training set (``kind``: see :func:`sim_config`) and the grey GZ1 images.
+
+    Both are cached; the simulation's file name carries a hash of its config.
+    """
+    import hashlib
+    import json
+
     from galaxy_xai.data import import_dataset
     from galaxy_xai.simulate import simulate_dataset
 
     s = _settings(quick)
     size, workers = s["size"], min(2, os.cpu_count() or 1)
     cache = cache_dir()
-    sims = cache / f"sim_sdss_rel{FRAME_R90:.2f}_{s['n_sim']}_{size}px_gray.h5"
+    config = sim_config(kind, size)
+    tag = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+    sims = cache / f"sim_sdss_{kind}_{tag}_{s['n_sim']}_{size}px_gray.h5"
     if not sims.exists():
         simulate_dataset(
             sims, n=s["n_sim"], preset="sdss", size=size, rendering="jpeg-gray", seed=0,
-            workers=workers, config={"framing": "relative", "frame_r90": FRAME_R90},
+            workers=workers, config=config,
         )  # fmt: skip
     real = cache / f"gz1_{size}px_gray_crop{int(CROP * 100)}.h5"
     if not real.exists():
@@ -168,24 +190,32 @@ def run(quick: bool, model: str | None = None) -> dict:
         "seed": 0,
     }
     trainer = {"batch_size": 32, "patience": 0, "accelerator": "cpu"}
+
+    def train_on(path, folder):
+        shutil.rmtree(folder, ignore_errors=True)
+        train(load_train_config({
+            **base,
+            "data": {"path": str(path), "target": "label", "train_fraction": 0.8,
+                     "val_fraction": 0.1, "test_fraction": 0.1},
+            "optim": {"name": "adam", "lr": 1e-3, "schedule": "cosine"},
+            "trainer": {**trainer, "max_epochs": s["epochs_sim"]},
+        }), folder)  # fmt: skip
+        trained = load_trained(folder)
+        if trained.output_names != GAMORNET_CLASSES:
+            raise RuntimeError(f"simulation classes {trained.output_names} != {GAMORNET_CLASSES}")
+        return trained
+
     sim_run = cache / f"sim2real_gamornet_{mode}"
-    shutil.rmtree(sim_run, ignore_errors=True)
     t0 = time.perf_counter()
-    train(load_train_config({
-        **base,
-        "data": {"path": str(sims), "target": "label", "train_fraction": 0.8,
-                 "val_fraction": 0.1, "test_fraction": 0.1},
-        "optim": {"name": "adam", "lr": 1e-3, "schedule": "cosine"},
-        "trainer": {**trainer, "max_epochs": s["epochs_sim"]},
-    }), sim_run)  # fmt: skip
+    zero_shot = train_on(sims, sim_run)
     t_sim_train = time.perf_counter() - t0
-    zero_shot = load_trained(sim_run)
-    if zero_shot.output_names != GAMORNET_CLASSES:
-        raise RuntimeError(f"simulation classes {zero_shot.output_names} != {GAMORNET_CLASSES}")
     import json
 
     sim_metrics = json.loads((sim_run / "metrics.json").read_text())
     results = {"zero_shot": _evaluate(zero_shot, real, test_rows, test_truth)}
+    baseline_sims, _ = datasets(quick, "baseline")
+    baseline = train_on(baseline_sims, cache / f"sim2real_gamornet_baseline_{mode}")
+    results["zero_shot_baseline"] = _evaluate(baseline, real, test_rows, test_truth)
 
     n_real = len(test_rows) + len(pool)
     t0 = time.perf_counter()
@@ -209,6 +239,7 @@ def run(quick: bool, model: str | None = None) -> dict:
 
     out: dict = {
         "misclassified_zero_shot": results["zero_shot"]["misclassified"],
+        "misclassified_zero_shot_baseline": results["zero_shot_baseline"]["misclassified"],
         "misclassified_transfer_10": results["transfer_10"]["misclassified"],
         "misclassified_transfer_25": results["transfer_25"]["misclassified"],
         "indeterminate_transfer_25": results["transfer_25"]["indeterminate"],
@@ -229,7 +260,9 @@ def run(quick: bool, model: str | None = None) -> dict:
             "n_simulated": s["n_sim"],
             "image_size": s["size"],
             "gamornet_width": s["width"],
-            "frame_r90": FRAME_R90,
+            "simulations": "stand-in gz1 (baseline: relative framing 5.09 R90, no field)",
+            "frame_r90": float(sim_config("stand-in", s["size"])["frame_r90"]),
+            "frame_r90_baseline": FRAME_R90,
             "torch_threads": threads,
             "data_s": round(t_data, 1),
             "sim_train_s": round(t_sim_train, 1),

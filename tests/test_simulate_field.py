@@ -129,8 +129,63 @@ def test_band_noise_scales_raise_the_noise_of_each_colour_band() -> None:
         ({"noise_correlation_px": 6.0}, "noise_correlation_px"),
         ({"noise_correlation_px": -0.5}, "noise_correlation_px"),
         ({"jpeg": {"band_noise_scales": [1.0, -1.0, 1.0]}}, "band_noise_scales"),
+        ({"jpeg": {"band_noise_correlation": 1.5}}, "band_noise_correlation"),
+        ({"bulge": {"colour_scatter_mag": -0.1}}, "bulge.colour_scatter_mag"),
+        ({"disk": {"colour_scatter_mag": 2.0}}, "disk.colour_scatter_mag"),
     ],
 )
 def test_bad_realism_fields_are_named(mapping: dict, name: str) -> None:
     with pytest.raises(ParameterError, match=name):
         load_simulation_config(mapping)
+
+
+def test_colour_scatter_draws_one_offset_per_galaxy_and_keeps_the_rest() -> None:
+    plain = _config(rendering="jpeg-rgb")
+    scattered = _config(rendering="jpeg-rgb", bulge={"sersic_n": 4.0, "colour_scatter_mag": 0.3},
+                        disk={"colour_scatter_mag": 0.2})  # fmt: skip
+    offsets = []
+    for i in range(200):
+        p0, p = draw_parameters(plain, 8, i), draw_parameters(scattered, 8, i)
+        assert p0.bulge_colour_offset_mag == 0.0 and p0.disk_colour_offset_mag == 0.0
+        assert dataclasses.replace(p, bulge_colour_offset_mag=0.0, disk_colour_offset_mag=0.0) == p0
+        offsets.append((p.bulge_colour_offset_mag, p.disk_colour_offset_mag))
+    sd = np.std(offsets, axis=0)
+    np.testing.assert_allclose(sd, [0.3, 0.2], rtol=0.15)
+    # a redder bulge is darker in blue relative to green in the rendered image
+    p = draw_parameters(_config(rendering="jpeg-rgb", noise=False, bulge={"sersic_n": 4.0,
+                        "bulge_to_total": 1.0}, bar_fraction=0.0), 8, 0)  # fmt: skip
+    cfg = _config(rendering="jpeg-rgb", noise=False, bar_fraction=0.0,
+                  bulge={"sersic_n": 4.0, "bulge_to_total": 1.0})  # fmt: skip
+    red, _ = render_galaxy(dataclasses.replace(p, bulge_colour_offset_mag=0.5), cfg)
+    blue, _ = render_galaxy(dataclasses.replace(p, bulge_colour_offset_mag=-0.5), cfg)
+    centre = np.s_[20:28, 20:28]
+    ratio = lambda im: im[2][centre].astype(float).sum() / im[1][centre].astype(float).sum()  # noqa: E731
+    assert ratio(red) < 0.8 * ratio(blue)
+
+
+def test_field_sources_carry_their_own_colours_in_jpeg_rgb() -> None:
+    cfg = _config(size=64, rendering="jpeg-rgb", noise=False,
+                  contaminants={"field_sources_per_arcmin2": 40.0, "field_star_fraction": 1.0,
+                                "field_magnitude": [16.0, 17.0]})  # fmt: skip
+    p = draw_parameters(cfg, 3, 2)
+    assert p.n_foreground_stars > 1
+    g_r = [c.colour[0] for c in p.contaminants]
+    assert min(g_r) >= 0.2 and max(g_r) <= 1.4 and np.ptp(g_r) > 0.1
+    from galaxy_xai.simulate.components import contaminant_profiles
+    from galaxy_xai.simulate.render import band_factors
+
+    blue = contaminant_profiles(p, band=0).flux
+    expected = sum(c.flux * band_factors(c.colour)[0] for c in p.contaminants)
+    assert blue == pytest.approx(expected)
+    assert contaminant_profiles(p).flux == pytest.approx(sum(c.flux for c in p.contaminants))
+
+
+def test_band_noise_correlation_makes_the_noise_grey() -> None:
+    def chroma(correlation: float) -> float:
+        cfg = _config(size=64, rendering="jpeg-rgb", bar_fraction=0.0,
+                      jpeg={"quality": None, "band_noise_correlation": correlation})  # fmt: skip
+        image, _ = render_galaxy(draw_parameters(cfg, 2, 0), cfg)
+        border = image[:, :6, :].astype(float)
+        return float(np.std(border[0] - border[1]) / np.std(border.mean(0)))
+
+    assert chroma(0.9) < 0.6 * chroma(0.0)

@@ -120,6 +120,24 @@ def test_stand_in_configs_simulate(name: str) -> None:
     assert images.shape[0] == 4 and len(catalog) == 4 and (catalog["framing"] == "relative").all()
 
 
+def test_stand_in_scales_its_noise_grain_with_the_stamp_size() -> None:
+    from galaxy_xai.errors import ParameterError as PE
+    from galaxy_xai.simulate.presets import STAND_IN_SIZE_PX, STAND_INS, stand_in
+
+    assert stand_in("gz1") == STAND_INS["gz1"]
+    grain = float(STAND_INS["gz1"]["noise_correlation_px"])  # type: ignore[arg-type]
+    big = stand_in("gz1", 2 * STAND_IN_SIZE_PX)
+    assert big["noise_correlation_px"] == pytest.approx(2 * grain)
+    assert {k: v for k, v in big.items() if k != "noise_correlation_px"} == {
+        k: v for k, v in STAND_INS["gz1"].items() if k != "noise_correlation_px"
+    }
+    assert stand_in("galaxy-builder", 128) == STAND_INS["galaxy-builder"]  # white noise
+    with pytest.raises(PE, match="stand_in.*gz1"):
+        stand_in("gz2")
+    with pytest.raises(PE, match="size"):
+        stand_in("gz1", 8)
+
+
 def test_jpeg_black_point_below_the_sky_lifts_the_sky_out_of_black() -> None:
     from galaxy_xai.errors import ParameterError as PE
     from galaxy_xai.simulate import simulate_galaxies

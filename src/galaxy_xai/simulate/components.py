@@ -111,14 +111,23 @@ def bar_profile(params: GalaxyParameters, *, half_light_fraction: float) -> gals
     return prof.shear(q=q, beta=_beta(params.bar_position_angle_deg))
 
 
-def contaminant_profiles(params: GalaxyParameters) -> galsim.GSObject | None:
-    """Foreground stars (points) and neighbours (exponentials) at their offsets."""
+def contaminant_profiles(
+    params: GalaxyParameters, band: int | None = None
+) -> galsim.GSObject | None:
+    """Foreground stars (points) and neighbours (exponentials) at their offsets.
+
+    ``band`` (0, 1, 2: blue, green, red) scales each flux by the source's own colour
+    relative to the green band, for ``jpeg-rgb``; None gives the reference-band fluxes.
+    """
+    from galaxy_xai.simulate.render import band_factors
+
     profiles = []
     for c in params.contaminants:
+        flux = c.flux if band is None else c.flux * float(band_factors(c.colour)[band])
         if c.kind == "star":
-            prof = galsim.DeltaFunction(flux=c.flux)
+            prof = galsim.DeltaFunction(flux=flux)
         else:
-            prof = galsim.Exponential(half_light_radius=c.half_light_radius_arcsec, flux=c.flux)
+            prof = galsim.Exponential(half_light_radius=c.half_light_radius_arcsec, flux=flux)
             prof = prof.shear(q=c.axis_ratio, beta=_beta(c.position_angle_deg))
         profiles.append(prof.shift(c.dx_arcsec, c.dy_arcsec))
     if not profiles:

@@ -257,6 +257,11 @@ def _check(
             raise ParameterError(name, value, f"must be {bound}{f' ({what})' if what else ''}")
 
 
+def _check_scatter(name: str, value: float) -> None:
+    if not 0 <= value <= 1:
+        raise ParameterError(name, value, "must lie in [0, 1] mag")
+
+
 def _check_colour(name: str, colour: tuple[float, float]) -> None:
     if len(colour) != 2 or not all(math.isfinite(c) for c in colour):
         raise ParameterError(name, colour, "must be two finite colours (g-r, r-i) in mag")
@@ -376,13 +381,17 @@ class BulgeConfig:
         Apparent axis ratio b/a of the bulge, in (0, 1].
     colour
         (g-r, r-i) colour in mag, used by ``rendering="jpeg-rgb"`` (red, old stars).
+    colour_scatter_mag
+        Galaxy-to-galaxy scatter (Gaussian sigma, mag) of the bulge's g-r; r-i moves by
+        half as much, along the stellar locus. 0 (default): every bulge has ``colour``.
 
     Raises
     ------
     ParameterError
         If a number is NaN or infinite, ``bulge_to_total`` leaves [0, 1], ``sersic_n``
         leaves GalSim's [0.3, 6.2], ``sersic_n_step`` < 0, ``half_light_radius_ratio``
-        reaches 0, ``axis_ratio`` leaves (0, 1], or ``colour`` is not two finite numbers.
+        reaches 0, ``axis_ratio`` leaves (0, 1], ``colour`` is not two finite numbers,
+        or ``colour_scatter_mag`` is not in [0, 1].
     ConfigError
         If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
         :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
@@ -396,9 +405,11 @@ class BulgeConfig:
     half_light_radius_ratio: DistLike = field(default=_uniform(0.1, 0.5), metadata=_DIST)
     axis_ratio: DistLike = field(default=_uniform(0.6, 1.0), metadata=_DIST)
     colour: tuple[float, float] = (0.75, 0.40)
+    colour_scatter_mag: float = 0.0
 
     def __post_init__(self) -> None:
         _normalise_distributions(self, "bulge")
+        _check_scatter("bulge.colour_scatter_mag", self.colour_scatter_mag)
         _check("bulge.bulge_to_total", self.bulge_to_total, low=0.0, high=1.0)
         _check("bulge.sersic_n", self.sersic_n, low=0.3, high=6.2, what="GalSim's Sersic range")
         if self.sersic_n_step < 0:
@@ -431,13 +442,16 @@ class DiskConfig:
         e.g. Unterborn & Ryden 2008, ApJ 687, 976).
     colour
         (g-r, r-i) colour in mag (bluer than bulges).
+    colour_scatter_mag
+        Galaxy-to-galaxy scatter (Gaussian sigma, mag) of the g-r of the disk and of
+        what lies in it (bar, arms, knots); r-i moves by half as much. 0: none.
 
     Raises
     ------
     ParameterError
         If a number is NaN or infinite, ``cos_inclination`` leaves [0, 1],
-        ``intrinsic_axis_ratio`` is not in (0, 1], or ``colour`` is not two finite
-        numbers.
+        ``intrinsic_axis_ratio`` is not in (0, 1], ``colour`` is not two finite
+        numbers, or ``colour_scatter_mag`` is not in [0, 1].
     ConfigError
         If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
         :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
@@ -448,9 +462,11 @@ class DiskConfig:
     cos_inclination: DistLike = field(default=_uniform(0.2, 1.0), metadata=_DIST)
     intrinsic_axis_ratio: float = 0.2
     colour: tuple[float, float] = (0.45, 0.25)
+    colour_scatter_mag: float = 0.0
 
     def __post_init__(self) -> None:
         _normalise_distributions(self, "disk")
+        _check_scatter("disk.colour_scatter_mag", self.colour_scatter_mag)
         _check("disk.cos_inclination", self.cos_inclination, low=0.0, high=1.0)
         if not 0 < self.intrinsic_axis_ratio <= 1:
             raise ParameterError(
@@ -777,15 +793,20 @@ class JpegConfig:
         (``sim-realism``: median border level and noise of the real cutouts).
     band_noise_scales
         Multipliers of the noise (not the light) of the (blue, green, red) bands of
-        ``jpeg-rgb``: SDSS colour images show a coarse chromatic noise grain, each
-        band's noise well above what one sky level in the reference band gives.
+        ``jpeg-rgb``: each band's noise in SDSS colour images is well above what one
+        sky level in the reference band gives.
+    band_noise_correlation
+        Share of the noise variance common to the three bands of ``jpeg-rgb`` (0:
+        independent bands, chromatic speckle; 1: grey noise). Resampled and
+        JPEG-compressed SDSS cutouts show mostly grey noise grain.
 
     Raises
     ------
     ParameterError
         If a number is NaN or infinite, ``q`` or ``stretch_sigma`` <= 0,
         ``sky_offset_sigma`` is not in [0, 10], ``quality`` is neither None nor in
-        1..100, or ``band_noise_scales`` is not three numbers in [0, 20].
+        1..100, ``band_noise_scales`` is not three numbers in [0, 20], or
+        ``band_noise_correlation`` is not in [0, 1].
     """
 
     q: float = 8.0
@@ -794,6 +815,7 @@ class JpegConfig:
     colour_scales: tuple[float, float, float] = (1.5, 1.0, 0.8)
     sky_offset_sigma: float = 0.0
     band_noise_scales: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    band_noise_correlation: float = 0.0
 
     def __post_init__(self) -> None:
         _check_finite(self, "jpeg")
@@ -801,6 +823,10 @@ class JpegConfig:
         if len(scales) != 3 or not all(0 <= v <= 20 for v in scales):
             raise ParameterError(
                 "jpeg.band_noise_scales", scales, "must be three numbers in [0, 20]"
+            )
+        if not 0 <= self.band_noise_correlation <= 1:
+            raise ParameterError(
+                "jpeg.band_noise_correlation", self.band_noise_correlation, "must lie in [0, 1]"
             )
         if not self.q > 0:
             raise ParameterError("jpeg.q", self.q, "must be > 0")

@@ -59,6 +59,7 @@ class Contaminant:
     half_light_radius_arcsec: float = 0.0
     axis_ratio: float = 1.0
     position_angle_deg: float = 0.0
+    colour: tuple[float, float] = (0.6, 0.3)  # (g-r, r-i), for jpeg-rgb
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class GalaxyParameters:
     r90_arcsec: float
     sky_level_counts: float
     sky_sigma_counts: float
+    bulge_colour_offset_mag: float = 0.0
+    disk_colour_offset_mag: float = 0.0
     # rendering-only geometry (not catalogue columns)
     sky_transform: tuple[float, float, float, float] = field(default=(1.0, 0.0, 0.0, 1.0))
     contaminants: tuple[Contaminant, ...] = ()
@@ -140,7 +143,7 @@ CATALOG_COLUMNS = (
 
 
 #: Random streams of one galaxy: parameters, knot positions, noise.
-STREAMS = ("parameters", "knots", "noise", "field")
+STREAMS = ("parameters", "knots", "noise", "field", "colour")
 
 
 def check_seed(seed: object) -> int:
@@ -280,7 +283,7 @@ def _field_sources(
     n = min(int(rng.poisson(cont.field_sources_per_arcmin2 * area_arcmin2)), _MAX_FIELD_SOURCES)
     if n == 0:
         return []
-    u = rng.random((n, 6))
+    u = rng.random((n, 7))
     bright, faint = cont.field_magnitude
     mags = _field_magnitudes(u[:, 0], bright, faint, cont.field_count_slope)
     out = []
@@ -297,9 +300,24 @@ def _field_sources(
                 else cont.field_galaxy_half_light_radius_arcsec.sample(u[k, 4]),
                 axis_ratio=1.0 if star else 0.3 + 0.7 * u[k, 5],
                 position_angle_deg=0.0 if star else 180.0 * u[k, 4],
+                colour=_field_colour(star, u[k, 6]),
             )
         )
     return out
+
+
+#: g-r ranges of field sources: high-latitude stars from the blue turn-off of the halo
+#: to M dwarfs (Juric et al. 2008, ApJ 673, 864: g-r 0.2-1.4), faint galaxies from
+#: the blue cloud to the red sequence (Strateva et al. 2001, AJ 122, 1861).
+_FIELD_G_R = {"star": (0.2, 1.4), "galaxy": (0.3, 1.1)}
+
+
+def _field_colour(star: bool, u: float) -> tuple[float, float]:
+    lo, hi = _FIELD_G_R["star" if star else "galaxy"]
+    g_r = lo + (hi - lo) * u
+    # r-i along the stellar locus: ~0.4 (g-r) for g-r < 1.2, redder for M dwarfs
+    r_i = 0.4 * g_r + (max(g_r - 1.2, 0.0) * 2.0 if star else 0.0)
+    return (g_r, r_i)
 
 
 def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyParameters:
@@ -449,6 +467,13 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
             )
     if cont.field_sources_per_arcmin2 > 0:
         contaminants.extend(_field_sources(config, seed, index, half, survey.zero_point_mag))
+    colour_offsets = (0.0, 0.0)
+    if config.bulge.colour_scatter_mag > 0 or config.disk.colour_scatter_mag > 0:
+        z = galaxy_stream(seed, index, "colour").standard_normal(2)
+        colour_offsets = (
+            float(config.bulge.colour_scatter_mag * z[0]),
+            float(config.disk.colour_scatter_mag * z[1]),
+        )
 
     sky_level = 10.0 ** (-0.4 * (survey.sky_mag_per_arcsec2 - survey.zero_point_mag)) * scale**2
     gain = survey.gain_e_per_adu
@@ -500,6 +525,8 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
         r90_arcsec=r90,
         sky_level_counts=sky_level,
         sky_sigma_counts=sky_sigma,
+        bulge_colour_offset_mag=colour_offsets[0],
+        disk_colour_offset_mag=colour_offsets[1],
         sky_transform=(float(sky[0, 0]), float(sky[0, 1]), float(sky[1, 0]), float(sky[1, 1])),
         contaminants=tuple(contaminants),
     )
