@@ -161,28 +161,35 @@ STAND_INS: dict[str, dict[str, object]] = {
         },
         "bar": {"length_to_disk_scale": [0.8, 2.2], "disk_light_fraction": [0.15, 0.35]},
     },
-    # Galaxy Zoo 1 SDSS colour JPEGs, central half (the gz1 imports of the benchmarks):
-    # grid over framing, stretch and black point, matching the calibration half's median
-    # near-black share, border level and noise and central concentration.
+    # Galaxy Zoo 1 SDSS colour JPEGs, central half (the gz1 imports of the benchmarks),
+    # 64 px. Every figure below is a median (or 10 / 50 / 90%) over 150-400
+    # calibration-half galaxies of each import, measured with ``image_statistics``,
+    # ``offcentre_source_counts`` and ``morphology_table`` of the realism module.
     "gz1": {
         "framing": "relative",
-        # statmorph r50 / side: 0.139 real; 4.5 R90 gives it (GZ1's nominal 5.09 gave 0.123)
-        "frame_r90": 4.5,
-        # colour balance: the calibration half's median centre R/G 1.20 and B/G 0.71
-        # (the default white balance gave 1.07 and 0.87)
-        # The rest is matched on 400 calibration-half galaxies of each import
-        # (``image_statistics`` and ``field_source_counts`` of the realism module):
-        # - the noise comes in grains: median neighbour-pixel correlation of the border
-        #   0.63 (10-90%: 0.38-0.87; the SDSS cutouts are resampled, then shrunk 3.3x by
-        #   the importer's Lanczos); white noise gave 0.20, a 0.7 px Gaussian gives 0.66.
+        # statmorph r50 / side 0.140 real; 5.0 R90 gives 0.141 (GZ1's nominal 5.09 R90
+        # gave 0.123 when the galaxies were fainter, before the magnitudes below)
+        "frame_r90": 5.0,
+        "survey": {
+            # brightest pixel 0.68 and statmorph S/N per pixel 11.6 real; the preset's
+            # 14-17.77 (the SDSS main-sample limit) gave 0.55 and 7.9, these 0.65 and
+            # 12.3: the preset's sky and zero point are not those of each SDSS field
+            "magnitude": [13.0, 16.8],
+        },
+        # the noise comes in grains: neighbour-pixel correlation of the border 0.63
+        # (10-90%: 0.38-0.87; SDSS cutouts are resampled, then shrunk 3.3x by the
+        # importer's Lanczos); white noise gave 0.20, a 0.7 px Gaussian gives 0.68
         "noise_correlation_px": 0.7,
         "jpeg": {
-            "stretch_sigma": 80.0,
-            "sky_offset_sigma": 1.5,
+            # border noise 0.0116 and level 0.0196 real: these give both (the 8-bit
+            # steps are 0.003 wide); near-black share and concentration as before
+            "stretch_sigma": 100.0,
+            "sky_offset_sigma": 1.9,
+            # colour balance: centre R/G 1.20 and B/G 0.71 real (the default white
+            # balance gave 1.07 and 0.87)
             "colour_scales": [1.2, 1.0, 0.9],
             # per-channel border noise of the colour images R / G / B 0.0174 / 0.0145 /
-            # 0.0116 against 0.0058 each with one reference-band sky; these give 0.0174
-            # in each (8-bit steps: JPEG chroma subsampling ties the channels)
+            # 0.0116 against 0.0058 each with one reference-band sky
             "band_noise_scales": [1.0, 1.4, 2.0],
             # the noise is mostly grey: std of R - G over std of the grey level in the
             # border 0.54 real; independent bands gave 0.93, 60% shared variance 0.51
@@ -193,13 +200,19 @@ STAND_INS: dict[str, dict[str, object]] = {
         # at 8-14 px; one colour per component gave 0.62-0.69. A 0.3 mag scatter and
         # bluer disks give 0.49 / 0.65 / 0.85, 0.63 / 0.81 / 1.05 and 0.69 / 0.88 / 1.14.
         "bulge": {"colour_scatter_mag": 0.3},
-        "disk": {"colour_scatter_mag": 0.3, "colour": [0.35, 0.2]},
+        "disk": {
+            "colour_scatter_mag": 0.3,
+            "colour": [0.35, 0.2],
+            # GZ1 has an edge-on class: isotropic inclinations (the preset stops at
+            # 78 deg). Disk-class ellipticity 0.45 real, 0.30 before, 0.39 after.
+            "cos_inclination": [0.0, 1.0],
+        },
         # 88% of the real cutouts hold at least one source apart from the galaxy (mean
         # 3.4 per cutout, > 2.5 sigma over >= 4 px after a 1 px smoothing), the
         # simulations 2%: a field of faint stars and galaxies, number counts slope 0.4
-        # (Yasuda et al. 2001) to r = 22.5, the SDSS limit; the density is the one that
-        # gives 3.3 detected sources per stamp by the same detection.
-        "contaminants": {"field_sources_per_arcmin2": 45.0},
+        # (Yasuda et al. 2001, AJ 122, 1104) to r = 22; the density is the one that gives
+        # 3.5 detected sources per stamp (fainter limits raised the border noise).
+        "contaminants": {"field_sources_per_arcmin2": 30.0, "field_magnitude": [17.0, 22.0]},
     },
 }
 
