@@ -60,6 +60,7 @@ from galaxy_xai.zoo.recipe_gamornet import (  # noqa: E402 - shared with the rec
     gamornet_decisions,
     gz1_bulge_disk_split,
     score_bulge_disk,
+    sim_config,
     subset_rows,
 )
 
@@ -81,23 +82,6 @@ def _evaluate(trained, real, rows: np.ndarray, truth: np.ndarray) -> dict:
     table = predict(trained, real, indices=rows, batch_size=256)
     probs = table[[f"prob_{c}" for c in GAMORNET_CLASSES]].to_numpy()
     return score_bulge_disk(probs, truth)
-
-
-def sim_config(kind: str, size: int) -> dict:
-    """The simulation config overrides of the training set (``stand-in`` or ``baseline``)."""
-    from galaxy_xai.simulate.presets import stand_in
-
-    if kind == "baseline":
-        return {"framing": "relative", "frame_r90": FRAME_R90}
-    config = stand_in("gz1", size)
-    # Without the stand-in's JPEG block (stretch 100 sigma, black point 1.9 sigma below
-    # the sky, band noise): with it, the network trained on the simulations did not
-    # transfer at all. Ablation at 64 px (4,000 simulations, 12 epochs), scored on the
-    # 5,194 galaxies of the fine-tuning pool, never on the test split: misclassified
-    # 0.55 with the whole stand-in, 0.54 without its field, 0.51 with the preset's
-    # magnitudes, 0.20 without its JPEG block, 0.23 for the baseline simulations.
-    config.pop("jpeg", None)
-    return config
 
 
 def datasets(quick: bool, kind: str = "stand-in"):
