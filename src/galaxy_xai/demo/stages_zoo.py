@@ -2,7 +2,7 @@
 
 Each shipped model is scored on new simulations made as its recipe made its training
 set (other seeds, never trained on): ``bar-sdss`` and ``bar-length-direct`` on Galaxy
-Builder stand-in galaxies (half barred), ``gamornet-sdss`` on GZ1-framed grey
+Builder stand-in galaxies (half barred), ``gamornet-sdss`` on GZ1 stand-in grey
 galaxies. ``gz1-morphology`` has no simulated counterpart (simulated colour JPEGs are
 still told apart from real ones, see ``sim-realism``): its card is shown alone. Every
 card goes to the report's "models" section with what the model scored here.
@@ -67,16 +67,19 @@ def _bar_figures(ctx: Context, n: int) -> dict[str, dict[str, Any]]:
 
 
 def _gamornet_figures(ctx: Context, n: int) -> dict[str, Any]:
-    """gamornet-sdss on fresh GZ1-framed grey galaxies, by GaMorNet's decision rule."""
+    """gamornet-sdss on fresh grey galaxies simulated as it was pre-trained (GZ1 stand-in).
+
+    By GaMorNet's decision rule.
+    """
     from galaxy_xai import zoo
     from galaxy_xai.data import open_dataset
     from galaxy_xai.train import predict
-    from galaxy_xai.zoo.recipe_gamornet import FRAME_R90, GAMORNET_CLASSES, score_bulge_disk
+    from galaxy_xai.zoo.recipe_gamornet import GAMORNET_CLASSES, score_bulge_disk, sim_config
 
     model = zoo.load("gamornet-sdss")
-    data = _simulate(ctx, "gamornet", n=n, size=model.input_shape[1], seed=ctx.seed(31),
-                     rendering="jpeg-gray",
-                     config={"framing": "relative", "frame_r90": FRAME_R90})  # fmt: skip
+    size = model.input_shape[1]
+    data = _simulate(ctx, "gamornet", n=n, size=size, seed=ctx.seed(31),
+                     rendering="jpeg-gray", config=sim_config("stand-in", size))  # fmt: skip
     with open_dataset(data) as ds:
         labels = ds.catalog["label"].to_numpy(dtype=int)
     decided = np.flatnonzero(labels != 1)  # truth disk- or bulge-dominated
