@@ -119,12 +119,28 @@ def offcentre_source_counts(
     ParameterError
         If ``images`` is not 4-D.
     """
-    from scipy import ndimage
-
     grey = _grey(images)
     border = _border(grey)
-    level = np.median(border, axis=1)
-    sigma = median_abs_deviation(border, axis=1, scale="normal")
+    return _offcentre_counts(
+        grey,
+        np.median(border, axis=1),
+        median_abs_deviation(border, axis=1, scale="normal"),
+        threshold_sigma=threshold_sigma,
+        min_pixels=min_pixels,
+    )
+
+
+def _offcentre_counts(
+    grey: np.ndarray,
+    level: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    threshold_sigma: float = 2.5,
+    min_pixels: int = 4,
+) -> np.ndarray:
+    """:func:`offcentre_source_counts` of ``(N, H, W)`` grey images, border level and sigma."""
+    from scipy import ndimage
+
     h, w = grey.shape[1:]
     cy, cx = h // 2, w // 2
     counts = np.zeros(len(grey), dtype=int)
@@ -163,6 +179,7 @@ def image_statistics(images: np.ndarray) -> pd.DataFrame:
     grey = _grey(images)
     n, h, w = grey.shape
     border = _border(grey)
+    border_noise = median_abs_deviation(border, axis=1, scale="normal")
     yy, xx = np.mgrid[:h, :w]
     centre = np.hypot(yy - (h - 1) / 2, xx - (w - 1) / 2) < h / 10
     mean = grey.reshape(n, -1).mean(1)
@@ -170,12 +187,14 @@ def image_statistics(images: np.ndarray) -> pd.DataFrame:
         {
             "near_black_fraction": (grey < 0.02).reshape(n, -1).mean(1),
             "border_mean": border.mean(1),
-            "border_noise": median_abs_deviation(border, axis=1, scale="normal"),
+            "border_noise": border_noise,
             "central_concentration": grey[:, centre].mean(1) / np.maximum(mean, 1e-6),
             "image_max": grey.reshape(n, -1).max(1),
             "image_mean": mean,
             "noise_grain": _noise_grain(grey),
-            "offcentre_sources": offcentre_source_counts(images).astype(float),
+            "offcentre_sources": _offcentre_counts(
+                grey, np.median(border, axis=1), border_noise
+            ).astype(float),
         }
     )
 

@@ -9,6 +9,7 @@ through a JPEG encoder, as Galaxy Zoo's SDSS cutouts were made.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from typing import cast
@@ -310,11 +311,11 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
     noise_rng = galaxy_stream(params.seed, params.index, "noise")
     survey = config.survey_config
     if config.rendering == "jpeg-rgb":
-        parts = draw_components(params, config, knots_rng=knots_rng)
+        # contaminants are drawn per band below, each in its own colour
+        without = dataclasses.replace(params, contaminants=())
+        parts = draw_components(without, config, knots_rng=knots_rng)
         # draw_components returns every component, so the sum is an array, never ``0``.
-        galaxy = cast(
-            np.ndarray, sum(image for name, image in parts.items() if name != "contaminants")
-        )
+        galaxy = cast(np.ndarray, sum(parts.values()))
         snr = snr_of(galaxy, params, config)
         colours = _colours(config, params)
         sky = (
@@ -323,7 +324,7 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
         )
         bands = np.zeros((3, *galaxy.shape))
         for name, image in parts.items():
-            if name != "contaminants" and image.any():
+            if image.any():
                 bands += colours[name][:, None, None] * image[None]
         contaminants = _contaminant_bands(params)
         if contaminants is not None:

@@ -2,8 +2,9 @@
 
 As Ghosh et al. (2020, ApJ 895, 112) and the ``gamornet-sim2real`` benchmark:
 
-- GalSim galaxies of the ``sdss`` preset rendered like grey SDSS JPEGs, framed as
-  GZ1 cutouts (5.09 R90 across after the central-half crop), labelled by B/T:
+- GalSim galaxies of the ``sdss`` preset rendered like grey SDSS JPEGs, under the GZ1
+  stand-in without its JPEG block (:func:`sim_config`; version 1.0 used relative
+  framing at 5.09 R90, no field, white noise), labelled by B/T:
   disk-dominated < 0.45 <= indeterminate <= 0.55 < bulge-dominated.
 - Transfer (the ``sdss`` preset: conv layers kept, dense layers re-initialised) on 25%
   of the real GZ1 galaxies (ellipticals as bulge-, spirals and edge-ons as
