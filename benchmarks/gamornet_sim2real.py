@@ -7,7 +7,7 @@ Following Ghosh et al. (2020, ApJ 895, 112):
   as inclined, noise-grained and surrounded by a field of faint sources like the GZ1
   cutouts, each number calibrated on the calibration half of GZ1, by pixel statistics
   only, no labels; ``sim-realism`` measures it) but with the preset's own JPEG stretch
-  (see :func:`sim_config`), rendered like SDSS JPEGs (``jpeg-gray``: the GZ1 colour
+  and knots (see :func:`sim_config`), rendered like SDSS JPEGs (``jpeg-gray``: the GZ1 colour
   JPEGs are imported as grey luma to match). Classes as in the paper: disk-dominated (B/T < 0.45), indeterminate
   (0.45-0.55), bulge-dominated (> 0.55).
 - **Baseline in the same run** (``*_baseline`` keys, zero-shot only): the same network

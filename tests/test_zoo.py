@@ -100,6 +100,21 @@ def test_all_shipped_weights_together_under_25_mb():
     assert 0 < total < 25 * 2**20
 
 
+def test_gamornet_recipe_keeps_the_simulations_its_shipped_model_saw():
+    """Later changes to the GZ1 stand-in must not leak into the gamornet-sdss recipe.
+
+    The hash is that of ``sim_config("stand-in", 83)`` when version 1.1 was trained; a
+    stand-in change that alters it means ``models train`` no longer reproduces the card.
+    """
+    from galaxy_xai.simulate.presets import STAND_INS
+    from galaxy_xai.zoo.recipe_gamornet import sim_config
+
+    config = sim_config("stand-in", 83)
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+    assert digest == "8711fb5d6af114cc80241441f484b5e1dc59745b2e7b80634c74111ff7c60cab"
+    assert "knots" in STAND_INS["gz1"] and "knots" not in config and "jpeg" not in config
+
+
 def test_models_list_and_show(capsys, user_zoo):
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
