@@ -1,4 +1,4 @@
-"""``galaxy-xai data import``, ``data info`` and ``data join``."""
+"""``galaxy-xai data import``, ``data info``, ``data psf-library`` and ``data join``."""
 
 from __future__ import annotations
 
@@ -111,6 +111,19 @@ def add_parser(subparsers: Any) -> None:
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(func=_info)
 
+    psf = sub.add_parser(
+        "psf-library",
+        help="a PSF library of the Galaxy Builder SDSS PSFs, for survey.psf_library",
+        description="Write the psf_<objid> images of a Galaxy Builder folder as a PSF "
+        "library file (HDF5) that simulations use with 'survey: {psf_library: OUT}'.",
+    )
+    psf.add_argument("source", metavar="SRC", help="Galaxy Builder folder (gzb_cutouts.npz)")
+    psf.add_argument("--out", required=True, type=output_path, help="library file (.h5)")
+    psf.add_argument(
+        "--ids", nargs="+", metavar="OBJID", help="only these objids (default: all of them)"
+    )
+    psf.set_defaults(func=_psf_library)
+
     _join_options(
         sub.add_parser(
             "join",
@@ -126,6 +139,20 @@ def _join_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("shards", nargs="+", help="dataset files to join")
     parser.add_argument("--out", required=True, type=output_path, help="joined dataset file (.h5)")
     parser.set_defaults(func=_join)
+
+
+def _psf_library(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from galaxy_xai.data.psf_library import galaxy_builder_psf_library, read_psf_library
+
+    out = galaxy_builder_psf_library(args.source, args.out, args.ids)
+    lib = read_psf_library(out)
+    print(
+        f"{out}: {len(lib)} PSFs, {lib.images.shape[1]} px at {lib.pixel_scale_arcsec} "
+        f"arcsec, median FWHM {float(np.median(lib.fwhm_arcsec)):.2f} arcsec"
+    )
+    return 0
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -48,8 +48,22 @@ def _moffat(beta: float, fwhm: float) -> galsim.GSObject:
 
 
 def psf_profile(params: GalaxyParameters) -> galsim.GSObject:
-    """The galaxy's Moffat PSF (cached per FWHM and beta)."""
+    """The galaxy's PSF: its ``survey.psf_library`` image, or its Moffat (cached)."""
+    if params.psf_library_index >= 0:
+        from galaxy_xai.simulate.psf_library import library_profile
+
+        return library_profile(params.psf_library, int(params.psf_library_index))
     return _moffat(float(params.psf_moffat_beta), float(params.psf_fwhm_arcsec))
+
+
+def _psf_key(params: GalaxyParameters) -> tuple[str, float, float, int]:
+    """What identifies the galaxy's PSF: (library, beta, FWHM, library row)."""
+    return (
+        params.psf_library if params.psf_library_index >= 0 else "",
+        float(params.psf_moffat_beta),
+        float(params.psf_fwhm_arcsec),
+        int(params.psf_library_index),
+    )
 
 
 def _beta(deg: float) -> galsim.Angle:
@@ -251,20 +265,25 @@ def _kernel(beta: float, fwhm: float, scale: float) -> np.ndarray:
     return kernel
 
 
+def _kernel_of(key: tuple[str, float, float, int], scale: float) -> np.ndarray:
+    library, beta, fwhm, row = key
+    if row >= 0:
+        from galaxy_xai.simulate.psf_library import library_kernel
+
+        return library_kernel(library, row, scale)
+    return _kernel(beta, fwhm, scale)
+
+
 def psf_kernel(params: GalaxyParameters) -> np.ndarray:
     """Odd-sized, unit-sum image of the PSF (with pixel) at the galaxy's pixel scale."""
-    return _kernel(
-        float(params.psf_moffat_beta),
-        float(params.psf_fwhm_arcsec),
-        float(params.pixel_scale_arcsec),
-    )
+    return _kernel_of(_psf_key(params), float(params.pixel_scale_arcsec))
 
 
 @functools.lru_cache(maxsize=512)
 def _kernel_fft(
-    beta: float, fwhm: float, scale: float, ny: int, nx: int
+    key: tuple[str, float, float, int], scale: float, ny: int, nx: int
 ) -> tuple[np.ndarray, tuple[int, int], int]:
-    kernel = _kernel(beta, fwhm, scale)
+    kernel = _kernel_of(key, scale)
     radius = kernel.shape[0] // 2
     shape = (
         sp_fft.next_fast_len(ny + 2 * radius, real=True),
@@ -279,11 +298,7 @@ def convolve_psf(image: np.ndarray, params: GalaxyParameters) -> np.ndarray:
     """``image`` convolved with :func:`psf_kernel` (same shape; light off the edge is lost)."""
     ny, nx = image.shape
     spectrum, shape, radius = _kernel_fft(
-        float(params.psf_moffat_beta),
-        float(params.psf_fwhm_arcsec),
-        float(params.pixel_scale_arcsec),
-        ny,
-        nx,
+        _psf_key(params), float(params.pixel_scale_arcsec), ny, nx
     )
     full = sp_fft.irfft2(sp_fft.rfft2(image, shape) * spectrum, shape)
     return full[radius : radius + ny, radius : radius + nx]

@@ -299,14 +299,21 @@ class SurveyConfig:
         Distribution of the galaxy's total magnitude in ``band``.
     disk_half_light_radius_arcsec
         Distribution of the disk half-light radius (arcsec), which sets the galaxy size.
+    psf_library
+        Path of a PSF library file (:mod:`galaxy_xai.simulate.psf_library`): each
+        galaxy gets one of its real PSF images, drawn at random, instead of the Moffat
+        of ``psf_fwhm_arcsec`` / ``psf_moffat_beta``. None (default): the Moffat.
 
     Raises
     ------
     ParameterError
         If a number is NaN or infinite, ``pixel_scale_arcsec`` or ``gain_e_per_adu``
         <= 0, ``psf_moffat_beta`` <= 1.1, ``read_noise_e`` < 0,
-        ``colour_sky_mag_per_arcsec2`` does not hold three values, or the PSF FWHM or
-        disk radius distribution reaches 0 or below.
+        ``colour_sky_mag_per_arcsec2`` does not hold three values, the PSF FWHM or
+        disk radius distribution reaches 0 or below, or ``psf_library`` is not a
+        non-empty path.
+    DataMissingError, DataFormatError
+        If the ``psf_library`` file is missing or malformed (one line naming it).
     ConfigError
         If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
         :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
@@ -325,9 +332,20 @@ class SurveyConfig:
     colour_sky_mag_per_arcsec2: tuple[float, float, float] = (21.9, 20.9, 20.2)
     magnitude: DistLike = field(default=_uniform(14.0, 17.77), metadata=_DIST)
     disk_half_light_radius_arcsec: DistLike = field(default=_uniform(1.5, 8.0), metadata=_DIST)
+    psf_library: str | None = None
 
     def __post_init__(self) -> None:
         _normalise_distributions(self, "survey")
+        if self.psf_library is not None:
+            if isinstance(self.psf_library, os.PathLike):
+                object.__setattr__(self, "psf_library", os.fspath(self.psf_library))
+            if not isinstance(self.psf_library, str) or not self.psf_library.strip():
+                raise ParameterError(
+                    "survey.psf_library", self.psf_library, "must be the path of a PSF library file"
+                )
+            from galaxy_xai.data.psf_library import read_psf_library
+
+            read_psf_library(self.psf_library)
         if not self.pixel_scale_arcsec > 0:
             raise ParameterError(
                 "survey.pixel_scale_arcsec", self.pixel_scale_arcsec, "must be > 0"

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from galaxy_xai.errors import ParameterError
-from galaxy_xai.simulate.config import SimulationConfig
+from galaxy_xai.simulate.config import SimulationConfig, SurveyConfig
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -69,6 +69,8 @@ class GalaxyParameters:
     Fields are the catalogue columns (units in the names), except ``sky_transform``
     (the 2x2 matrix, row-major, taking disk-plane arcsec to sky arcsec, flip and
     rotation included) and ``contaminants``, which are used for rendering only.
+    ``psf_library_index`` is the row of the PSF drawn from ``survey.psf_library``
+    (-1 for the Moffat PSF; ``psf_library`` holds the library's path then).
     ``arm_chirality`` is +1 when the arms, going outwards, turn counter-clockwise in
     the angle convention of the module (0 without arms); bar columns are 0 for
     unbarred galaxies (see ``barred``).
@@ -121,16 +123,18 @@ class GalaxyParameters:
     sky_sigma_counts: float
     bulge_colour_offset_mag: float = 0.0
     disk_colour_offset_mag: float = 0.0
+    psf_library_index: int = -1
     # rendering-only geometry (not catalogue columns)
     sky_transform: tuple[float, float, float, float] = field(default=(1.0, 0.0, 0.0, 1.0))
     contaminants: tuple[Contaminant, ...] = ()
+    psf_library: str = ""
 
     def to_row(self) -> dict[str, Any]:
         """The catalogue row (every field except the rendering-only ones)."""
         return {name: getattr(self, name) for name in CATALOG_COLUMNS if hasattr(self, name)}
 
 
-_PRIVATE = {"sky_transform", "contaminants"}
+_PRIVATE = {"sky_transform", "contaminants", "psf_library"}
 #: Catalogue columns in order (``snr``, ``morph_label``, ``label`` and ``source_file``
 #: are added after rendering).
 CATALOG_COLUMNS = (
@@ -142,8 +146,18 @@ CATALOG_COLUMNS = (
 )
 
 
-#: Random streams of one galaxy: parameters, knot positions, noise.
-STREAMS = ("parameters", "knots", "noise", "field", "colour")
+#: Random streams of one galaxy: parameters, knot positions, noise, field sources,
+#: colour offsets, the PSF drawn from ``survey.psf_library``.
+STREAMS = ("parameters", "knots", "noise", "field", "colour", "psf")
+
+
+def psf_fwhm_max_arcsec(survey: SurveyConfig) -> float:
+    """The widest PSF FWHM a galaxy of ``survey`` can get (arcsec)."""
+    if survey.psf_library is not None:
+        from galaxy_xai.data.psf_library import read_psf_library
+
+        return float(read_psf_library(survey.psf_library).fwhm_arcsec.max())
+    return float(survey.psf_fwhm_arcsec.support[1])
 
 
 def check_seed(seed: object) -> int:
@@ -230,7 +244,7 @@ def check_bars_fit(config: SimulationConfig) -> None:
     survey = config.survey_config
     if config.bar_fraction == 0 or config.framing == "relative":
         return
-    fwhm_max = survey.psf_fwhm_arcsec.support[1]
+    fwhm_max = psf_fwhm_max_arcsec(survey)
     limit = bar_fit_limit_arcsec(config, survey.pixel_scale_arcsec, fwhm_max)
     smallest = survey.disk_half_light_radius_arcsec.support[0]
     if limit < smallest:
@@ -339,6 +353,13 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
     fwhm = survey.psf_fwhm_arcsec.sample(u[2])
     if fwhm_hi - fwhm_lo >= 0.01:
         fwhm = _quantise(fwhm, 0.01, fwhm_lo, fwhm_hi)
+    psf_index = -1
+    if survey.psf_library is not None:  # its own stream: the other draws stay the same
+        from galaxy_xai.data.psf_library import read_psf_library
+
+        library = read_psf_library(survey.psf_library)
+        psf_index = int(galaxy_stream(seed, index, "psf").integers(len(library)))
+        fwhm = float(library.fwhm_arcsec[psf_index])
     magnitude = survey.magnitude.sample(u[0])
     flux = 10.0 ** (-0.4 * (magnitude - survey.zero_point_mag))
 
@@ -527,8 +548,10 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
         sky_sigma_counts=sky_sigma,
         bulge_colour_offset_mag=colour_offsets[0],
         disk_colour_offset_mag=colour_offsets[1],
+        psf_library_index=psf_index,
         sky_transform=(float(sky[0, 0]), float(sky[0, 1]), float(sky[1, 0]), float(sky[1, 1])),
         contaminants=tuple(contaminants),
+        psf_library="" if survey.psf_library is None else survey.psf_library,
     )
 
 
