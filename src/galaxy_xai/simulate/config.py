@@ -817,14 +817,23 @@ class JpegConfig:
         Share of the noise variance common to the three bands of ``jpeg-rgb`` (0:
         independent bands, chromatic speckle; 1: grey noise). Resampled and
         JPEG-compressed SDSS cutouts show mostly grey noise grain.
+    native_pixel_scale_arcsec
+        For ``jpeg-rgb``: compress at this pixel scale (arcsec), the survey's own, as
+        SDSS's colour frames were JPEG-compressed (chroma at half resolution) before
+        cutouts were cut and resampled from them. The 8-bit image is resampled to the
+        size it has at that scale (bilinear; at most 8x the stamp), compressed at
+        ``quality`` (needed), decoded and resampled back (Lanczos). None (default):
+        compressed at the stamp's own size. Grey renderings stay compressed at the
+        stamp's size: on the GZ1 grey images it changed nothing but the noise grain.
 
     Raises
     ------
     ParameterError
         If a number is NaN or infinite, ``q`` or ``stretch_sigma`` <= 0,
         ``sky_offset_sigma`` is not in [0, 10], ``quality`` is neither None nor in
-        1..100, ``band_noise_scales`` is not three numbers in [0, 20], or
-        ``band_noise_correlation`` is not in [0, 1].
+        1..100, ``band_noise_scales`` is not three numbers in [0, 20],
+        ``band_noise_correlation`` is not in [0, 1], or ``native_pixel_scale_arcsec``
+        is neither None nor in (0, 10] (or is set without a ``quality``).
     """
 
     q: float = 8.0
@@ -834,9 +843,20 @@ class JpegConfig:
     sky_offset_sigma: float = 0.0
     band_noise_scales: tuple[float, float, float] = (1.0, 1.0, 1.0)
     band_noise_correlation: float = 0.0
+    native_pixel_scale_arcsec: float | None = None
 
     def __post_init__(self) -> None:
         _check_finite(self, "jpeg")
+        native = self.native_pixel_scale_arcsec
+        if native is not None:
+            if not 0 < native <= 10:
+                raise ParameterError(
+                    "jpeg.native_pixel_scale_arcsec", native, "must lie in (0, 10] arcsec (or null)"
+                )
+            if self.quality is None:
+                raise ParameterError(
+                    "jpeg.native_pixel_scale_arcsec", native, "needs a jpeg.quality to compress at"
+                )
         scales = self.band_noise_scales
         if len(scales) != 3 or not all(0 <= v <= 20 for v in scales):
             raise ParameterError(

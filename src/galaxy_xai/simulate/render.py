@@ -26,6 +26,7 @@ __all__ = [
     "band_factors",
     "correlate_noise",
     "draw_components",
+    "native_size_px",
     "render_galaxy",
     "snr_of",
     "to_jpeg",
@@ -260,7 +261,13 @@ def correlate_noise(noise: np.ndarray, sigma_px: float) -> np.ndarray:
 
 
 def to_jpeg(
-    bands: np.ndarray, *, stretch: float, q: float, quality: int | None, minimum: float = 0.0
+    bands: np.ndarray,
+    *,
+    stretch: float,
+    q: float,
+    quality: int | None,
+    minimum: float = 0.0,
+    compress_size_px: int | None = None,
 ) -> np.ndarray:
     """Galaxy Zoo-like 8-bit image of ``(C, H, W)`` counts, returned ``(C, H, W)`` uint8.
 
@@ -268,7 +275,8 @@ def to_jpeg(
     The Lupton et al. (2004) asinh mapping of
     :func:`astropy.visualization.make_lupton_rgb` (``minimum`` counts map to black, 0 by
     default; ``stretch`` in counts is its linear stretch, Q its softening) is followed, if ``quality`` is given, by a
-    JPEG encode/decode round trip at that quality.
+    JPEG encode/decode round trip at that quality: at ``compress_size_px`` if given
+    (resampled there bilinearly and back with Lanczos), else at the image's own size.
     """
     from astropy.visualization import make_lupton_rgb
     from PIL import Image
@@ -281,10 +289,17 @@ def to_jpeg(
     mode = "L" if out.shape[0] == 1 else "RGB"
     buffer = io.BytesIO()
     pixels = out[0] if mode == "L" else np.ascontiguousarray(np.moveaxis(out, 0, -1))
-    Image.fromarray(pixels, mode=mode).save(buffer, format="JPEG", quality=int(quality))
+    image = Image.fromarray(pixels, mode=mode)
+    size = image.size
+    if compress_size_px is not None and compress_size_px != size[0]:
+        image = image.resize((compress_size_px, compress_size_px), Image.Resampling.BILINEAR)
+    image.save(buffer, format="JPEG", quality=int(quality))
     buffer.seek(0)
     with Image.open(buffer) as decoded:
-        array = np.asarray(decoded.convert(mode), dtype=np.uint8)
+        back = decoded.convert(mode)
+        if back.size != size:
+            back = back.resize(size, Image.Resampling.LANCZOS)
+        array = np.asarray(back, dtype=np.uint8)
     return array[None] if mode == "L" else np.moveaxis(array, -1, 0)
 
 
@@ -294,6 +309,19 @@ def _importer_stretch(counts: np.ndarray) -> np.ndarray:
 
     prep = Preprocess()
     return asinh_stretch(counts, a=prep.asinh_a, percentile=prep.percentile)
+
+
+def native_size_px(params: GalaxyParameters, config: SimulationConfig) -> int | None:
+    """Side of the stamp at ``jpeg.native_pixel_scale_arcsec`` (None when unset).
+
+    At least 8 px and at most 8x the stamp, so that a tiny native scale cannot make the
+    compressed image huge.
+    """
+    native = config.jpeg.native_pixel_scale_arcsec
+    if native is None:
+        return None
+    side = round(params.size_px * params.pixel_scale_arcsec / native)
+    return int(min(max(side, 8), 8 * params.size_px))
 
 
 def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[np.ndarray, float]:
@@ -339,6 +367,7 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
             q=config.jpeg.q,
             quality=config.jpeg.quality,
             minimum=-config.jpeg.sky_offset_sigma * params.sky_sigma_counts,
+            compress_size_px=native_size_px(params, config),
         ), snr
     galaxy, contaminants = _galaxy_and_contaminants(params, config, knots_rng)
     snr = snr_of(galaxy, params, config)
