@@ -127,8 +127,8 @@ def _good(k: int = 11) -> np.ndarray:
     ("make", "message"),
     [
         (lambda p: p.write_text("not hdf5"), "cannot be read as HDF5"),
-        (lambda p: h5py.File(p, "w").close(), "no 'psf' dataset"),
-        (lambda p: _write(p, psf=_good()[0]), "must be (N, K, K)"),
+        (lambda p: h5py.File(p, "w").close(), "has no 'psf' array"),
+        (lambda p: _write(p, psf=_good()[0]), "'psf' has shape (11, 11), expected (N, K, K) PSF images"),
         (lambda p: _write(p, psf=_good(12)), "square and odd"),
         (lambda p: _write(p, psf=np.where(np.eye(11, dtype=bool), np.nan, _good())),
          "PSF 0 holds NaN"),
@@ -137,13 +137,13 @@ def _good(k: int = 11) -> np.ndarray:
         (lambda p: _write(p, psf=np.roll(_good(), 4, axis=2)), "PSF 0 is not centred"),
         (lambda p: _write(p, psf=_good(), attrs={}), "'pixel_scale_arcsec' must be a number > 0"),
         (lambda p: _write(p, psf=_good(), attrs={"pixel_scale_arcsec": -0.4}), "must be a number > 0"),
-        (lambda p: _write(p, psf=_good(), id=np.array([b"a"])), "'id' holds 1 entries for 2 PSFs"),
+        (lambda p: _write(p, psf=_good(), id=np.array([b"a"])), "'id' has 1 rows but 'psf' holds 2 PSFs"),
     ],
 )  # fmt: skip
 def test_a_malformed_library_is_named_in_one_line(tmp_path, capsys, make, message) -> None:
     path = tmp_path / "psfs.h5"
     make(path)
-    with pytest.raises(DataFormatError, match=f"PSF library '{path}': .*{_re(message)}"):
+    with pytest.raises(DataFormatError, match=f"^PSF library '{_re(str(path))}'.*{_re(message)}"):
         read_psf_library(path)
     config = tmp_path / "sim.yaml"
     config.write_text(f"survey:\n  psf_library: {path}\n")
@@ -158,6 +158,15 @@ def _re(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+def test_a_library_that_points_at_another_file_is_refused(tmp_path) -> None:
+    elsewhere = write_psf_library(tmp_path / "elsewhere.h5", _good(), SCALE)
+    path = tmp_path / "psfs.h5"
+    with h5py.File(path, "w") as f:
+        f["psf"] = h5py.ExternalLink(str(elsewhere), "psf")
+    with pytest.raises(DataFormatError, match="'psf' is a link to another file .*refused"):
+        read_psf_library(path)
 
 
 def test_a_missing_library_is_named(tmp_path, capsys) -> None:

@@ -14,8 +14,9 @@ File format (HDF5, written by :func:`write_psf_library`):
 
 The images are effective PSFs (their pixel's response included), as survey pipelines
 give them; :mod:`galaxy_xai.simulate.psf_library` interpolates them
-(:class:`galsim.InterpolatedImage`) and draws them with the simulation's own pixel, which blurs them by the library's pixel once more
-(0.396 arcsec for SDSS: a small effect next to a 1.4 arcsec FWHM).
+(:class:`galsim.InterpolatedImage`) and draws them with the simulation's own pixel,
+which blurs them by the library's pixel once more (0.396 arcsec for SDSS: a small
+effect next to a 1.4 arcsec FWHM).
 :func:`galaxy_builder_psf_library` builds a library from the 11 x 11 SDSS r-band PSFs
 of the Galaxy Builder cutouts.
 """
@@ -30,7 +31,7 @@ from pathlib import Path
 import galsim
 import numpy as np
 
-from galaxy_xai.errors import DataFormatError, DataMissingError
+from galaxy_xai.errors import DataFormatError
 
 __all__ = ["PsfLibrary", "galaxy_builder_psf_library", "read_psf_library", "write_psf_library"]
 
@@ -80,10 +81,6 @@ def _check_images(path: Path, images: np.ndarray) -> np.ndarray:
         raise _malformed(
             path, f"'psf' images must be square and odd (K >= 3), not {images.shape[1:]}"
         )
-    if not np.issubdtype(images.dtype, np.number) or np.issubdtype(
-        images.dtype, np.complexfloating
-    ):
-        raise _malformed(path, f"'psf' must be real numbers, not {images.dtype}")
     images = images.astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(images).all(axis=(1, 2)))
     if bad.size:
@@ -111,13 +108,14 @@ def read_psf_library(path: str | os.PathLike[str]) -> PsfLibrary:
     DataMissingError
         If ``path`` is not a file.
     DataFormatError
-        If it is not HDF5, lacks the ``psf`` dataset or a positive finite
-        ``pixel_scale_arcsec`` attribute, an image is not square and odd, holds NaN,
-        sums to <= 0 or is not centred, or ``id`` does not hold one string per image.
+        If it is not HDF5 or damaged, lacks the ``psf`` array or a positive finite
+        ``pixel_scale_arcsec`` attribute, an array is a link to another file or keeps
+        its data outside the file, an image is not square and odd, holds NaN, sums to
+        <= 0 or is not centred, or ``id`` does not hold one string per image.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise DataMissingError(f"PSF library '{file}' does not exist (survey.psf_library)")
+    from galaxy_xai.data.readers.base import require_path
+
+    file = require_path(path, what="PSF library", kind="file")
     stat = file.stat()
     return _read(str(file.resolve()), stat.st_mtime_ns, stat.st_size, str(file))
 
@@ -126,16 +124,30 @@ def read_psf_library(path: str | os.PathLike[str]) -> PsfLibrary:
 def _read(resolved: str, mtime_ns: int, size: int, shown: str) -> PsfLibrary:
     import h5py
 
+    from galaxy_xai.data.store import DAMAGED, checked_array, damaged
+
     path = Path(shown)
+    where = f"PSF library '{path}'"
     try:
-        with h5py.File(resolved, "r") as f:
-            if "psf" not in f or not isinstance(f["psf"], h5py.Dataset):
-                raise _malformed(path, f"no 'psf' dataset (found: {sorted(f.keys())[:5]})")
-            images = np.asarray(f["psf"][()])
-            scale = f["psf"].attrs.get("pixel_scale_arcsec", f.attrs.get("pixel_scale_arcsec"))
-            ids_raw = f["id"][()] if "id" in f else None
+        f = h5py.File(resolved, "r")
     except OSError as exc:
         raise _malformed(path, f"cannot be read as HDF5 ({' '.join(str(exc).split())})") from None
+    with f:
+        # checked_array refuses links to other files and data kept outside this one
+        psf = checked_array(f, "psf", where=where, ndims=(3,), kinds="uif",
+                            expected="(N, K, K) PSF images")  # fmt: skip
+        id_array = None
+        if f.get("id", getlink=True) is not None:
+            n = psf.shape[0]
+            id_array = checked_array(f, "id", where=where, ndims=(1,), kinds="T",
+                                     expected="one id per PSF",
+                                     rows=(n, f"'psf' holds {n} PSFs"))  # fmt: skip
+        try:
+            images = np.asarray(psf[()])
+            scale = psf.attrs.get("pixel_scale_arcsec", f.attrs.get("pixel_scale_arcsec"))
+            ids_raw = None if id_array is None else id_array[()]
+        except DAMAGED as exc:
+            raise damaged("PSF library", path, exc) from None
     try:
         scale = float(np.asarray(scale).item()) if scale is not None else float("nan")
     except (TypeError, ValueError):
@@ -144,13 +156,9 @@ def _read(resolved: str, mtime_ns: int, size: int, shown: str) -> PsfLibrary:
         raise _malformed(path, "attribute 'pixel_scale_arcsec' must be a number > 0")
     images = _check_images(path, images)
     n = images.shape[0]
-    if ids_raw is None:
-        ids: tuple[str, ...] = ("",) * n
-    else:
-        values = np.atleast_1d(ids_raw)
-        if values.shape != (n,):
-            raise _malformed(path, f"'id' holds {values.size} entries for {n} PSFs")
-        ids = tuple(v.decode() if isinstance(v, bytes) else str(v) for v in values)
+    ids: tuple[str, ...] = ("",) * n
+    if ids_raw is not None:  # one per PSF: checked_array counted the rows
+        ids = tuple(v.decode() if isinstance(v, bytes) else str(v) for v in ids_raw)
     fwhm = np.array([_fwhm_arcsec(im, scale) for im in images])
     fwhm.setflags(write=False)
     return PsfLibrary(shown, images, scale, fwhm, ids)
