@@ -825,6 +825,17 @@ class JpegConfig:
         ``quality`` (needed), decoded and resampled back (Lanczos). None (default):
         compressed at the stamp's own size. Grey renderings stay compressed at the
         stamp's size: on the GZ1 grey images it changed nothing but the noise grain.
+    band_sky_offset_scales
+        For ``jpeg-rgb``: multipliers of ``sky_offset_sigma`` for the (blue, green, red)
+        bands, so each band has its own black point: the SDSS colour images' sky is
+        darker in blue than in green and red.
+    band_offset_arcsec
+        For ``jpeg-rgb``: rms offset (arcsec, per axis) of the blue and red bands from
+        the green (reference) one, drawn per galaxy and band from the galaxy's own
+        ``band_offset`` stream and applied to the noiseless light (cubic spline). SDSS
+        observes g, r and i about 72 s apart in drift scan through different
+        atmospheric refraction, and its colour images are registered to a fraction of a
+        pixel: galaxy centres differ between the colour channels. 0 (default): aligned.
 
     Raises
     ------
@@ -833,7 +844,9 @@ class JpegConfig:
         ``sky_offset_sigma`` is not in [0, 10], ``quality`` is neither None nor in
         1..100, ``band_noise_scales`` is not three numbers in [0, 20],
         ``band_noise_correlation`` is not in [0, 1], or ``native_pixel_scale_arcsec``
-        is neither None nor in (0, 10] (or is set without a ``quality``).
+        is neither None nor in (0, 10] (or is set without a ``quality``), or
+        ``band_offset_arcsec`` is not in [0, 2], or ``band_sky_offset_scales`` is not
+        three numbers in [0, 5].
     """
 
     q: float = 8.0
@@ -844,9 +857,20 @@ class JpegConfig:
     band_noise_scales: tuple[float, float, float] = (1.0, 1.0, 1.0)
     band_noise_correlation: float = 0.0
     native_pixel_scale_arcsec: float | None = None
+    band_offset_arcsec: float = 0.0
+    band_sky_offset_scales: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def __post_init__(self) -> None:
         _check_finite(self, "jpeg")
+        offsets = self.band_sky_offset_scales
+        if len(offsets) != 3 or not all(0 <= v <= 5 for v in offsets):
+            raise ParameterError(
+                "jpeg.band_sky_offset_scales", offsets, "must be three numbers in [0, 5]"
+            )
+        if not 0 <= self.band_offset_arcsec <= 2:
+            raise ParameterError(
+                "jpeg.band_offset_arcsec", self.band_offset_arcsec, "must lie in [0, 2] arcsec"
+            )
         native = self.native_pixel_scale_arcsec
         if native is not None:
             if not 0 < native <= 10:

@@ -186,8 +186,22 @@ STAND_INS: dict[str, dict[str, object]] = {
             "stretch_sigma": 100.0,
             "sky_offset_sigma": 1.9,
             # colour balance: centre R/G 1.20 and B/G 0.71 real (the default white
-            # balance gave 1.07 and 0.87)
-            "colour_scales": [1.2, 1.0, 0.9],
+            # balance gave 1.07 and 0.87); red 0.92 (was 0.9) keeps R/G 1.22 at the
+            # centre with the band black points below (0.9 gave 1.18 after them)
+            "colour_scales": [1.2, 1.0, 0.92],
+            # the sky is darker in blue: border means R / G / B 6.4 / 5.9 / 4.1 (of 255)
+            # real, 6.9 / 6.2 / 5.6 with one black point for all bands; a blue black
+            # point 0.7x as far below the sky gives 6.8 / 6.2 / 4.1. Calibration half
+            # (1000 + 1000, 15 epochs), colour CNN with the band offsets below: 0.976 ->
+            # 0.871 (with the red scale above)
+            "band_sky_offset_scales": [0.7, 1.0, 1.0],
+            # colour channels off each other: centroid of the red channel minus that of
+            # the blue one within 8 px of the centre, 25 / 50 / 75%, 0.24 / 0.40 / 0.62
+            # px real, 0.12 / 0.22 / 0.38 aligned (noise and knots alone), 0.25 / 0.44 /
+            # 0.63 at 0.06 arcsec rms per axis (SDSS's g, r, i are taken ~72 s apart in
+            # drift scan through different refraction). Colour CNN 0.985 -> 0.976, its
+            # chroma view 0.78 -> 0.66
+            "band_offset_arcsec": 0.055,
             # per-channel border noise of the colour images R / G / B 0.0174 / 0.0145 /
             # 0.0116 against 0.0058 each with one reference-band sky
             "band_noise_scales": [1.0, 1.4, 2.0],

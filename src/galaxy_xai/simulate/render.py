@@ -211,6 +211,23 @@ def _band_noise(
     return bands + noise * np.asarray(jpeg.band_noise_scales)[:, None, None]
 
 
+def offset_bands(bands: np.ndarray, params: GalaxyParameters, rms_arcsec: float) -> np.ndarray:
+    """The (blue, green, red) noiseless ``bands`` with blue and red moved off the green.
+
+    Each of the two bands moves by a Gaussian offset of ``rms_arcsec`` per axis, drawn
+    from the galaxy's own ``band_offset`` stream (so other draws are unchanged), with
+    a cubic spline (the light is band-limited by the PSF); edges repeat the last pixel.
+    """
+    from scipy.ndimage import shift
+
+    rng = galaxy_stream(params.seed, params.index, "band_offset")
+    offsets_px = rng.normal(0.0, rms_arcsec / params.pixel_scale_arcsec, size=(2, 2))
+    out = bands.copy()
+    for band, offset in zip((0, 2), offsets_px, strict=True):
+        out[band] = shift(bands[band], offset, order=3, mode="nearest")
+    return out
+
+
 def snr_of(galaxy: np.ndarray, params: GalaxyParameters, config: SimulationConfig) -> float:
     """Matched-filter S/N of a noiseless counts image: sqrt(sum(I^2 / variance))."""
     survey = config.survey_config
@@ -266,7 +283,7 @@ def to_jpeg(
     stretch: float,
     q: float,
     quality: int | None,
-    minimum: float = 0.0,
+    minimum: float | np.ndarray = 0.0,
     compress_size_px: int | None = None,
 ) -> np.ndarray:
     """Galaxy Zoo-like 8-bit image of ``(C, H, W)`` counts, returned ``(C, H, W)`` uint8.
@@ -274,7 +291,7 @@ def to_jpeg(
     ``C`` is 1 (gray) or 3 (blue, green, red bands, returned as R, G, B channels).
     The Lupton et al. (2004) asinh mapping of
     :func:`astropy.visualization.make_lupton_rgb` (``minimum`` counts map to black, 0 by
-    default; ``stretch`` in counts is its linear stretch, Q its softening) is followed, if ``quality`` is given, by a
+    default; one number, or one per band in the bands' order; ``stretch`` in counts is its linear stretch, Q its softening) is followed, if ``quality`` is given, by a
     JPEG encode/decode round trip at that quality: at ``compress_size_px`` if given
     (resampled there bilinearly and back with Lanczos), else at the image's own size.
     """
@@ -282,7 +299,8 @@ def to_jpeg(
     from PIL import Image
 
     red, green, blue = (bands[0], bands[0], bands[0]) if bands.shape[0] == 1 else bands[::-1]
-    rgb = make_lupton_rgb(red, green, blue, minimum=minimum, stretch=stretch, Q=q)  # (H, W, 3)
+    low = np.broadcast_to(np.asarray(minimum, dtype=float), (3,))[::-1]  # as R, G, B
+    rgb = make_lupton_rgb(red, green, blue, minimum=list(low), stretch=stretch, Q=q)  # (H, W, 3)
     out = np.moveaxis(rgb[..., :1] if bands.shape[0] == 1 else rgb, -1, 0)
     if quality is None:
         return out
@@ -357,6 +375,8 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
         contaminants = _contaminant_bands(params)
         if contaminants is not None:
             bands += contaminants
+        if config.jpeg.band_offset_arcsec > 0:
+            bands = offset_bands(bands, params, config.jpeg.band_offset_arcsec)
         bands = np.clip(bands, 0, None)
         if config.noise:
             bands = _band_noise(bands, sky, config, noise_rng)
@@ -366,7 +386,9 @@ def render_galaxy(params: GalaxyParameters, config: SimulationConfig) -> tuple[n
             stretch=config.jpeg.stretch_sigma * params.sky_sigma_counts,
             q=config.jpeg.q,
             quality=config.jpeg.quality,
-            minimum=-config.jpeg.sky_offset_sigma * params.sky_sigma_counts,
+            minimum=-config.jpeg.sky_offset_sigma
+            * params.sky_sigma_counts
+            * np.asarray(config.jpeg.band_sky_offset_scales),
             compress_size_px=native_size_px(params, config),
         ), snr
     galaxy, contaminants = _galaxy_and_contaminants(params, config, knots_rng)

@@ -147,8 +147,8 @@ CATALOG_COLUMNS = (
 
 
 #: Random streams of one galaxy: parameters, knot positions, noise, field sources,
-#: colour offsets, the PSF drawn from ``survey.psf_library``.
-STREAMS = ("parameters", "knots", "noise", "field", "colour", "psf")
+#: colour offsets, the PSF drawn from ``survey.psf_library``, the colour bands' offsets.
+STREAMS = ("parameters", "knots", "noise", "field", "colour", "psf", "band_offset")
 
 
 def psf_fwhm_max_arcsec(survey: SurveyConfig) -> float:
