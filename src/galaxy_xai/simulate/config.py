@@ -267,6 +267,11 @@ def _check_colour(name: str, colour: tuple[float, float]) -> None:
         raise ParameterError(name, colour, "must be two finite colours (g-r, r-i) in mag")
 
 
+def _check_per_band(name: str, values: tuple[float, ...], high: float) -> None:
+    if len(values) != 3 or not all(0 <= v <= high for v in values):
+        raise ParameterError(name, values, f"must be three numbers in [0, {high:g}]")
+
+
 # --------------------------------------------------------------------------- survey
 @dataclass(frozen=True)
 class SurveyConfig:
@@ -862,11 +867,7 @@ class JpegConfig:
 
     def __post_init__(self) -> None:
         _check_finite(self, "jpeg")
-        offsets = self.band_sky_offset_scales
-        if len(offsets) != 3 or not all(0 <= v <= 5 for v in offsets):
-            raise ParameterError(
-                "jpeg.band_sky_offset_scales", offsets, "must be three numbers in [0, 5]"
-            )
+        _check_per_band("jpeg.band_sky_offset_scales", self.band_sky_offset_scales, 5)
         if not 0 <= self.band_offset_arcsec <= 2:
             raise ParameterError(
                 "jpeg.band_offset_arcsec", self.band_offset_arcsec, "must lie in [0, 2] arcsec"
@@ -881,11 +882,7 @@ class JpegConfig:
                 raise ParameterError(
                     "jpeg.native_pixel_scale_arcsec", native, "needs a jpeg.quality to compress at"
                 )
-        scales = self.band_noise_scales
-        if len(scales) != 3 or not all(0 <= v <= 20 for v in scales):
-            raise ParameterError(
-                "jpeg.band_noise_scales", scales, "must be three numbers in [0, 20]"
-            )
+        _check_per_band("jpeg.band_noise_scales", self.band_noise_scales, 20)
         if not 0 <= self.band_noise_correlation <= 1:
             raise ParameterError(
                 "jpeg.band_noise_correlation", self.band_noise_correlation, "must lie in [0, 1]"

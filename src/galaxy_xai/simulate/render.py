@@ -291,8 +291,9 @@ def to_jpeg(
     ``C`` is 1 (gray) or 3 (blue, green, red bands, returned as R, G, B channels).
     The Lupton et al. (2004) asinh mapping of
     :func:`astropy.visualization.make_lupton_rgb` (``minimum`` counts map to black, 0 by
-    default; one number, or one per band in the bands' order; ``stretch`` in counts is its linear stretch, Q its softening) is followed, if ``quality`` is given, by a
-    JPEG encode/decode round trip at that quality: at ``compress_size_px`` if given
+    default; one number, or one per band in the bands' order; ``stretch`` in counts is
+    its linear stretch, Q its softening) is followed, if ``quality`` is given, by a JPEG
+    encode/decode round trip at that quality: at ``compress_size_px`` if given
     (resampled there bilinearly and back with Lanczos), else at the image's own size.
     """
     from astropy.visualization import make_lupton_rgb
