@@ -34,6 +34,7 @@ from typing import Any, Literal
 from galaxy_xai.errors import ConfigError, ParameterError
 
 __all__ = [
+    "FRAME_RADII",
     "FRAMINGS",
     "RENDERINGS",
     "ArmsConfig",
@@ -55,6 +56,10 @@ RENDERINGS: tuple[str, ...] = typing.get_args(Rendering)
 #: Stamp framing: the survey pixel scale, or a stamp scaled to the galaxy's R90.
 Framing = Literal["fixed", "relative"]
 FRAMINGS: tuple[str, ...] = typing.get_args(Framing)
+#: What relative framing scales by: the radius holding 90% of the light, or SDSS's
+#: Petrosian R90 (``petroR90_r``, by which Galaxy Zoo cutouts were scaled).
+FrameRadius = Literal["true_r90", "petrosian_r90"]
+FRAME_RADII: tuple[str, ...] = typing.get_args(FrameRadius)
 
 DistLike = Any  # a Distribution, a number (fixed) or a [low, high] pair (uniform)
 
@@ -926,6 +931,12 @@ class SimulationConfig:
         Stamp width in units of R90 for relative framing. Galaxy Zoo used
         0.024 R90 per pixel over 424 pixels (Willett et al. 2013, MNRAS 435, 2835),
         i.e. 10.18 R90.
+    frame_radius
+        The R90 of relative framing: ``"true_r90"`` (default), the radius holding 90%
+        of the galaxy's light, or ``"petrosian_r90"``, SDSS's Petrosian R90 (the one
+        Galaxy Zoo's 0.024 R90 per pixel means; :mod:`galaxy_xai.simulate.radii`):
+        0.98 of the true R90 for an exponential disk but 0.43 for a de Vaucouleurs
+        bulge, whose Petrosian flux misses 18% of its light in the wings.
     noise
         Add sky, Poisson and read noise (False: noiseless images).
     noise_correlation_px
@@ -948,6 +959,7 @@ class SimulationConfig:
         ``size`` is not an integer >= 16, ``bar_fraction`` is not in [0, 1] (or not 0
         with the disk disabled), ``rendering`` is not one of :data:`RENDERINGS`,
         ``framing`` is not ``"fixed"`` or ``"relative"``, ``frame_r90`` <= 0,
+        ``frame_radius`` is not one of :data:`FRAME_RADII`,
         ``noise_correlation_px`` is not in [0, 5], or both the bulge and the disk are
         disabled.
     """
@@ -958,6 +970,7 @@ class SimulationConfig:
     rendering: Rendering = "jpeg-gray"
     framing: Framing = "fixed"
     frame_r90: float = 10.18
+    frame_radius: FrameRadius = "true_r90"
     noise: bool = True
     noise_correlation_px: float = 0.0
     rotate: bool = True
@@ -989,6 +1002,8 @@ class SimulationConfig:
             raise ParameterError("framing", self.framing, "must be 'fixed' or 'relative'")
         if not self.frame_r90 > 0:
             raise ParameterError("frame_r90", self.frame_r90, "must be > 0")
+        if self.frame_radius not in FRAME_RADII:
+            raise ParameterError("frame_radius", self.frame_radius, f"must be one of {FRAME_RADII}")
         if not 0 <= self.noise_correlation_px <= 5:
             raise ParameterError(
                 "noise_correlation_px", self.noise_correlation_px, "must lie in [0, 5] pixels"

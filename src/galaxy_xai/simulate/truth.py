@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
 
 from galaxy_xai.errors import ParameterError
+from galaxy_xai.simulate import radii
 from galaxy_xai.simulate.config import SimulationConfig, SurveyConfig
 
 __all__ = [
@@ -202,20 +202,6 @@ def _quantise(value: float, step: float, low: float, high: float) -> float:
     q = round(value / step) * step
     q = min(max(q, math.ceil(low / step - 1e-9) * step), math.floor(high / step + 1e-9) * step)
     return round(q, 6)
-
-
-def _r90(bt: float, n: float, re_bulge: float, re_disk: float) -> float:
-    """Radius (arcsec) enclosing 90% of the light of face-on bulge + disk."""
-    bn = special.gammaincinv(2 * n, 0.5)
-    b1 = special.gammaincinv(2.0, 0.5)
-
-    def enclosed(r: float) -> float:
-        bulge = special.gammainc(2 * n, bn * (r / re_bulge) ** (1 / n)) if bt > 0 else 0.0
-        disk = special.gammainc(2.0, b1 * r / re_disk) if bt < 1 else 0.0
-        return bt * bulge + (1 - bt) * disk - 0.9
-
-    hi = 100.0 * max(re_bulge, re_disk)
-    return float(optimize.brentq(enclosed, 1e-6 * hi, hi, xtol=1e-6 * hi))
 
 
 def bar_fit_limit_arcsec(
@@ -442,9 +428,13 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
         n_knots = 0
 
     # framing
-    r90 = _r90(bt, n_bulge, max(re_bulge, 1e-6), re_disk)
+    r90 = radii.true_r90(bt, n_bulge, max(re_bulge, 1e-6), re_disk)
     if config.framing == "relative":
-        frame = config.frame_r90 * r90
+        frame = config.frame_r90 * (
+            radii.petrosian_r90(bt, n_bulge, max(re_bulge, 1e-6), re_disk)
+            if config.frame_radius == "petrosian_r90"
+            else r90
+        )
         if config.bar_fraction > 0:
             longest = 2 * bar.length_to_disk_scale.support[1] * h_disk
             frame = max(frame, _RELATIVE_BAR_FRAME * longest + 2 * fwhm)
