@@ -13,6 +13,7 @@ fills half as much of the stamp as a Galaxy Zoo elliptical does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from scipy import optimize, special
@@ -32,39 +33,43 @@ _ANNULUS = (0.8, 1.25)
 _PETROSIAN_APERTURE = 2.0
 
 
+def _light_within(
+    bulge_to_total: float, sersic_n: float, re_bulge: float, re_disk: float
+) -> Callable[[float], float]:
+    """Share of the total light within a radius, its profile constants computed once."""
+    bn = special.gammaincinv(2 * sersic_n, 0.5) if bulge_to_total > 0 else 0.0
+    b1 = special.gammaincinv(2.0, 0.5)
+
+    def share(r: float) -> float:
+        bulge = (
+            special.gammainc(2 * sersic_n, bn * (r / re_bulge) ** (1 / sersic_n))
+            if bulge_to_total > 0
+            else 0.0
+        )
+        disk = special.gammainc(2.0, b1 * r / re_disk) if bulge_to_total < 1 else 0.0
+        return float(bulge_to_total * bulge + (1 - bulge_to_total) * disk)
+
+    return share
+
+
 def enclosed_fraction(
     r: float, bulge_to_total: float, sersic_n: float, re_bulge: float, re_disk: float
 ) -> float:
     """Share of the total light within radius ``r`` (same unit as the radii)."""
-    out = 0.0
-    if bulge_to_total > 0:
-        bn = special.gammaincinv(2 * sersic_n, 0.5)
-        out += bulge_to_total * special.gammainc(
-            2 * sersic_n, bn * (r / re_bulge) ** (1 / sersic_n)
-        )
-    if bulge_to_total < 1:
-        b1 = special.gammaincinv(2.0, 0.5)
-        out += (1 - bulge_to_total) * special.gammainc(2.0, b1 * r / re_disk)
-    return float(out)
+    return _light_within(bulge_to_total, sersic_n, re_bulge, re_disk)(r)
 
 
 def _radius_enclosing(
-    fraction: float, bulge_to_total: float, sersic_n: float, re_bulge: float, re_disk: float
+    fraction: float, share: Callable[[float], float], re_bulge: float, re_disk: float
 ) -> float:
     hi = 100.0 * max(re_bulge, re_disk)
-    return float(
-        optimize.brentq(
-            lambda r: enclosed_fraction(r, bulge_to_total, sersic_n, re_bulge, re_disk) - fraction,
-            1e-6 * hi,
-            hi,
-            xtol=1e-6 * hi,
-        )
-    )
+    return float(optimize.brentq(lambda r: share(r) - fraction, 1e-6 * hi, hi, xtol=1e-6 * hi))
 
 
 def true_r90(bulge_to_total: float, sersic_n: float, re_bulge: float, re_disk: float) -> float:
     """Radius enclosing 90% of the total light of face-on bulge + disk."""
-    return _radius_enclosing(0.9, bulge_to_total, sersic_n, re_bulge, re_disk)
+    share = _light_within(bulge_to_total, sersic_n, re_bulge, re_disk)
+    return _radius_enclosing(0.9, share, re_bulge, re_disk)
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,11 @@ def petrosian(
             f"radii must be > 0 and bulge_to_total in [0, 1], found {re_bulge}, {re_disk}, "
             f"{bulge_to_total}"
         )
-    args = (bulge_to_total, sersic_n, re_bulge, re_disk)
+    share = _light_within(bulge_to_total, sersic_n, re_bulge, re_disk)
     lo_a, hi_a = _ANNULUS
 
     def ratio(r: float) -> float:
-        inner, outer = enclosed_fraction(lo_a * r, *args), enclosed_fraction(hi_a * r, *args)
-        return (outer - inner) / ((hi_a**2 - lo_a**2) * enclosed_fraction(r, *args))
+        return (share(hi_a * r) - share(lo_a * r)) / ((hi_a**2 - lo_a**2) * share(r))
 
     # the ratio falls from 1 at the centre; it reaches 0.2 within a few half-light radii
     present = [r for r, on in ((re_bulge, bulge_to_total > 0), (re_disk, bulge_to_total < 1)) if on]
@@ -109,12 +113,12 @@ def petrosian(
             lambda r: ratio(r) - PETROSIAN_RATIO, 1e-3 * small, 50.0 * large, xtol=1e-7 * large
         )
     )
-    flux = enclosed_fraction(_PETROSIAN_APERTURE * r_p, *args)
+    flux = share(_PETROSIAN_APERTURE * r_p)
     return PetrosianRadii(
         radius=r_p,
         flux_fraction=flux,
-        r50=_radius_enclosing(0.5 * flux, *args),
-        r90=_radius_enclosing(0.9 * flux, *args),
+        r50=_radius_enclosing(0.5 * flux, share, re_bulge, re_disk),
+        r90=_radius_enclosing(0.9 * flux, share, re_bulge, re_disk),
     )
 
 

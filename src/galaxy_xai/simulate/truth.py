@@ -428,12 +428,11 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
         n_knots = 0
 
     # framing
-    r90 = radii.true_r90(bt, n_bulge, max(re_bulge, 1e-6), re_disk)
+    profile = (bt, n_bulge, max(re_bulge, 1e-6), re_disk)
+    r90 = radii.true_r90(*profile)
     if config.framing == "relative":
         frame = config.frame_r90 * (
-            radii.petrosian_r90(bt, n_bulge, max(re_bulge, 1e-6), re_disk)
-            if config.frame_radius == "petrosian_r90"
-            else r90
+            radii.petrosian_r90(*profile) if config.frame_radius == "petrosian_r90" else r90
         )
         if config.bar_fraction > 0:
             longest = 2 * bar.length_to_disk_scale.support[1] * h_disk
