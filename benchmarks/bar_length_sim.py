@@ -134,14 +134,16 @@ def simulate_sets(
 
 
 def _simulate_twins(path: Path, *, n: int, seed: int, config: dict[str, Any]) -> None:
-    """Write ``n // 2`` barred galaxies and their unbarred twins to ``path`` (cached)."""
+    """Write ``n // 2`` barred galaxies and their unbarred twins to ``path`` (cached).
+
+    The cache holds while both halves are unchanged: each half is fingerprinted by
+    ``simulate_dataset`` (config, seed, size), and ``path`` records both fingerprints.
+    """
     import pandas as pd
 
     from galaxy_xai.data import open_dataset, write_dataset
     from galaxy_xai.simulate import simulate_dataset
 
-    if path.is_file():
-        return
     halves = []
     # a tiny positive bar fraction keeps the fixed-framing disk-size limit of the
     # barred run (it depends on bar_fraction > 0), so the twins match exactly
@@ -155,11 +157,16 @@ def _simulate_twins(path: Path, *, n: int, seed: int, config: dict[str, Any]) ->
             cat = ds.catalog.copy()
             cat["id"] = cat["id"].astype(str) + f"-{tag}"
             halves.append((ds.images[:], cat, dict(ds.metadata)))
+    prints = [h[2].get("fingerprint") for h in halves]
+    if path.is_file():
+        with open_dataset(path) as done:
+            if done.metadata.get("twin_fingerprints") == prints:
+                return
     write_dataset(
         path,
         np.concatenate([h[0] for h in halves]),
         pd.concat([h[1] for h in halves], ignore_index=True),
-        metadata=halves[0][2],
+        metadata={**halves[0][2], "twin_fingerprints": prints},
     )
 
 

@@ -51,3 +51,23 @@ def test_partial_r_removes_what_the_control_explains() -> None:
     with_nan = truth.copy()
     with_nan[:5] = np.nan
     assert np.isfinite(partial_r(with_nan, truth, size, n_boot=50)["r"])
+
+
+def test_twin_training_sets_follow_their_config(tmp_path) -> None:
+    from benchmarks.bar_length_sim import _simulate_twins
+
+    path = tmp_path / "train_twins.h5"
+    fast = {"bulge": {"sersic_n": 4.0}, "bar": {"sersic_n": 0.5}}
+    _simulate_twins(path, n=4, seed=3, config=fast)
+    with open_dataset(path) as ds:
+        first = ds.catalog.copy()
+    assert list(first["barred"]) == [1, 1, 0, 0] and not first["lens_to_total"].any()
+    # a changed config rewrites the cached file instead of reusing it
+    _simulate_twins(
+        path, n=4, seed=3, config={**fast, "bar": {**fast["bar"], "lens_probability": 1.0}}
+    )
+    with open_dataset(path) as ds:
+        lensed = ds.catalog.copy()
+    assert (lensed["lens_to_total"] > 0).tolist() == [False, False, True, True]
+    # the unbarred twin's lens carries the light of its barred twin's bar
+    np.testing.assert_allclose(lensed["lens_to_total"][2:], lensed["bar_to_total"][:2])

@@ -30,6 +30,7 @@ __all__ = [
     "disk_plane_coordinates",
     "disk_profile",
     "knot_image",
+    "lens_profile",
     "psf_kernel",
     "psf_profile",
 ]
@@ -87,8 +88,9 @@ def bulge_profile(params: GalaxyParameters) -> galsim.GSObject | None:
 
 
 def disk_flux(params: GalaxyParameters) -> tuple[float, float]:
-    """(smooth disk flux, knot flux) in counts; together ``(1 - B/T - Bar/T) F``."""
-    total = max(1.0 - params.bulge_to_total - params.bar_to_total, 0.0) * params.flux_total
+    """(smooth disk flux, knot flux) in counts; together ``(1 - B/T - Bar/T - Lens/T) F``."""
+    inner = params.bar_to_total + params.lens_to_total
+    total = max(1.0 - params.bulge_to_total - inner, 0.0) * params.flux_total
     knots = params.knot_fraction * total
     return total - knots, knots
 
@@ -109,20 +111,34 @@ def bar_profile(params: GalaxyParameters, *, half_light_fraction: float) -> gals
     ratio ``b/a`` puts the truncation at semi-major axis ``a``, so the end-to-end extent
     is exactly ``bar_length_arcsec``.
     """
-    flux = params.bar_to_total * params.flux_total
-    if not params.barred or flux <= 0:
+    if not params.barred:
         return None
-    a = params.bar_length_arcsec / 2
-    q = params.bar_axis_ratio
-    trunc = a * math.sqrt(q)
+    return _flat_profile(params, "bar", half_light_fraction)
+
+
+def lens_profile(params: GalaxyParameters, *, half_light_fraction: float) -> galsim.GSObject | None:
+    """The lens of an unbarred galaxy: the bar's flat truncated Sersic, nearly round."""
+    return _flat_profile(params, "lens", half_light_fraction)
+
+
+def _flat_profile(
+    params: GalaxyParameters, component: str, half_light_fraction: float
+) -> galsim.GSObject | None:
+    """The flat Sersic of ``component`` (``bar`` or ``lens``: its catalogue columns),
+    truncated on an ellipse of end-to-end major axis ``<component>_length_arcsec``."""
+    flux = getattr(params, f"{component}_to_total") * params.flux_total
+    if flux <= 0:
+        return None
+    q = getattr(params, f"{component}_axis_ratio")
+    trunc = getattr(params, f"{component}_length_arcsec") / 2 * math.sqrt(q)
     prof = galsim.Sersic(
-        n=params.bar_sersic_n,
+        n=getattr(params, f"{component}_sersic_n"),
         half_light_radius=half_light_fraction * trunc,
         trunc=trunc,
         flux_untruncated=False,
         flux=flux,
     )
-    return prof.shear(q=q, beta=_beta(params.bar_position_angle_deg))
+    return prof.shear(q=q, beta=_beta(getattr(params, f"{component}_position_angle_deg")))
 
 
 def contaminant_profiles(

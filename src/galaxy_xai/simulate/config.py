@@ -539,14 +539,27 @@ class BarConfig:
         Angle in the disk plane between the bar and the disk's major axis (deg).
     colour
         (g-r, r-i) colour in mag.
+    lens_probability
+        Chance that an unbarred disk galaxy holds a lens instead: the bar it would have
+        had (same length, light, profile and angle, the same draws) made round in the
+        disk plane. Lenses are inner components with a flat profile and a sharp edge
+        (Kormendy 1979, ApJ 227, 714), in about half of S0-Sa galaxies (Laurikainen et
+        al. 2009, ApJ 692, L34). With lenses in every unbarred galaxy of a bar
+        network's training set, the classes have the same radial light distribution
+        and only the bar's elongation tells them apart (see the Galaxy Builder
+        stand-in in :data:`galaxy_xai.simulate.presets.STAND_INS`). 0 (default): none.
+    lens_axis_ratio
+        Intrinsic (face-on) axis ratio of a lens; lenses are nearly round, 0.85-1.0
+        (Kormendy 1979: intrinsic axis ratios ~0.9).
 
     Raises
     ------
     ParameterError
         If a number is NaN or infinite, ``length_to_disk_scale`` reaches 0,
-        ``axis_ratio`` leaves (0, 1], ``sersic_n`` leaves [0.3, 6.2], ``sersic_n_step``
-        < 0, ``half_light_fraction`` is not in [0.05, 0.7], ``disk_light_fraction``
-        leaves [0, 0.9], or ``colour`` is not two finite numbers.
+        ``axis_ratio`` or ``lens_axis_ratio`` leaves (0, 1], ``sersic_n`` leaves [0.3,
+        6.2], ``sersic_n_step`` < 0, ``half_light_fraction`` is not in [0.05, 0.7],
+        ``disk_light_fraction`` leaves [0, 0.9], ``lens_probability`` leaves [0, 1], or
+        ``colour`` is not two finite numbers.
     ConfigError
         If a distribution field is not a number, a ``[low, high]`` pair or a mapping of
         :class:`Distribution` fields (or the mapping has an unknown key), or its bounds
@@ -561,6 +574,8 @@ class BarConfig:
     disk_light_fraction: DistLike = field(default=_uniform(0.05, 0.3), metadata=_DIST)
     angle_to_disk_deg: DistLike = field(default=_uniform(0.0, 180.0), metadata=_DIST)
     colour: tuple[float, float] = (0.65, 0.35)
+    lens_probability: float = 0.0
+    lens_axis_ratio: DistLike = field(default=_uniform(0.85, 1.0), metadata=_DIST)
 
     def __post_init__(self) -> None:
         _normalise_distributions(self, "bar")
@@ -575,6 +590,11 @@ class BarConfig:
             )
         _check("bar.disk_light_fraction", self.disk_light_fraction, low=0.0, high=0.9)
         _check_colour("bar.colour", self.colour)
+        if not 0 <= self.lens_probability <= 1:
+            raise ParameterError(
+                "bar.lens_probability", self.lens_probability, "must lie in [0, 1]"
+            )
+        _check("bar.lens_axis_ratio", self.lens_axis_ratio, low=0, high=1, low_open=True)
 
 
 @dataclass(frozen=True)

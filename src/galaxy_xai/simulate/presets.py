@@ -159,6 +159,13 @@ STAND_INS: dict[str, dict[str, object]] = {
                 "high": 0.6,
             },
         },
+        # No lenses here (bar.lens_probability): the bar-sdss recipe adds them to its
+        # training set (galaxy_xai.zoo.recipe_bars), but as realism they fail: the
+        # unbarred galaxies get as concentrated as the barred ones, which are already
+        # too concentrated (light within 4 px over within 16 px: 0.183 barred, 0.138
+        # unbarred, real 0.142 / 0.134), and the domain CNN on the calibration half
+        # went 0.82 / 0.79 (two seeds) -> 0.93 / 0.95 (0.88 / 0.91 with a third less
+        # bar light, 0.90 / 0.91 framed at 3.3 R90)
         "bar": {"length_to_disk_scale": [0.8, 2.2], "disk_light_fraction": [0.15, 0.35]},
     },
     # Galaxy Zoo 1 SDSS colour JPEGs, central half (the gz1 imports of the benchmarks),

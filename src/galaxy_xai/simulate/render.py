@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: Keys of :func:`draw_components`; their sum is the galaxy (plus contaminants).
-COMPONENT_NAMES = ("bulge", "disk", "arms", "knots", "bar", "contaminants")
+COMPONENT_NAMES = ("bulge", "disk", "arms", "knots", "bar", "lens", "contaminants")
 
 
 def _draw(profile: galsim.GSObject, params: GalaxyParameters, *, psf: bool) -> np.ndarray:
@@ -56,6 +56,7 @@ def _profiles(params: GalaxyParameters, config: SimulationConfig) -> dict[str, g
         "bulge": comp.bulge_profile(params),
         "disk": comp.disk_profile(params, smooth_flux),
         "bar": comp.bar_profile(params, half_light_fraction=config.bar.half_light_fraction),
+        "lens": comp.lens_profile(params, half_light_fraction=config.bar.half_light_fraction),
         "contaminants": comp.contaminant_profiles(params),
     }
     return {k: v for k, v in profiles.items() if v is not None}
@@ -174,6 +175,7 @@ def _colours(config: SimulationConfig, params: GalaxyParameters) -> dict[str, np
         "arms": band_factors(_shifted(config.arms.colour, disk)),
         "knots": band_factors(_shifted(config.knots.colour, disk)),
         "bar": band_factors(_shifted(config.bar.colour, disk)),
+        "lens": band_factors(_shifted(config.bar.colour, disk)),
     }
 
 

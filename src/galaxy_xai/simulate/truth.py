@@ -73,7 +73,9 @@ class GalaxyParameters:
     (-1 for the Moffat PSF; ``psf_library`` holds the library's path then).
     ``arm_chirality`` is +1 when the arms, going outwards, turn counter-clockwise in
     the angle convention of the module (0 without arms); bar columns are 0 for
-    unbarred galaxies (see ``barred``).
+    unbarred galaxies (see ``barred``), lens columns 0 for galaxies without a lens
+    (``bar.lens_probability``; ``lens_length_arcsec`` is its end-to-end extent along
+    the projected major axis, as for the bar).
     """
 
     id: str
@@ -124,6 +126,11 @@ class GalaxyParameters:
     bulge_colour_offset_mag: float = 0.0
     disk_colour_offset_mag: float = 0.0
     psf_library_index: int = -1
+    lens_to_total: float = 0.0
+    lens_length_arcsec: float = 0.0
+    lens_axis_ratio: float = 0.0
+    lens_position_angle_deg: float = 0.0
+    lens_sersic_n: float = 0.0
     # rendering-only geometry (not catalogue columns)
     sky_transform: tuple[float, float, float, float] = field(default=(1.0, 0.0, 0.0, 1.0))
     contaminants: tuple[Contaminant, ...] = ()
@@ -147,8 +154,9 @@ CATALOG_COLUMNS = (
 
 
 #: Random streams of one galaxy: parameters, knot positions, noise, field sources,
-#: colour offsets, the PSF drawn from ``survey.psf_library``, the colour bands' offsets.
-STREAMS = ("parameters", "knots", "noise", "field", "colour", "psf", "band_offset")
+#: colour offsets, the PSF drawn from ``survey.psf_library``, the colour bands' offsets,
+#: the lens of an unbarred galaxy (so that configs without lenses draw as before).
+STREAMS = ("parameters", "knots", "noise", "field", "colour", "psf", "band_offset", "lens")
 
 
 def psf_fwhm_max_arcsec(survey: SurveyConfig) -> float:
@@ -320,6 +328,37 @@ def _field_colour(star: bool, u: float) -> tuple[float, float]:
     return (g_r, r_i)
 
 
+def _draw_lens(
+    config: SimulationConfig,
+    seed: int,
+    index: int,
+    *,
+    barred: int,
+    bt: float,
+    sky: np.ndarray,
+    a_lens: float,
+    psi: float,
+    light_fraction: float,
+) -> tuple[float, float, float, float]:
+    """(lens_to_total, lens_length_arcsec, lens_axis_ratio, lens_position_angle_deg).
+
+    An unbarred disk galaxy holds a lens with chance ``bar.lens_probability``: the bar
+    it would have had (semi-axis ``a_lens``, ``light_fraction`` of the disk light, angle
+    ``psi`` in the disk plane) with the intrinsic axis ratio ``bar.lens_axis_ratio``.
+    Its chance and axis ratio come from the galaxy's own ``lens`` stream, so configs
+    without lenses draw exactly as before. All zero without a lens.
+    """
+    bar = config.bar
+    if barred or bar.lens_probability == 0 or not config.disk.enabled or bt >= 1.0:
+        return 0.0, 0.0, 0.0, 0.0
+    chance, shape = galaxy_stream(seed, index, "lens").random(2)
+    if chance >= bar.lens_probability or light_fraction <= 0:
+        return 0.0, 0.0, 0.0, 0.0
+    q_intrinsic = bar.lens_axis_ratio.sample(shape)
+    s1, s2, pa = _ellipse(sky @ _rotation(psi) @ np.diag([a_lens, a_lens * q_intrinsic]))
+    return light_fraction * (1.0 - bt), 2 * s1, s2 / s1, pa
+
+
 def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyParameters:
     """Draw galaxy ``index`` of a run with ``seed`` (see the module doc for the scheme).
 
@@ -398,6 +437,8 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
         bar_len, bar_q = 2 * s1, s2 / s1
     else:
         bar_pa = bar_len = bar_q = bar_tt = 0.0
+    lens = _draw_lens(config, seed, index, barred=barred, bt=bt, sky=sky, a_lens=ratio * h_disk,
+                      psi=psi, light_fraction=bar.disk_light_fraction.sample(u[13]))  # fmt: skip
 
     # arms and knots
     has_disk = config.disk.enabled and bt < 1.0
@@ -538,6 +579,11 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
         bulge_colour_offset_mag=colour_offsets[0],
         disk_colour_offset_mag=colour_offsets[1],
         psf_library_index=psf_index,
+        lens_to_total=lens[0],
+        lens_length_arcsec=lens[1],
+        lens_axis_ratio=lens[2],
+        lens_position_angle_deg=lens[3],
+        lens_sersic_n=n_bar if lens[0] > 0 else 0.0,
         sky_transform=(float(sky[0, 0]), float(sky[0, 1]), float(sky[1, 0]), float(sky[1, 1])),
         contaminants=tuple(contaminants),
         psf_library="" if survey.psf_library is None else survey.psf_library,

@@ -3,7 +3,7 @@
 Both train on the Galaxy Builder stand-in simulations
 (:data:`galaxy_xai.simulate.presets.STAND_INS`: SDSS r band, framed like the Galaxy
 Builder cutouts, counts through the importer's asinh stretch), 64 px, half of them
-barred. ``bar-sdss`` is then fine-tuned on the GZ2 ``p_bar`` of a seeded half of the
+barred, the other half holding lenses (``_sim_config``). ``bar-sdss`` is then fine-tuned on the GZ2 ``p_bar`` of a seeded half of the
 198 real Galaxy Builder galaxies (with some of its simulations mixed in) and tested on
 the other half; ``bar-length-direct`` regresses the full bar length (pixels) directly,
 the control of Bhambra et al. (2022) against which saliency-measured lengths are judged.
@@ -12,7 +12,7 @@ the control of Bhambra et al. (2022) against which saliency-measured lengths are
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -34,6 +34,12 @@ EPOCHS_FINETUNE = 12
 N_REHEARSAL = 400
 EPOCHS_DIRECT = 40
 WIDTH = 24
+#: Share of the simulated training images with a central disc hidden. 0 since 1.2: on
+#: the stand-in with lenses (``bar.lens_probability``), 3,000 simulations, 10 epochs,
+#: the AUC on the fine-tuning half of Galaxy Builder was 0.79 unmasked, 0.71 at 0.25
+#: and 0.77 at 0.5 (the default of ``train_bar_network``): real bars at 64 px are
+#: small, and most of what shows them is near the centre.
+CENTRE_MASK = 0.0
 #: GZ2 p_bar (debiased, Hart et al. 2016) of a barred / unbarred galaxy in the tests.
 P_BAR_BARRED = 0.5
 P_BAR_UNBARRED = 0.2
@@ -49,9 +55,28 @@ GZB_LICENCE = (
 
 
 def _sim_config() -> dict[str, Any]:
+    """The Galaxy Builder stand-in with a lens in every unbarred galaxy (since 1.2).
+
+    The lens is the bar each unbarred galaxy would have had, made round
+    (``bar.lens_probability``), so that the classes differ in the shape of their inner
+    light, not its amount. Without lenses the barred simulations are far more
+    concentrated than the unbarred ones (light within 4 px over within 16 px: 0.183
+    against 0.138, 33% apart; real galaxies 0.142 with GZ2 ``p_bar`` >= 0.5, 0.134 with
+    <= 0.2, 6% apart) and the network learnt "concentrated = barred": on the real
+    galaxies its score followed this concentration (Spearman 0.89), not the bar (AUC
+    0.57 on the test half), while the inner 5 px's ellipticity alone gives AUC 0.81 on
+    all 142 labelled ones. With lenses (0.185 against 0.175) a network trained on 3,000
+    simulations for 10 epochs went from AUC 0.65 to 0.77 on the fine-tuning half, and to
+    0.79 without centre masking (:data:`CENTRE_MASK`). The lenses stay out of
+    :data:`~galaxy_xai.simulate.presets.STAND_INS`: they make the population more
+    concentrated than the real one (see the comment there).
+    """
     from galaxy_xai.simulate.presets import STAND_INS
 
-    return dict(STAND_INS["galaxy-builder"])
+    config = dict(STAND_INS["galaxy-builder"])
+    bar = cast(dict[str, Any], config["bar"])
+    config["bar"] = {**bar, "lens_probability": 1.0}
+    return config
 
 
 def simulated_sets(data: Path) -> dict[str, Path]:
@@ -193,6 +218,7 @@ def _bar_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
     net = train_bar_network(
         out / "bar", sim_data=sets["train"], epochs=EPOCHS_SIM, model_kwargs={"width": WIDTH},
         finetune_data=finetune, finetune_epochs=EPOCHS_FINETUNE, resume=resume,
+        centre_mask=CENTRE_MASK,
     )  # fmt: skip
     assert net.finetune_run is not None and net.sim_run is not None
     metrics: dict[str, Any] = {}
@@ -218,8 +244,9 @@ def _bar_sdss(out: Path, data_root: Path, resume: bool) -> RecipeOutcome:
             f"The fine-tuning set holds the Galaxy Builder half plus {N_REHEARSAL} of the "
             "simulated training galaxies (p_bar = their 0/1 truth), so that the network "
             "keeps what it learnt on the simulations.",
-            "Half of the simulated training images had a random central disc hidden, so "
-            "that saliency maps follow the bar along its length.",
+            "The unbarred simulations hold lenses (the bar each would have had, made "
+            "round: bar.lens_probability 1), so that the network cannot tell barred from "
+            "unbarred by central concentration; no centre masking.",
         ],
     )
 
@@ -266,7 +293,7 @@ def _bar_length_direct(out: Path, data_root: Path, resume: bool) -> RecipeOutcom
 
 BAR_SDSS = Recipe(
     name="bar-sdss",
-    version="1.1",
+    version="1.2",
     summary="Bar vote fraction (GZ2 p_bar) from SDSS r-band cutouts: Galaxy Builder "
     "stand-in simulations, then fine-tuned on half of Galaxy Builder",
     run=_bar_sdss,
