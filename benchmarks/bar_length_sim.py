@@ -144,29 +144,35 @@ def _simulate_twins(path: Path, *, n: int, seed: int, config: dict[str, Any]) ->
     from galaxy_xai.data import open_dataset, write_dataset
     from galaxy_xai.simulate import simulate_dataset
 
-    halves = []
+    parts = {}
     # a tiny positive bar fraction keeps the fixed-framing disk-size limit of the
     # barred run (it depends on bar_fraction > 0), so the twins match exactly
     for tag, fraction in (("barred", 1.0), ("unbarred", 1e-9)):
-        part = path.with_name(f"{path.stem}_{tag}.h5")
-        simulate_dataset(
-            part, n=n // 2, preset="sdss", size=SIZE, bar_fraction=fraction, seed=seed,
-            config=config, workers=2, resume=True,
+        parts[tag] = simulate_dataset(
+            path.with_name(f"{path.stem}_{tag}.h5"), n=n // 2, preset="sdss", size=SIZE,
+            bar_fraction=fraction, seed=seed, config=config, workers=2, resume=True,
         )  # fmt: skip
+    metadata = {}
+    for tag, part in parts.items():
         with open_dataset(part) as ds:
-            cat = ds.catalog.copy()
-            cat["id"] = cat["id"].astype(str) + f"-{tag}"
-            halves.append((ds.images[:], cat, dict(ds.metadata)))
-    prints = [h[2].get("fingerprint") for h in halves]
+            metadata[tag] = dict(ds.metadata)
+    prints = [m.get("fingerprint") for m in metadata.values()]
     if path.is_file():
         with open_dataset(path) as done:
             if done.metadata.get("twin_fingerprints") == prints:
                 return
+    images, catalogs = [], []
+    for tag, part in parts.items():
+        with open_dataset(part) as ds:
+            images.append(ds.images[:])
+            cat = ds.catalog.copy()
+        cat["id"] = cat["id"].astype(str) + f"-{tag}"
+        catalogs.append(cat)
     write_dataset(
         path,
-        np.concatenate([h[0] for h in halves]),
-        pd.concat([h[1] for h in halves], ignore_index=True),
-        metadata={**halves[0][2], "twin_fingerprints": prints},
+        np.concatenate(images),
+        pd.concat(catalogs, ignore_index=True),
+        metadata={**metadata["barred"], "twin_fingerprints": prints},
     )
 
 

@@ -20,6 +20,14 @@ def _config(bar_fraction: float, **bar):
     )
 
 
+def _without_lens(p):
+    """``p`` with its lens columns zeroed, as a galaxy drawn without lenses has them."""
+    return dataclasses.replace(
+        p, lens_to_total=0.0, lens_length_arcsec=0.0, lens_axis_ratio=0.0,
+        lens_position_angle_deg=0.0, lens_sersic_n=0.0,
+    )  # fmt: skip
+
+
 def _ellipticity(image: np.ndarray) -> float:
     """1 - b/a of the second moments of a non-negative image."""
     yy, xx = np.mgrid[: image.shape[0], : image.shape[1]]
@@ -77,10 +85,7 @@ def test_lenses_come_from_their_own_stream_and_at_the_asked_rate() -> None:
     plain, lensed = _config(0.3), _config(0.3, lens_probability=0.5)
     rows = [draw_parameters(lensed, 8, i) for i in range(300)]
     for index, p in enumerate(rows[:20]):  # the other parameters are drawn as before
-        assert dataclasses.replace(
-            p, lens_to_total=0.0, lens_length_arcsec=0.0, lens_axis_ratio=0.0,
-            lens_position_angle_deg=0.0, lens_sersic_n=0.0,
-        ) == draw_parameters(plain, 8, index)  # fmt: skip
+        assert _without_lens(p) == draw_parameters(plain, 8, index)
     unbarred = [p for p in rows if not p.barred]
     share = np.mean([p.lens_to_total > 0 for p in unbarred])
     # 0.5 of ~210 unbarred galaxies: well within four binomial standard deviations
@@ -97,11 +102,7 @@ def test_bar_sdss_trains_with_lenses_in_every_unbarred_galaxy_the_stand_in_has_n
     for index in range(40):
         p, q = draw_parameters(recipe, 1, index), draw_parameters(stand_in, 1, index)
         assert (p.lens_to_total > 0) == (not p.barred) and q.lens_to_total == 0
-        # otherwise the same galaxy
-        assert dataclasses.replace(
-            p, lens_to_total=0.0, lens_length_arcsec=0.0, lens_axis_ratio=0.0,
-            lens_position_angle_deg=0.0, lens_sersic_n=0.0,
-        ) == q  # fmt: skip
+        assert _without_lens(p) == q  # otherwise the same galaxy
 
 
 @pytest.mark.parametrize(

@@ -546,8 +546,8 @@ class BarConfig:
         (Kormendy 1979, ApJ 227, 714), in about half of S0-Sa galaxies (Laurikainen et
         al. 2009, ApJ 692, L34). With lenses in every unbarred galaxy of a bar
         network's training set, the classes have the same radial light distribution
-        and only the bar's elongation tells them apart (see the Galaxy Builder
-        stand-in in :data:`galaxy_xai.simulate.presets.STAND_INS`). 0 (default): none.
+        and only the bar's elongation tells them apart (the ``bar-sdss`` recipe,
+        :mod:`galaxy_xai.zoo.recipe_bars`). 0 (default): none.
     lens_axis_ratio
         Intrinsic (face-on) axis ratio of a lens; lenses are nearly round, 0.85-1.0
         (Kormendy 1979: intrinsic axis ratios ~0.9).

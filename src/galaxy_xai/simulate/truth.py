@@ -355,7 +355,16 @@ def _draw_lens(
     if chance >= bar.lens_probability or light_fraction <= 0:
         return 0.0, 0.0, 0.0, 0.0
     q_intrinsic = bar.lens_axis_ratio.sample(shape)
-    s1, s2, pa = _ellipse(sky @ _rotation(psi) @ np.diag([a_lens, a_lens * q_intrinsic]))
+    return _inner_component(sky, psi, a_lens, q_intrinsic, light_fraction, bt)
+
+
+def _inner_component(
+    sky: np.ndarray, psi: float, a: float, q_intrinsic: float, light_fraction: float, bt: float
+) -> tuple[float, float, float, float]:
+    """(share of the total light, end-to-end length, apparent axis ratio, position angle)
+    of a bar or lens: semi-axes ``a`` and ``a q_intrinsic`` at ``psi`` in the disk plane,
+    projected by ``sky``, holding ``light_fraction`` of the non-bulge light."""
+    s1, s2, pa = _ellipse(sky @ _rotation(psi) @ np.diag([a, a * q_intrinsic]))
     return light_fraction * (1.0 - bt), 2 * s1, s2 / s1, pa
 
 
@@ -429,16 +438,16 @@ def draw_parameters(config: SimulationConfig, seed: int, index: int) -> GalaxyPa
     nb_lo, nb_hi = bar.sersic_n.support
     n_bar = _quantise(bar.sersic_n.sample(u[12]), bar.sersic_n_step, nb_lo, nb_hi)
     psi = bar.angle_to_disk_deg.sample(u[14])
+    a_inner = ratio * h_disk  # semi-major axis of the bar, or of the lens in its place
+    light_fraction = bar.disk_light_fraction.sample(u[13])
     if barred:
-        a_bar = ratio * h_disk
-        m = sky @ _rotation(psi) @ np.diag([a_bar, a_bar * q_bar_intr])
-        s1, s2, bar_pa = _ellipse(m)
-        bar_tt = bar.disk_light_fraction.sample(u[13]) * (1.0 - bt)
-        bar_len, bar_q = 2 * s1, s2 / s1
+        bar_tt, bar_len, bar_q, bar_pa = _inner_component(
+            sky, psi, a_inner, q_bar_intr, light_fraction, bt
+        )
     else:
         bar_pa = bar_len = bar_q = bar_tt = 0.0
-    lens = _draw_lens(config, seed, index, barred=barred, bt=bt, sky=sky, a_lens=ratio * h_disk,
-                      psi=psi, light_fraction=bar.disk_light_fraction.sample(u[13]))  # fmt: skip
+    lens = _draw_lens(config, seed, index, barred=barred, bt=bt, sky=sky, a_lens=a_inner,
+                      psi=psi, light_fraction=light_fraction)  # fmt: skip
 
     # arms and knots
     has_disk = config.disk.enabled and bt < 1.0

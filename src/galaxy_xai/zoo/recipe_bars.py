@@ -3,9 +3,9 @@
 Both train on the Galaxy Builder stand-in simulations
 (:data:`galaxy_xai.simulate.presets.STAND_INS`: SDSS r band, framed like the Galaxy
 Builder cutouts, counts through the importer's asinh stretch), 64 px, half of them
-barred, the other half holding lenses (``_sim_config``). ``bar-sdss`` is then fine-tuned on the GZ2 ``p_bar`` of a seeded half of the
-198 real Galaxy Builder galaxies (with some of its simulations mixed in) and tested on
-the other half; ``bar-length-direct`` regresses the full bar length (pixels) directly,
+barred, the other half holding lenses (``_sim_config``). ``bar-sdss`` is then
+fine-tuned on the GZ2 ``p_bar`` of a seeded half of the 198 real Galaxy Builder
+galaxies (with some of its simulations mixed in) and tested on the other half; ``bar-length-direct`` regresses the full bar length (pixels) directly,
 the control of Bhambra et al. (2022) against which saliency-measured lengths are judged.
 """
 
