@@ -247,21 +247,14 @@ def image_only_lengths(
     *,
     grid: Any = None,
 ) -> np.ndarray:
-    """Control without saliency: bar lengths (px) measured on a constant map.
+    """Control without saliency: :func:`galaxy_xai.bars.image_only_lengths` with
+    :data:`CALIBRATION_OBJECTIVE`, bar lengths (px) measured on a constant map times the
+    image, calibrated on the same grid and galaxies as the saliency maps."""
+    from galaxy_xai.bars import image_only_lengths as control
 
-    The measurement is calibrated as for the saliency maps (same grid, objective and
-    calibration galaxies), but on a constant map multiplied by the image, so the pixels
-    it keeps are the brightest of the galaxy. If saliency does not beat this, the map
-    adds nothing to the galaxy's light distribution.
-    """
-
-    def constant(images: np.ndarray) -> np.ndarray:
-        return np.ones((len(images), *images.shape[-2:]), np.float32)
-
-    return fit_and_measure(
-        constant(cal_images), cal_lengths_px, cal_images, constant(test_images), test_images,
-        grid=grid,
-    )  # fmt: skip
+    return control(
+        cal_images, cal_lengths_px, test_images, grid=grid, objective=CALIBRATION_OBJECTIVE
+    )
 
 
 def disk_size_lengths(cal_catalog: Any, test_catalog: Any) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -15,6 +16,7 @@ from galaxy_xai.bars import (
     calibrate_and_measure,
     choose_grid,
     held_out_lengths,
+    image_only_lengths,
     measure_bars,
 )
 from galaxy_xai.bars.crossval import fold_labels, held_out_score
@@ -95,6 +97,27 @@ def test_choose_grid_matches_the_benchmarks_loop(noisy_set):
     assert choice.held_out == expect and choice.metric == "pearson_r"
     assert choice.name == max(expect, key=lambda name: expect[name])
     assert choice.grid is grids[choice.name] and (choice.folds, choice.seed) == (3, 0)
+
+
+def test_image_only_control_measures_a_constant_map_times_the_image(noisy_set):
+    maps, images, lengths = noisy_set
+    # the grid's multiply=(False,) is overridden: a constant map alone holds no bar
+    grid = CalibrationGrid(
+        corr_thresholds=(0.3, 0.75), min_pixels=(10,), multiply=(False,), criteria=("eigen",),
+        variants=("published",), smooth_sigma_px=(0.0,),
+    )  # fmt: skip
+    control = image_only_lengths(images[:16], lengths[:16], images[16:], grid=grid)
+    flat = np.ones((len(images), *maps.shape[1:]), np.float32)
+    with_image = dataclasses.replace(grid, multiply=(True,))
+    expect = calibrate_and_measure(
+        flat[:16], lengths[:16], flat[16:], cal_images=images[:16], images=images[16:],
+        grid=with_image,
+    )  # fmt: skip
+    np.testing.assert_array_equal(control, expect)
+    assert control.shape == (8,) and np.isfinite(control).sum() >= 4
+    # the images' bars are the maps' bars, so light alone finds them here
+    ok = np.isfinite(control)
+    assert np.corrcoef(control[ok], lengths[16:][ok])[0, 1] > 0.5
 
 
 @pytest.mark.parametrize("objective", ["rmse", "pearson"])

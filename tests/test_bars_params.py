@@ -84,9 +84,14 @@ def test_grid_order_and_search_order_are_declared_once() -> None:
     assert set(SCAN_SETTINGS) <= set(bar_settings())
     assert searched_settings("nesting") == ["multiply", "smooth_sigma_px", "variant",
                                             "criterion", "corr_threshold", "min_pixels"]  # fmt: skip
-    paper = CalibrationGrid(criteria=("pearson",), variants=("published",), smooth_sigma_px=(0.0,))
+    paper = CalibrationGrid(
+        corr_thresholds=(0.70, 0.75, 0.80, 0.85, 0.90), criteria=("pearson",),
+        variants=("published",), smooth_sigma_px=(0.0,),
+    )  # fmt: skip
     assert paper == PAPER_GRID
-    assert CalibrationGrid().size == 5 * 5 * 2 * 3 * 3 * 3
+    # ours also searches elongations below the paper's 0.70 (blurred maps)
+    assert CalibrationGrid().corr_thresholds[:4] == (0.30, 0.40, 0.50, 0.60)
+    assert CalibrationGrid().size == 9 * 5 * 2 * 3 * 3 * 3
 
 
 def test_the_command_options_keep_their_spellings() -> None:

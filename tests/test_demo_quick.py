@@ -69,6 +69,11 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
     bars = json.loads((assets / "bars-simulated.json").read_text())
     assert bars["n"] >= 5 and bars["rmse"] is not None and bars["rmse"] > 0
     assert np.isfinite(bars["reported_metrics"]["pearson_r_ci_low"])
+    # with its no-saliency control from the same run, and the share measured with flag ok
+    bar_summary = json.loads((out / "stages" / "bars" / "done.json").read_text())["summary"]
+    assert 0 <= bar_summary["frac_flag_ok"] <= 1
+    assert "image_only pearson_r" in bars["reported_metrics"]
+    assert bar_summary["image_only_pearson_r"] == bars["reported_metrics"]["image_only pearson_r"]
     gallery = json.loads((assets / "gallery-simulated.json").read_text())
     assert gallery["galaxies"] and all(g["true_bar_length_px"] > 0 for g in gallery["galaxies"])
     # classification: MC-dropout predictions of three networks
@@ -103,6 +108,9 @@ def test_quick_demo_produces_a_complete_report_and_resumes(
     bar_run = yaml.safe_load((out / "stages" / "train_bars" / "run" / "config.yaml").read_text())
     assert Path(bar_run["config"]["data"]["path"]).name == "bar_train.h5"
     assert bar_run["config"]["transfer"]["checkpoint"] == "zoo:bar-sdss"
+    assert bar_run["config"]["optim"]["schedule"] == "cosine"  # the others keep "none"
+    morph_run = out / "stages" / "train_morphology" / "run" / "config.yaml"
+    assert yaml.safe_load(morph_run.read_text())["config"]["optim"]["schedule"] == "none"
     assert [s["name"] for s in info["stages"]] == [
         "simulate", "train_morphology", "train_bars", "transfer", "predict", "explain",
         "bars", "distill", "features", "zoo",

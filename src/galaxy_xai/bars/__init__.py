@@ -39,6 +39,7 @@ from galaxy_xai.bars.crossval import (
     calibrate_and_measure,
     choose_grid,
     held_out_lengths,
+    image_only_lengths,
 )
 from galaxy_xai.bars.evaluate import evaluate_files, evaluate_lengths, scatter_plot
 from galaxy_xai.bars.measure import (
@@ -77,6 +78,7 @@ __all__ = [
     "evaluate_files",
     "evaluate_lengths",
     "held_out_lengths",
+    "image_only_lengths",
     "kpc_per_arcsec",
     "load_calibration",
     "max_pixel_distance",

@@ -28,6 +28,7 @@ __all__ = [
     "fold_labels",
     "held_out_lengths",
     "held_out_score",
+    "image_only_lengths",
 ]
 
 Objective = Literal["rmse", "pearson"]
@@ -90,6 +91,42 @@ def calibrate_and_measure(
         cal_maps, cal_truth_px, images=cal_images, grid=grid, objective=objective, base=base
     )
     return measure_bars(maps, images, params=fit.params)["bar_length_px"].to_numpy()
+
+
+def image_only_lengths(
+    cal_images: np.ndarray,
+    cal_truth_px: np.ndarray | Sequence[float],
+    images: np.ndarray,
+    *,
+    grid: CalibrationGrid | None = None,
+    objective: Objective = "rmse",
+) -> np.ndarray:
+    """The no-saliency control: bar lengths measured on a constant map times the image.
+
+    Calibrated as :func:`calibrate_and_measure` calibrates a saliency map (same grid,
+    objective and calibration galaxies), with ``multiply`` fixed to True, so the pixels
+    it keeps are the galaxy's brightest. A saliency map that does not beat this adds
+    nothing to the galaxy's light distribution.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bar lengths of ``images``, pixels (NaN where nothing was measured).
+
+    Raises
+    ------
+    ParameterError, DataFormatError
+        As :func:`calibrate_and_measure`.
+    """
+
+    def constant(stack: np.ndarray) -> np.ndarray:
+        return np.ones((len(stack), *np.shape(stack)[-2:]), np.float32)
+
+    grid = dataclasses.replace(grid or CalibrationGrid(), multiply=(True,))
+    return calibrate_and_measure(
+        constant(cal_images), cal_truth_px, constant(images), cal_images=cal_images,
+        images=images, grid=grid, objective=objective,
+    )  # fmt: skip
 
 
 def fold_labels(n: int, folds: int, *, seed: int = 0) -> np.ndarray:

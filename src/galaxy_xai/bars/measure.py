@@ -244,7 +244,12 @@ class BarParams:
             help="stop when the elongation measure exceeds this",
             rule="lie strictly between 0 and 1 (paper: 0.70-0.90)",
             low=0.0, high=1.0, low_open=True, high_open=True,
-            search=Search("corr_thresholds", (0.70, 0.75, 0.80, 0.85, 0.90), column=0,
+            # below the paper's range too: a SmoothGrad map is blurred by the PSF and the
+            # noise it averages over, so a bar of axis ratio ~0.25 shows as ~0.5 in it
+            # and never reaches 0.70 (the demo's maps: every galaxy stopped on
+            # too_few_pixels)
+            search=Search("corr_thresholds",
+                          (0.30, 0.40, 0.50, 0.60, 0.70, 0.75, 0.80, 0.85, 0.90), column=0,
                           nesting=1, paper=(0.70, 0.75, 0.80, 0.85, 0.90)),
         ),
     )  # fmt: skip

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -73,11 +73,14 @@ def train_config(
     seed: int,
     transfer_from: Path | str | None = None,
     transfer_lr_scale: float | None = None,
+    schedule: Literal["none", "plateau", "cosine"] = "none",
 ) -> Any:
     """A CPU, deterministic :class:`galaxy_xai.train.TrainConfig` for one demo network.
 
     ``transfer_lr_scale``: the learning-rate factor of the loaded layers when
     ``transfer_from`` is given (None: :class:`~galaxy_xai.train.TransferConfig`'s).
+    ``schedule``: the learning-rate schedule (:class:`~galaxy_xai.train.OptimConfig`'s
+    ``schedule``) at Adam's learning rate 1e-3.
     """
     from galaxy_xai.train import (
         DataConfig,
@@ -103,7 +106,7 @@ def train_config(
             split_seed=seed,
         ),
         model=ModelConfig(name=model, kwargs=model_kwargs),
-        optim=OptimConfig(name="adam", lr=1e-3, schedule="none"),
+        optim=OptimConfig(name="adam", lr=1e-3, schedule=schedule),
         trainer=TrainerConfig(
             max_epochs=epochs,
             batch_size=cfg.batch_size,
